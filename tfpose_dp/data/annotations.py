@@ -1,0 +1,123 @@
+"""MPII person annotations in the HRNet/mmpose JSON format, validated and as arrays.
+
+Each record: `image` (file name), `center` [x, y], `scale` (person height / 200),
+`joints` 16 x [x, y] and `joints_vis` 16 x {0, 1}, MATLAB 1-based pixel coordinates;
+optionally `head_box` [x1, y1, x2, y2] (1-based), needed for PCKh.
+"""
+import dataclasses
+import json
+import os
+
+import numpy as np
+from absl import logging
+
+from tfpose_dp.data.joints import NUM_JOINTS
+
+SPLIT_FILES = {
+    "train": ("train.json", "mpii_train.json"),
+    "valid": ("valid.json", "mpii_val.json", "val.json"),
+}
+
+
+class AnnotationError(ValueError):
+    """The annotation data cannot be used; the message names the file and record."""
+
+
+@dataclasses.dataclass
+class PoseRecords:
+    """One split as arrays (0-based pixel coordinates)."""
+    image_paths: np.ndarray  # (N,) str, absolute
+    centers: np.ndarray  # (N, 2) float32, MPII centre (before the +15*scale shift)
+    scales: np.ndarray  # (N,) float32, person height / 200
+    joints: np.ndarray  # (N, 16, 2) float32
+    visible: np.ndarray  # (N, 16) float32
+    head_sizes: np.ndarray  # (N,) float32, 0.6 * head-box diagonal (0 where unknown)
+    ids: list  # (image, centre x, centre y): the person's identity, for disjointness checks
+
+    def __len__(self):
+        return len(self.image_paths)
+
+    def subset(self, indices):
+        indices = np.asarray(indices, np.int64)
+        return PoseRecords(self.image_paths[indices], self.centers[indices], self.scales[indices],
+                           self.joints[indices], self.visible[indices], self.head_sizes[indices],
+                           [self.ids[i] for i in indices])
+
+
+def find_annotation_file(data_dir, split):
+    """Path of the split's JSON under `data_dir` or `data_dir/annotations`."""
+    for folder in (os.path.join(data_dir, "annotations"), data_dir):
+        for name in SPLIT_FILES[split]:
+            path = os.path.join(folder, name)
+            if os.path.exists(path):
+                return path
+    raise AnnotationError(
+        f"no {split} annotations in --data_dir={data_dir}: expected one of "
+        f"{', '.join(SPLIT_FILES[split])} in {data_dir}/annotations/ or {data_dir}/ "
+        "(the HRNet/mmpose MPII JSON; tools/convert_mpii_mat.py makes it from the official .mat)")
+
+
+def find_image_dir(data_dir):
+    images = os.path.join(data_dir, "images")
+    return images if os.path.isdir(images) else data_dir
+
+
+def load_records(json_path, image_dir, check_files=True):
+    """Reads and validates an annotation file.
+
+    A record with the wrong joint count or malformed fields is an error naming the
+    file and record; a record whose image is missing, or with no visible joint, is
+    skipped and counted in one log line.
+    """
+    try:
+        with open(json_path) as f:
+            raw = json.load(f)
+    except (OSError, json.JSONDecodeError) as e:
+        raise AnnotationError(f"cannot read annotations {json_path}: {e}") from e
+    if not isinstance(raw, list):
+        raise AnnotationError(f"{json_path}: expected a JSON list of person records")
+    keep, missing, no_joints = [], 0, 0
+    for i, rec in enumerate(raw):
+        try:
+            joints = np.asarray(rec["joints"], np.float32)
+            vis = np.asarray(rec.get("joints_vis", np.ones(len(joints))), np.float32)
+            center = np.asarray(rec["center"], np.float32)
+            scale = float(rec["scale"])
+            image = str(rec["image"])
+        except (KeyError, TypeError, ValueError) as e:
+            raise AnnotationError(f"{json_path} record {i}: malformed ({e!r})") from e
+        if joints.shape != (NUM_JOINTS, 2) or vis.shape != (NUM_JOINTS,):
+            raise AnnotationError(
+                f"{json_path} record {i} ({image}): expected {NUM_JOINTS} joints as [x, y] and "
+                f"{NUM_JOINTS} joints_vis, got joints {joints.shape} and joints_vis {vis.shape}")
+        if center.shape != (2,) or not scale > 0:
+            raise AnnotationError(f"{json_path} record {i} ({image}): bad center/scale")
+        path = os.path.join(image_dir, image)
+        if check_files and not os.path.exists(path):
+            missing += 1
+            continue
+        if not np.any(vis > 0):
+            no_joints += 1
+            continue
+        head = rec.get("head_box")
+        head_size = 0.0
+        if head is not None:
+            x1, y1, x2, y2 = [float(v) for v in head]
+            head_size = 0.6 * float(np.hypot(x2 - x1, y2 - y1))
+        keep.append((path, center - 1.0, scale, joints - 1.0, (vis > 0).astype(np.float32),
+                     head_size, (image, int(round(center[0])), int(round(center[1])))))
+    if missing or no_joints:
+        logging.warning("%s: skipped %d records whose image file is missing and %d with no "
+                        "visible joint; %d kept", json_path, missing, no_joints, len(keep))
+    if not keep:
+        raise AnnotationError(f"{json_path}: no usable records (see the log for skips)")
+    cols = list(zip(*keep))
+    return PoseRecords(np.array(cols[0]), np.stack(cols[1]).astype(np.float32),
+                       np.array(cols[2], np.float32), np.stack(cols[3]).astype(np.float32),
+                       np.stack(cols[4]), np.array(cols[5], np.float32), list(cols[6]))
+
+
+def load_split(data_dir, split):
+    if not os.path.isdir(data_dir):
+        raise AnnotationError(f"--data_dir={data_dir} does not exist")
+    return load_records(find_annotation_file(data_dir, split), find_image_dir(data_dir))

@@ -1,0 +1,43 @@
+"""MPII joint metadata: the one place that knows joint names, order and symmetry."""
+
+NUM_JOINTS = 16
+
+# MPII order (index = position in every joints array of this package).
+JOINT_NAMES = (
+    "r_ankle", "r_knee", "r_hip", "l_hip", "l_knee", "l_ankle",
+    "pelvis", "thorax", "upper_neck", "head_top",
+    "r_wrist", "r_elbow", "r_shoulder", "l_shoulder", "l_elbow", "l_wrist",
+)
+
+# Left/right pairs swapped by a horizontal flip.
+FLIP_PAIRS = ((0, 5), (1, 4), (2, 3), (10, 15), (11, 14), (12, 13))
+
+# Limbs for drawing: (joint_a, joint_b).
+SKELETON = (
+    (0, 1), (1, 2), (2, 6), (6, 3), (3, 4), (4, 5),
+    (6, 7), (7, 8), (8, 9),
+    (10, 11), (11, 12), (12, 7), (7, 13), (13, 14), (14, 15),
+)
+
+# Joint groups of the MPII PCKh table (pelvis 6 and thorax 7 are excluded from the mean).
+PCKH_GROUPS = (
+    ("Head", (8, 9)),
+    ("Shoulder", (12, 13)),
+    ("Elbow", (11, 14)),
+    ("Wrist", (10, 15)),
+    ("Hip", (2, 3)),
+    ("Knee", (1, 4)),
+    ("Ankle", (0, 5)),
+)
+
+
+def flip_permutation():
+    """Returns the joint permutation applied by a horizontal flip.
+
+    >>> flip_permutation()[:6]
+    [5, 4, 3, 2, 1, 0]
+    """
+    perm = list(range(NUM_JOINTS))
+    for a, b in FLIP_PAIRS:
+        perm[a], perm[b] = b, a
+    return perm

@@ -1,0 +1,98 @@
+"""tf.data pipelines: Poisson-sampled training chunks and sequential evaluation batches.
+
+Every element is one person crop with its SimCC targets:
+  image (H, W, 3) normalised float32; target_x (K, Wx); target_y (K, Hy); target_weight (K,);
+  mask () 1 for a real example, 0 for padding; index () record index (-1 for padding);
+  crop_to_image (3, 3); joints (K, 2) and visible (K,) original 0-based; head_size ().
+Augmentation randomness is stateless, seeded by (seed, step, index): a run is reproducible
+and a resumed run sees the same crops it would have seen.
+"""
+import numpy as np
+import tensorflow as tf
+
+from tfpose_dp.data import transforms
+from tfpose_dp.data.joints import flip_permutation
+
+
+class AugmentConfig:
+    """Training augmentation (HRNet/mmpose MPII defaults)."""
+
+    def __init__(self, scale_factor=0.25, rotation_deg=30.0, rotation_prob=0.6, flip_prob=0.5,
+                 photometric=True):
+        self.scale_factor, self.rotation_deg, self.rotation_prob = scale_factor, rotation_deg, rotation_prob
+        self.flip_prob, self.photometric = flip_prob, photometric
+
+
+def make_example_fn(records, input_size, codec, augment=None, seed=0):
+    """Returns fn(index, step) -> example dict; index -1 yields a masked padding example."""
+    paths = tf.constant(records.image_paths)
+    centers, scales = tf.constant(records.centers), tf.constant(records.scales)
+    joints, visible = tf.constant(records.joints), tf.constant(records.visible)
+    head_sizes = tf.constant(records.head_sizes)
+    perm = tf.constant(flip_permutation(), tf.int32)
+    height, width = input_size
+
+    def example(index, step):
+        index = tf.cast(index, tf.int64)
+        real = index >= 0
+        i = tf.maximum(index, 0)
+        image = tf.io.decode_image(tf.io.read_file(paths[i]), channels=3, expand_animations=False)
+        center, box = transforms.crop_box(centers[i], scales[i], input_size)
+        rotation, flip = tf.constant(0.0), tf.constant(False)
+        if augment is not None:
+            rng = tf.random.stateless_uniform([6], seed=tf.stack([tf.cast(seed, tf.int64) * 1_000_003 + step, i]))
+            box = box * tf.clip_by_value(1.0 + augment.scale_factor * (2.0 * rng[0] - 1.0),
+                                         1.0 - augment.scale_factor, 1.0 + augment.scale_factor)
+            rotation = tf.where(rng[1] < augment.rotation_prob,
+                                augment.rotation_deg * (2.0 * rng[2] - 1.0), 0.0)
+            flip = rng[3] < augment.flip_prob
+        m = transforms.crop_to_image_matrix(center, box, input_size, rotation, flip)
+        crop = transforms.warp_image(image, m, input_size)
+        if augment is not None and augment.photometric:
+            crop = tf.clip_by_value(crop * (0.8 + 0.4 * rng[4]) + 40.0 * (rng[5] - 0.5), 0.0, 255.0)
+        crop_joints = transforms.transform_points(joints[i], tf.linalg.inv(m))
+        vis = visible[i]
+        crop_joints = tf.where(flip, tf.gather(crop_joints, perm), crop_joints)
+        vis = tf.where(flip, tf.gather(vis, perm), vis)
+        target_x, target_y, weight = codec.encode(crop_joints, vis)
+        mask = tf.cast(real, tf.float32)
+        return {
+            "image": tf.ensure_shape(transforms.normalise_image(crop), [height, width, 3]),
+            "target_x": target_x, "target_y": target_y, "target_weight": weight * mask,
+            "mask": mask, "index": index, "crop_to_image": m,
+            "joints": joints[i], "visible": visible[i] * mask, "head_size": head_sizes[i],
+        }
+
+    return example
+
+
+def training_dataset(records, sampler, input_size, codec, start_step, augment, seed):
+    """Chunks of `sampler` from `start_step` on, forever, each (physical_batch_size, ...).
+
+    The trainer reads `len(sampler.chunks(step))` chunks per logical step, in order.
+    """
+    def index_stream():
+        step = start_step
+        while True:
+            for chunk in sampler.chunks(step):
+                for index in chunk:
+                    yield index, step
+            step += 1
+
+    ds = tf.data.Dataset.from_generator(
+        index_stream, output_signature=(tf.TensorSpec([], tf.int64), tf.TensorSpec([], tf.int64)))
+    fn = make_example_fn(records, input_size, codec, augment, seed)
+    ds = ds.map(fn, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    return ds.batch(sampler.physical_batch_size, drop_remainder=True).prefetch(2)
+
+
+def eval_dataset(records, input_size, codec, batch_size):
+    """All records once, in order, in fixed-size batches padded with masked examples."""
+    n = len(records)
+    padded = -(-n // batch_size) * batch_size
+    indices = np.full(padded, -1, np.int64)
+    indices[:n] = np.arange(n)
+    ds = tf.data.Dataset.from_tensor_slices((indices, np.zeros(padded, np.int64)))
+    ds = ds.map(make_example_fn(records, input_size, codec), num_parallel_calls=tf.data.AUTOTUNE,
+                deterministic=True)
+    return ds.batch(batch_size, drop_remainder=True).prefetch(2)

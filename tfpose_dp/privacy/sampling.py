@@ -1,0 +1,58 @@
+"""Poisson sampling of private examples, delivered as fixed-size masked chunks.
+
+Every step, each of the N private examples joins the logical batch independently with
+probability q = expected_batch_size / N: exactly the subsampling the accountant assumes
+(`PoissonSampledDpEvent`). The logical batch has a random size n ~ Binomial(N, q) and is
+cut into ceil(n / physical_batch_size) fixed-size chunks, the last padded with index -1
+(mask 0). There is no overflow: a large draw simply takes one more chunk, and an empty
+draw takes zero chunks (the step still adds noise). The draw for step t depends only on
+(seed, t), so the sampler's whole state is the step counter kept in checkpoints.
+"""
+import numpy as np
+
+PAD_INDEX = -1
+
+
+class PoissonSampler:
+    """Draws Poisson-sampled logical batches of example indices.
+
+    >>> s = PoissonSampler(num_examples=1000, expected_batch_size=50, physical_batch_size=32, seed=0)
+    >>> s.sampling_rate
+    0.05
+    >>> chunks = s.chunks(step=0)
+    >>> chunks.shape[1], int((chunks >= 0).sum()) == len(s.indices(0))
+    (32, True)
+    """
+
+    def __init__(self, num_examples, expected_batch_size, physical_batch_size, seed):
+        if num_examples <= 0:
+            raise ValueError("the private training set is empty: there is nothing to sample")
+        if not 0 < expected_batch_size <= num_examples:
+            raise ValueError(f"--batch_size={expected_batch_size} must be in [1, N={num_examples}]")
+        if physical_batch_size <= 0:
+            raise ValueError(f"--physical_batch_size={physical_batch_size} must be positive")
+        self.num_examples = int(num_examples)
+        self.expected_batch_size = int(expected_batch_size)
+        self.physical_batch_size = int(physical_batch_size)
+        self.seed = int(seed)
+
+    @property
+    def sampling_rate(self):
+        return self.expected_batch_size / self.num_examples
+
+    def indices(self, step):
+        """Sorted indices of the examples in logical batch `step`."""
+        rng = np.random.default_rng([self.seed, int(step), 0x5A3])
+        return np.flatnonzero(rng.random(self.num_examples) < self.sampling_rate)
+
+    def chunks(self, step):
+        """(num_chunks, physical_batch_size) int64 indices, padded with PAD_INDEX."""
+        idx = self.indices(step)
+        num_chunks = -(-len(idx) // self.physical_batch_size)
+        out = np.full((num_chunks, self.physical_batch_size), PAD_INDEX, np.int64)
+        out.reshape(-1)[:len(idx)] = idx
+        return out
+
+    def steps_per_epoch(self):
+        """Steps that process N examples in expectation (1 / q, rounded)."""
+        return max(1, round(self.num_examples / self.expected_batch_size))

@@ -1,0 +1,29 @@
+"""Flags shared by the apps (train, evaluate, export, predict): model and data."""
+from absl import flags
+
+from tfpose_dp.models.norms import NORM_CHOICES
+from tfpose_dp.models.tinyvit import VARIANTS
+
+flags.DEFINE_enum("model", "tiny_vit_5m", sorted(VARIANTS), "TinyViT backbone variant.")
+flags.DEFINE_list("input_size", ["256", "192"], "Crop size H,W (the paper: 256,192).")
+flags.DEFINE_enum("norm", "frozen_bn", NORM_CHOICES,
+                  "frozen_bn: BatchNorm with frozen statistics (pretrained-compatible); "
+                  "group: GroupNorm (per-example, for training from scratch).")
+flags.DEFINE_float("split_ratio", 2.0, "SimCC bins per pixel.")
+flags.DEFINE_string("data_dir", None, "MPII folder (images/ + annotations/*.json). "
+                    "Unset: the built-in synthetic people.")
+flags.DEFINE_integer("synthetic_train", 4000, "Synthetic training persons (when no --data_dir).")
+flags.DEFINE_integer("synthetic_val", 400, "Synthetic validation persons (when no --data_dir).")
+flags.DEFINE_integer("seed", 0, "Seed for sampling, noise, augmentation and initialisation.")
+
+FLAGS = flags.FLAGS
+
+
+def input_size():
+    try:
+        size = tuple(int(v) for v in FLAGS.input_size)
+    except ValueError as e:
+        raise flags.ValidationError(f"--input_size={FLAGS.input_size} must be two integers H,W") from e
+    if len(size) != 2:
+        raise flags.ValidationError(f"--input_size={FLAGS.input_size} must be two integers H,W")
+    return size

@@ -1,0 +1,87 @@
+"""Train a pose model with differential privacy (DP-SGD or PDP-SGD) or, labelled, without.
+
+  python -m tfpose_dp.train --flagfile=flags/quickstart.cfg --model_dir=/tmp/run1
+  python -m tfpose_dp.train --epsilon=0.2 --projection=pdp
+
+Running again on a --model_dir holding a checkpoint resumes it (weights, optimizer,
+privacy ledger, sampler and noise RNG).
+"""
+import sys
+
+from absl import app, flags, logging
+
+from tfpose_dp import shared_flags
+from tfpose_dp.data.annotations import AnnotationError
+from tfpose_dp.privacy.accounting import ACCOUNTANTS, PrivacyConfigError
+from tfpose_dp.privacy.optimizer import OPTIMIZERS
+from tfpose_dp.training.config import ConfigError, TrainConfig
+from tfpose_dp.training.datasets import PublicDataError
+
+flags.DEFINE_string("model_dir", "/tmp/tfpose_dp_run", "Checkpoints, TensorBoard logs, final metrics.")
+flags.DEFINE_float("epsilon", 1.0, "Target epsilon of the whole run.")
+flags.DEFINE_float("delta", None, "Target delta; default 1/(10 N). Must be < 1/N.")
+flags.DEFINE_enum("accountant", "pld", ACCOUNTANTS, "Accountant for calibration and reporting.")
+flags.DEFINE_enum("projection", "none", ["none", "pdp"], "pdp: PDP-SGD projection of the noisy gradient.")
+flags.DEFINE_float("l2_norm_clip", 1.0, "Per-example gradient clipping norm C.")
+flags.DEFINE_integer("batch_size", 32, "Expected (Poisson) logical batch size B; q = B/N.")
+flags.DEFINE_integer("physical_batch_size", 0, "Examples per compiled chunk; 0 = automatic (~B/4).")
+flags.DEFINE_float("epochs", 25.0, "Training length in epochs (N/B steps each).")
+flags.DEFINE_integer("max_steps", 0, "Stop after this many steps (0 = no cap); eps counts steps taken.")
+flags.DEFINE_float("learning_rate", 1e-3, "Learning rate.")
+flags.DEFINE_enum("optimizer", "adam", sorted(OPTIMIZERS), "adam (the paper) or sgd (momentum 0.9).")
+flags.DEFINE_float("temperature", 1.0, "SimCC softmax temperature in the KL loss.")
+flags.DEFINE_bool("augment", True, "Training augmentation (scale, rotation, flip, colour).")
+flags.DEFINE_bool("nonprivate", False, "Plain training: the NON-PRIVATE baseline (no DP guarantee).")
+flags.DEFINE_enum("trainable", "all", ["all", "last_stage"],
+                  "last_stage: final stage + norm layers + head (the paper's fine-tuning).")
+flags.DEFINE_string("init_checkpoint", None, "Backbone weights (.weights.h5 from tools/convert_tinyvit.py).")
+flags.DEFINE_integer("projection_dim", 100, "PDP: subspace dimension k.")
+flags.DEFINE_integer("public_examples", 100, "PDP: number m of public examples.")
+flags.DEFINE_enum("public_source", "holdout", ["holdout", "file"],
+                  "PDP: hold m examples out of the training split, or read --public_annotations.")
+flags.DEFINE_string("public_annotations", None, "PDP: annotation JSON of public persons.")
+flags.DEFINE_integer("basis_refresh_steps", 20, "PDP: recompute the subspace every s steps.")
+flags.DEFINE_float("projection_start_epoch", 0.0, "PDP: epoch at which projection starts.")
+flags.DEFINE_integer("log_every", 10, "Steps between progress lines and privacy summaries.")
+
+FLAGS = flags.FLAGS
+
+
+def config_from_flags():
+    return TrainConfig(
+        model_dir=FLAGS.model_dir, model=FLAGS.model, input_size=shared_flags.input_size(),
+        norm=FLAGS.norm, split_ratio=FLAGS.split_ratio, trainable=FLAGS.trainable,
+        init_checkpoint=FLAGS.init_checkpoint, data_dir=FLAGS.data_dir,
+        synthetic_train=FLAGS.synthetic_train, synthetic_val=FLAGS.synthetic_val, seed=FLAGS.seed,
+        epochs=FLAGS.epochs, batch_size=FLAGS.batch_size, physical_batch_size=FLAGS.physical_batch_size,
+        learning_rate=FLAGS.learning_rate, optimizer=FLAGS.optimizer, temperature=FLAGS.temperature,
+        augment=FLAGS.augment, nonprivate=FLAGS.nonprivate, epsilon=FLAGS.epsilon, delta=FLAGS.delta,
+        l2_norm_clip=FLAGS.l2_norm_clip, accountant=FLAGS.accountant, projection=FLAGS.projection,
+        projection_dim=FLAGS.projection_dim, public_examples=FLAGS.public_examples,
+        public_source=FLAGS.public_source, public_annotations=FLAGS.public_annotations,
+        basis_refresh_steps=FLAGS.basis_refresh_steps,
+        projection_start_epoch=FLAGS.projection_start_epoch, log_every=FLAGS.log_every,
+        max_steps=FLAGS.max_steps)
+
+
+def main(argv):
+    del argv
+    from tfpose_dp.training import trainer  # heavy imports after flag parsing
+    try:
+        final = trainer.run(config_from_flags())
+    except (ConfigError, PrivacyConfigError, AnnotationError, PublicDataError,
+            flags.ValidationError, trainer.TrainingError) as e:
+        logging.error("%s", e)
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
+    if final["private"]:
+        logging.info("Done: %d steps, (%.4f, %.3g)-DP (target eps %g), val PCKh@0.5 %.2f",
+                     final["steps"], final["epsilon"], final["delta"], final["epsilon_target"],
+                     final["pckh@0.5"])
+    else:
+        logging.info("Done (NON-PRIVATE baseline): %d steps, val PCKh@0.5 %.2f",
+                     final["steps"], final["pckh@0.5"])
+
+
+if __name__ == "__main__":
+    app.run(main)

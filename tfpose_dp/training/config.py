@@ -1,0 +1,95 @@
+"""Training configuration (filled from absl flags by `tfpose_dp.train`), validated up front
+so that bad values fail before anything is written to --model_dir."""
+import dataclasses
+import os
+from typing import Optional, Tuple
+
+from tfpose_dp.models.norms import NORM_CHOICES
+from tfpose_dp.models.pose_model import TRAINABLE_CHOICES
+from tfpose_dp.models.tinyvit import VARIANTS
+from tfpose_dp.privacy.accounting import ACCOUNTANTS
+from tfpose_dp.privacy.optimizer import OPTIMIZERS
+
+
+class ConfigError(ValueError):
+    """A flag value that cannot work; the message names the flag and what to do."""
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    model_dir: str
+    model: str = "tiny_vit_5m"
+    input_size: Tuple[int, int] = (256, 192)
+    norm: str = "frozen_bn"
+    split_ratio: float = 2.0
+    trainable: str = "all"
+    init_checkpoint: Optional[str] = None
+    data_dir: Optional[str] = None
+    synthetic_train: int = 4000
+    synthetic_val: int = 400
+    synthetic_root: Optional[str] = None
+    seed: int = 0
+    epochs: float = 25.0
+    batch_size: int = 32
+    physical_batch_size: int = 0  # 0: automatic
+    learning_rate: float = 1e-3
+    optimizer: str = "adam"
+    temperature: float = 1.0
+    augment: bool = True
+    nonprivate: bool = False
+    epsilon: float = 1.0
+    delta: Optional[float] = None
+    l2_norm_clip: float = 1.0
+    accountant: str = "pld"
+    projection: str = "none"
+    projection_dim: int = 100
+    public_examples: int = 100
+    public_source: str = "holdout"
+    public_annotations: Optional[str] = None
+    basis_refresh_steps: int = 20
+    projection_start_epoch: float = 0.0
+    log_every: int = 10
+    eval_batch_size: int = 64
+    max_steps: int = 0  # 0: no cap (a cap stops early; eps covers only steps taken)
+
+    def effective_physical_batch_size(self):
+        if self.physical_batch_size:
+            return self.physical_batch_size
+        # Poisson batches vary in size: chunks of ~B/4 waste at most one part-filled chunk.
+        return max(8, min(64, -(-self.batch_size // 4)))
+
+
+def _choice(name, value, choices):
+    if value not in choices:
+        raise ConfigError(f"--{name}={value!r} is not one of {sorted(choices)}")
+
+
+def validate(cfg):
+    """Raises ConfigError for a configuration that cannot run."""
+    if not cfg.model_dir:
+        raise ConfigError("--model_dir is required: where checkpoints and TensorBoard logs go")
+    _choice("model", cfg.model, VARIANTS)
+    _choice("norm", cfg.norm, NORM_CHOICES)
+    _choice("trainable", cfg.trainable, TRAINABLE_CHOICES)
+    _choice("optimizer", cfg.optimizer, OPTIMIZERS)
+    _choice("accountant", cfg.accountant, ACCOUNTANTS)
+    _choice("projection", cfg.projection, ("none", "pdp"))
+    _choice("public_source", cfg.public_source, ("holdout", "file"))
+    if len(cfg.input_size) != 2 or min(cfg.input_size) < 32:
+        raise ConfigError(f"--input_size={cfg.input_size} must be H,W with both >= 32, e.g. 256,192")
+    if cfg.data_dir and not os.path.isdir(cfg.data_dir):
+        raise ConfigError(f"--data_dir={cfg.data_dir} does not exist (leave it unset for the built-in data)")
+    if cfg.init_checkpoint and not os.path.exists(cfg.init_checkpoint):
+        raise ConfigError(f"--init_checkpoint={cfg.init_checkpoint} does not exist")
+    for name in ("epochs", "learning_rate", "l2_norm_clip", "split_ratio", "temperature"):
+        if not getattr(cfg, name) > 0:
+            raise ConfigError(f"--{name}={getattr(cfg, name)} must be > 0")
+    for name in ("batch_size", "log_every", "eval_batch_size", "projection_dim", "public_examples",
+                 "basis_refresh_steps"):
+        if not getattr(cfg, name) >= 1:
+            raise ConfigError(f"--{name}={getattr(cfg, name)} must be >= 1")
+    if not cfg.nonprivate and not cfg.epsilon > 0:
+        raise ConfigError(f"--epsilon={cfg.epsilon} must be > 0 (smaller is more private); "
+                          "use --nonprivate for the non-private baseline")
+    if cfg.nonprivate and cfg.projection != "none":
+        raise ConfigError("--projection=pdp projects DP noise; it has no meaning with --nonprivate")

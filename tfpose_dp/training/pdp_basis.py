@@ -1,0 +1,45 @@
+"""Refreshes the PDP subspace from public per-example gradients at the current weights."""
+import time
+
+import tensorflow as tf
+from absl import logging
+
+from tfpose_dp.data.pipeline import eval_dataset
+from tfpose_dp.privacy.clipping import per_example_gradients
+from tfpose_dp.privacy.projection import top_eigenbasis
+from tfpose_dp.training.steps import make_per_example_loss_fn
+
+_INPUTS = ("image", "target_x", "target_y", "target_weight")
+
+
+class PublicBasis:
+    """Holds the public examples (decoded once) and recomputes V on `refresh()`."""
+
+    def __init__(self, model, public_records, variables, projection, cfg, codec):
+        self.variables, self.projection, self.k = variables, projection, cfg.projection_dim
+        batch = cfg.effective_physical_batch_size()
+        self.batches = [{k: b[k] for k in _INPUTS + ("mask",)}
+                        for b in eval_dataset(public_records, cfg.input_size, codec, batch)]
+        loss_fn = make_per_example_loss_fn(model, cfg.temperature)
+
+        @tf.function
+        def flat_grads(batch):
+            inputs = {k: batch[k] for k in _INPUTS}
+            _, grads = per_example_gradients(loss_fn, inputs, variables)
+            flat = tf.concat([tf.reshape(g, [tf.shape(g)[0], -1]) for g in grads], 1)
+            return tf.boolean_mask(flat, batch["mask"] > 0)
+
+        self._flat_grads = flat_grads
+        self.rank = 0
+
+    def refresh(self):
+        """Recomputes the basis; returns the seconds it took."""
+        t0 = time.time()
+        g = tf.concat([self._flat_grads(b) for b in self.batches], 0)  # (m, p), per-example
+        v = top_eigenbasis(g, self.k)
+        self.rank = int(v.shape[1])
+        self.projection.set_basis(v)
+        seconds = time.time() - t0
+        logging.info("PDP basis refreshed: rank %d (k=%d, m=%d) in %.1f s", self.rank, self.k,
+                     int(g.shape[0]), seconds)
+        return seconds

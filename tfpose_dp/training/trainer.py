@@ -1,0 +1,221 @@
+"""The trainer: composes data, model and privacy (none of which imports another).
+
+Per logical step t: the Poisson sampler's draw for t arrives as k fixed-size masked chunks;
+each chunk's clipped per-example gradient sum is accumulated; noise is added once; the
+optional PDP projection post-processes the noisy mean; the optimizer applies it; the
+ledger records one PoissonSampled-Gaussian event.
+"""
+import os
+import time
+
+import numpy as np
+import tensorflow as tf
+from absl import logging
+
+from tfpose_dp.data.pipeline import AugmentConfig, eval_dataset, training_dataset
+from tfpose_dp.eval.predictions import evaluate_pckh
+from tfpose_dp.models.pose_model import build_pose_model, load_backbone_weights, trainable_variables
+from tfpose_dp.models.simcc import SimCCCodec
+from tfpose_dp.privacy.accounting import PrivacyLedger
+from tfpose_dp.privacy.optimizer import make_dp_optimizer
+from tfpose_dp.privacy.projection import SubspaceProjection
+from tfpose_dp.privacy.sampling import PoissonSampler
+from tfpose_dp.training import checkpointing, datasets
+from tfpose_dp.training.config import ConfigError, validate
+from tfpose_dp.training.pdp_basis import PublicBasis
+from tfpose_dp.training.privacy_plan import make_plan
+from tfpose_dp.training.reporting import Reporter, log_json, progress_line
+from tfpose_dp.training.steps import NonPrivateSteps, PrivateSteps
+
+
+class TrainingError(RuntimeError):
+    """Training cannot continue (e.g. a non-finite loss); the last checkpoint is kept."""
+
+
+def _plain_optimizer(name, learning_rate):
+    if name == "sgd":
+        return tf.keras.optimizers.legacy.SGD(learning_rate, momentum=0.9)
+    return tf.keras.optimizers.legacy.Adam(learning_rate)
+
+
+def _check_resume(state, plan, n, cfg):
+    saved = state["config"]
+    for key, now in (("num_private_examples", n), ("batch_size", cfg.batch_size),
+                     ("nonprivate", cfg.nonprivate), ("model", cfg.model),
+                     ("input_size", list(cfg.input_size)), ("seed", cfg.seed)):
+        if saved[key] != now:
+            raise ConfigError(
+                f"--model_dir={cfg.model_dir} holds a run with {key}={saved[key]!r}, now {now!r}: "
+                "resume with the same settings or choose a new --model_dir")
+    if plan is not None:
+        plan.noise_multiplier = saved["noise_multiplier"]  # the ledger continues with the same sigma
+
+
+def _budget_steps(plan, total_steps):
+    """Largest step count <= total_steps whose epsilon stays within the target."""
+    if plan is None or plan.epsilon_after(total_steps) <= plan.epsilon * (1 + 1e-6):
+        return total_steps
+    lo, hi = 0, total_steps
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if plan.epsilon_after(mid) <= plan.epsilon * (1 + 1e-6):
+            lo = mid
+        else:
+            hi = mid - 1
+    logging.warning("the privacy budget eps=%g allows %d of the %d planned steps: training stops there",
+                    plan.epsilon, lo, total_steps)
+    return lo
+
+
+def run(cfg):
+    """Trains (or resumes) according to `cfg`; returns the final metrics dict."""
+    validate(cfg)
+    tf.keras.utils.set_random_seed(cfg.seed)
+    train, val, data_desc = datasets.load_train_val(cfg.data_dir, cfg.synthetic_train,
+                                                    cfg.synthetic_val, cfg.seed, cfg.synthetic_root)
+    public = None
+    if cfg.projection == "pdp":
+        train, public = datasets.split_public(train, cfg.public_source, cfg.public_examples,
+                                              cfg.seed, cfg.public_annotations)
+    n = len(train)
+    sampler = PoissonSampler(n, cfg.batch_size, cfg.effective_physical_batch_size(), cfg.seed)
+    steps_per_epoch = sampler.steps_per_epoch()
+    total_steps = max(1, round(cfg.epochs * steps_per_epoch))
+    plan = None
+    if not cfg.nonprivate:
+        plan = make_plan(n, cfg.batch_size, total_steps, cfg.epsilon, cfg.delta, cfg.l2_norm_clip,
+                         cfg.accountant)
+        logging.info("Calibrated noise multiplier sigma=%.4f for eps=%g, delta=%.3g over %d steps "
+                     "(q=%.5f, N=%d private examples)", plan.noise_multiplier, plan.epsilon,
+                     plan.delta, total_steps, plan.sampling_rate, n)
+    ckpt_dir = checkpointing.latest_checkpoint(cfg.model_dir) if os.path.isdir(cfg.model_dir) else None
+    state = checkpointing.read_state(ckpt_dir) if ckpt_dir else None
+    if state:
+        _check_resume(state, plan, n, cfg)
+    total_steps = min(_budget_steps(plan, total_steps), cfg.max_steps or total_steps)
+
+    model = build_pose_model(cfg.model, cfg.input_size, cfg.norm, cfg.split_ratio)
+    if cfg.init_checkpoint and not state:
+        load_backbone_weights(model, cfg.model, cfg.input_size, cfg.norm, cfg.init_checkpoint)
+    variables = trainable_variables(model, cfg.trainable)
+    codec = SimCCCodec(cfg.input_size, cfg.split_ratio)
+    trackables = {"model": model}
+    projection = None
+    if cfg.nonprivate:
+        optimizer = _plain_optimizer(cfg.optimizer, cfg.learning_rate)
+        steps = NonPrivateSteps(model, optimizer, variables, cfg.temperature)
+    else:
+        optimizer = make_dp_optimizer(cfg.optimizer, cfg.learning_rate, plan.l2_norm_clip,
+                                      plan.noise_multiplier, cfg.batch_size, cfg.seed)
+        trackables["noise_rng"] = optimizer.noise_generator
+        if public is not None:
+            num_params = int(sum(np.prod(v.shape) for v in variables))
+            projection = SubspaceProjection(num_params, cfg.projection_dim)
+            optimizer.gradient_transform = projection
+            trackables["pdp_basis"] = projection.basis
+            trackables["pdp_active"] = projection.active
+        steps = PrivateSteps(model, optimizer, variables, cfg.temperature)
+    trackables["optimizer"] = optimizer
+    ledger = PrivacyLedger(plan.delta if plan else 0.0)
+    step = 0
+    if state:
+        checkpointing.restore(ckpt_dir, trackables)
+        ledger = PrivacyLedger.from_json(state["ledger"])
+        step = state["step"]
+        logging.info("Resuming from %s at step %d (eps spent so far %.4f)", ckpt_dir, step,
+                     state.get("epsilon", 0.0))
+    os.makedirs(cfg.model_dir, exist_ok=True)
+    reporter = Reporter(cfg.model_dir)
+    basis = None
+    if projection is not None:
+        basis = PublicBasis(model, public, variables, projection, cfg, codec)
+    method = "nonprivate" if cfg.nonprivate else ("pdp" if projection is not None else "dpsgd")
+    if step == 0 and plan is not None:
+        reporter.text(0, "privacy/statement_start", plan.statement(0, 0.0, cfg.projection))
+    run_info = {"method": method, "data": data_desc, "model": cfg.model,
+                "input_size": list(cfg.input_size), "num_private_examples": n,
+                "steps_per_epoch": steps_per_epoch, "total_steps": total_steps}
+    logging.info("Run: %s", run_info)
+
+    def save(epsilon):
+        config = {"num_private_examples": n, "batch_size": cfg.batch_size, "nonprivate": cfg.nonprivate,
+                  "model": cfg.model, "input_size": list(cfg.input_size), "seed": cfg.seed,
+                  "noise_multiplier": plan.noise_multiplier if plan else None,
+                  "delta": plan.delta if plan else None, "epsilon_target": plan.epsilon if plan else None,
+                  "method": method, "norm": cfg.norm, "split_ratio": cfg.split_ratio}
+        checkpointing.save(cfg.model_dir, trackables, {
+            "step": step, "ledger": ledger.to_json(), "epsilon": epsilon, "config": config})
+
+    def current_epsilon():
+        return ledger.epsilon(plan.accountant, plan.epsilon) if plan else float("inf")
+
+    val_ds = eval_dataset(val, cfg.input_size, codec, cfg.eval_batch_size)
+    augment = AugmentConfig() if cfg.augment else None
+    it = iter(training_dataset(train, sampler, cfg.input_size, codec, step, augment, cfg.seed))
+    window = {"loss": 0.0, "clipped": 0.0, "count": 0.0, "t0": time.time()}
+    metrics = {}
+    pdp_start = round(cfg.projection_start_epoch * steps_per_epoch)
+    try:
+        while step < total_steps:
+            if basis is not None and step >= pdp_start and (step - pdp_start) % cfg.basis_refresh_steps == 0:
+                seconds = basis.refresh()
+                reporter.scalars(step, {"pdp/refresh_seconds": seconds, "pdp/k": basis.rank,
+                                        "pdp/m": len(public)})
+            for _ in range(len(sampler.chunks(step))):
+                loss_sum, clipped, count = steps.accumulate(next(it))
+                window["loss"] += float(loss_sum)
+                window["clipped"] += float(clipped)
+                window["count"] += float(count)
+            steps.apply()
+            if plan is not None:
+                ledger.record_steps(plan.sampling_rate, plan.noise_multiplier)
+            step += 1
+            if not np.isfinite(window["loss"]):
+                raise TrainingError(
+                    f"the training loss became non-finite at step {step}: lower --learning_rate or "
+                    f"--l2_norm_clip; the last checkpoint in {cfg.model_dir} is kept")
+            epoch_end = step % steps_per_epoch == 0 or step == total_steps
+            if step % cfg.log_every == 0 or epoch_end:
+                count = max(window["count"], 1.0)
+                loss, clip_fraction = window["loss"] / count, window["clipped"] / count
+                eps = current_epsilon()
+                rate = window["count"] / max(time.time() - window["t0"], 1e-9)
+                logging.info(progress_line(step, total_steps, steps_per_epoch, loss, clip_fraction,
+                                           eps, plan.epsilon if plan else 0, rate, plan is not None))
+                reporter.privacy(step, plan, eps, ledger.steps)
+                diag = {"diagnostics_nonprivate/loss": loss, "diagnostics_nonprivate/examples_per_s": rate}
+                if plan is not None:
+                    diag["diagnostics_nonprivate/clip_fraction"] = clip_fraction
+                if projection is not None:
+                    diag["pdp/captured_energy"] = float(projection.captured_energy.numpy())
+                reporter.scalars(step, diag)
+                window = {"loss": 0.0, "clipped": 0.0, "count": 0.0, "t0": time.time()}
+            if epoch_end:
+                table = evaluate_pckh(model, val_ds, codec)
+                metrics = {"val/pckh@0.5": table["Mean"], "val/pckh@0.1": table["Mean@0.1"]}
+                reporter.scalars(step, metrics)
+                logging.info("step %d: val PCKh@0.5 %.2f, PCKh@0.1 %.2f", step, table["Mean"], table["Mean@0.1"])
+                save(current_epsilon())
+                reporter.flush()
+    except KeyboardInterrupt:
+        logging.warning("interrupted: saving a checkpoint at step %d before exiting", step)
+        save(current_epsilon())
+        raise
+    if not metrics:  # resumed a finished run: report its final model
+        table = evaluate_pckh(model, val_ds, codec)
+        metrics = {"val/pckh@0.5": table["Mean"], "val/pckh@0.1": table["Mean@0.1"]}
+    eps = current_epsilon()
+    if plan is not None:
+        reporter.text(step, "privacy/statement_end", plan.statement(step, eps, cfg.projection))
+    final = {"method": method, "epsilon": eps if plan else None, "epsilon_target": plan.epsilon if plan else None,
+             "delta": plan.delta if plan else None, "noise_multiplier": plan.noise_multiplier if plan else None,
+             "steps": step, "pckh@0.5": metrics.get("val/pckh@0.5"), "pckh@0.1": metrics.get("val/pckh@0.1"),
+             "private": plan is not None, **run_info}
+    reporter.hparams({"method": method, "epsilon_target": final["epsilon_target"] or 0.0,
+                      "batch_size": cfg.batch_size, "learning_rate": cfg.learning_rate,
+                      "l2_norm_clip": cfg.l2_norm_clip, "model": cfg.model,
+                      "projection_dim": cfg.projection_dim if projection is not None else 0})
+    reporter.scalars(step, {"final/pckh@0.5": final["pckh@0.5"] or 0.0})
+    reporter.flush()
+    log_json(os.path.join(cfg.model_dir, "final_metrics.json"), final)
+    return final
