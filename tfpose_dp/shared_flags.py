@@ -14,6 +14,8 @@ flags.DEFINE_string("data_dir", None, "MPII folder (images/ + annotations/*.json
                     "Unset: the built-in synthetic people.")
 flags.DEFINE_integer("synthetic_train", 4000, "Synthetic training persons (when no --data_dir).")
 flags.DEFINE_integer("synthetic_val", 400, "Synthetic validation persons (when no --data_dir).")
+flags.DEFINE_string("synthetic_root", None, "Where the synthetic set is written once "
+                    "(default ~/.cache/tfpose_dp).")
 flags.DEFINE_integer("seed", 0, "Seed for sampling, noise, augmentation and initialisation.")
 
 FLAGS = flags.FLAGS

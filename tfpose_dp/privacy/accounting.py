@@ -7,6 +7,7 @@ configuration enters: N, q, sigma, steps, delta.
 import dataclasses
 import functools
 import json
+import math
 
 import dp_accounting
 from dp_accounting.pld import privacy_loss_distribution
@@ -37,13 +38,18 @@ def step_event(sampling_rate, noise_multiplier):
         sampling_rate, dp_accounting.GaussianDpEvent(noise_multiplier))
 
 
+def _pld_interval(epsilon_hint):
+    """PLD grid: the pessimistic discretisation error grows with the number of compositions;
+    1e-4 is within ~1 % for eps >= 1, small budgets need a finer grid (still fast, since a
+    large sigma gives a narrow loss distribution); a huge hint means "coarse and fast"."""
+    if epsilon_hint >= 100:
+        return 1e-3
+    return 1e-5 if epsilon_hint < 1.0 else 1e-4
+
+
 def _accountant(kind, epsilon_hint=1.0):
     if kind == "pld":
-        # The pessimistic PLD discretisation error grows with the number of compositions;
-        # 1e-4 is within ~1 % for eps >= 1, small budgets need the finer grid (still fast,
-        # because a large sigma gives a narrow loss distribution).
-        interval = 1e-5 if epsilon_hint < 1.0 else 1e-4
-        return dp_accounting.pld.PLDAccountant(value_discretization_interval=interval)
+        return dp_accounting.pld.PLDAccountant(value_discretization_interval=_pld_interval(epsilon_hint))
     if kind == "rdp":
         return dp_accounting.rdp.RdpAccountant(_RDP_ORDERS)
     raise PrivacyConfigError(f"--accountant must be one of {ACCOUNTANTS}, got {kind!r}")
@@ -60,7 +66,7 @@ def epsilon_spent(segments, delta, kind="pld", epsilon_hint=1.0):
     if kind == "pld":
         # Same PLD as dp_accounting's PLDAccountant builds for this event, cached per (q, sigma)
         # so that reporting eps every few steps costs one FFT self-composition.
-        interval = 1e-5 if epsilon_hint < 1.0 else 1e-4
+        interval = _pld_interval(epsilon_hint)
         total = None
         for q, sigma, steps in segments:
             pld = _step_pld(q, sigma, interval).self_compose(steps)
@@ -89,19 +95,55 @@ def calibrate_noise_multiplier(sampling_rate, steps, epsilon, delta, kind="pld")
     if steps <= 0:
         raise PrivacyConfigError("training plans zero steps: raise --epochs")
 
-    def make_event(sigma):
-        return dp_accounting.SelfComposedDpEvent(step_event(sampling_rate, sigma), int(steps))
-
     upper = 1000.0
     if epsilon_spent([(sampling_rate, upper, steps)], delta, kind, epsilon) > epsilon:
         raise PrivacyConfigError(
             f"epsilon={epsilon:g} at delta={delta:g} is out of reach for q={sampling_rate:.4g} over "
             f"{steps} steps even with noise multiplier {upper:g}: use more private examples, a "
             "smaller --batch_size, fewer --epochs, or a larger --epsilon.")
-    sigma = dp_accounting.calibrate_dp_mechanism(
-        lambda: _accountant(kind, epsilon), make_event, epsilon, delta,
-        dp_accounting.ExplicitBracketInterval(0.3, upper), tol=1e-3)
-    return float(sigma)
+
+    def spent(sigma, hint):
+        return epsilon_spent([(sampling_rate, sigma, steps)], delta, kind, hint)
+
+    # Solve eps(sigma) = target on the log-log curve (smooth, decreasing) by the secant
+    # method from a cheap coarse-grid start: a handful of fine-grid evaluations.
+    start = _bisect(lambda s: spent(s, 1e3), epsilon, 0.05, upper, rel_tol=0.02)
+    return _secant_solve(lambda s: spent(s, epsilon), epsilon, start)
+
+
+def _bisect(eps_of_sigma, target, lo, hi, rel_tol):
+    """Smallest sigma in [lo, hi] (to rel_tol) with eps_of_sigma(sigma) <= target; eps decreases in sigma."""
+    while hi - lo > rel_tol * hi:
+        mid = (lo + hi) / 2.0
+        if eps_of_sigma(mid) <= target:
+            hi = mid
+        else:
+            lo = mid
+    return float(hi)
+
+
+def _secant_solve(eps_of_sigma, target, sigma0, rel_tol=3e-3):
+    """sigma with target * (1 - rel_tol) <= eps(sigma) <= target, found in log-log space."""
+    log_t = math.log(target)
+    pts = [(math.log(s), math.log(max(eps_of_sigma(s), 1e-300))) for s in (sigma0, 0.9 * sigma0)]
+    best = None  # smallest sigma seen with eps <= target
+    for x, y in pts:
+        if y <= log_t and (best is None or x < best):
+            best = x
+    for _ in range(20):
+        (x1, y1), (x2, y2) = pts[-2], pts[-1]
+        if y2 <= log_t and y2 >= log_t + math.log(1 - rel_tol):
+            return math.exp(x2)
+        slope = (y2 - y1) / (x2 - x1) if x2 != x1 and y2 != y1 else -1.0
+        x_new = x2 + (log_t + math.log(1 - rel_tol / 2) - y2) / slope
+        x_new = min(max(x_new, x2 - 1.0), x2 + 1.0)  # at most a factor e per step
+        y_new = math.log(max(eps_of_sigma(math.exp(x_new)), 1e-300))
+        if y_new <= log_t and (best is None or x_new < best):
+            best = x_new
+        pts.append((x_new, y_new))
+    if best is None:
+        raise PrivacyConfigError(f"could not calibrate the noise multiplier for epsilon={target:g}")
+    return math.exp(best)
 
 
 @dataclasses.dataclass

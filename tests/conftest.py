@@ -1,0 +1,21 @@
+import os
+
+import pytest
+
+SHARED_SAMPLE = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "mpii_sample")
+
+
+@pytest.fixture(scope="session")
+def mpii_sample():
+    """The 5-image real MPII sample beside the repo; tests using it skip when it is absent."""
+    path = os.path.abspath(SHARED_SAMPLE)
+    if not os.path.exists(os.path.join(path, "test_mpii.json")):
+        pytest.skip("../shared/data/mpii_sample is not present")
+    return path
+
+
+@pytest.fixture(scope="session")
+def synthetic_dir(tmp_path_factory):
+    from tfpose_dp.data.synthetic import ensure_synthetic_dataset
+    root = tmp_path_factory.mktemp("synthetic")
+    return ensure_synthetic_dataset(num_train=120, num_val=24, seed=0, root=str(root))
