@@ -10,6 +10,8 @@ flags.DEFINE_enum("norm", "frozen_bn", NORM_CHOICES,
                   "frozen_bn: BatchNorm with frozen statistics (pretrained-compatible); "
                   "group: GroupNorm (per-example, for training from scratch).")
 flags.DEFINE_float("split_ratio", 2.0, "SimCC bins per pixel.")
+flags.DEFINE_integer("maps_per_joint", 1, "SimCC head: feature maps per joint (1 = mmpose's "
+                     "SimCCHead; more helps small inputs whose last-stage map is tiny).")
 flags.DEFINE_string("data_dir", None, "MPII folder (images/ + annotations/*.json). "
                     "Unset: the built-in synthetic people.")
 flags.DEFINE_integer("synthetic_train", 4000, "Synthetic training persons (when no --data_dir).")

@@ -50,7 +50,7 @@ FLAGS = flags.FLAGS
 def config_from_flags():
     return TrainConfig(
         model_dir=FLAGS.model_dir, model=FLAGS.model, input_size=shared_flags.input_size(),
-        norm=FLAGS.norm, split_ratio=FLAGS.split_ratio, trainable=FLAGS.trainable,
+        norm=FLAGS.norm, split_ratio=FLAGS.split_ratio, maps_per_joint=FLAGS.maps_per_joint, trainable=FLAGS.trainable,
         init_checkpoint=FLAGS.init_checkpoint, data_dir=FLAGS.data_dir,
         synthetic_train=FLAGS.synthetic_train, synthetic_val=FLAGS.synthetic_val,
         synthetic_root=FLAGS.synthetic_root, seed=FLAGS.seed,

@@ -10,11 +10,11 @@ TRAINABLE_CHOICES = ("all", "last_stage")
 
 
 def build_pose_model(variant, input_size=(256, 192), norm="frozen_bn", split_ratio=2.0,
-                     num_joints=NUM_JOINTS, drop_path_rate=None):
+                     num_joints=NUM_JOINTS, drop_path_rate=None, maps_per_joint=1):
     """Returns a Keras model: images (B, H, W, 3) in [0, 1]-normalised float -> SimCC logits dict."""
     height, width = input_size
     backbone = build_backbone(variant, (height, width, 3), norm=norm, drop_path_rate=drop_path_rate)
-    head = SimCCHead(num_joints, (height, width), split_ratio, name="simcc_head")
+    head = SimCCHead(num_joints, (height, width), split_ratio, maps_per_joint, name="simcc_head")
     outputs = head(backbone.output)
     return tf.keras.Model(backbone.input, outputs, name=f"{variant}_simcc")
 

@@ -3,7 +3,9 @@
 Head: 1x1 conv to K joint maps, flatten each map, one Dense per axis -> logits over
 W*split_ratio x-bins and H*split_ratio y-bins (mmpose's SimCCHead without deconv: it
 keeps the head tiny, ~0.04M parameters at 256x192, which matters under DP where every
-trainable parameter adds noise dimensions).
+trainable parameter adds noise dimensions). `maps_per_joint` > 1 gives each joint several
+maps (flattened together): at small inputs a (H/32 x W/32) map alone is too coarse to
+carry a position (e.g. 3x3 at 96x72).
 Codec: Gaussian 1-D labels; decode by argmax / split_ratio.
 Loss: KL(labels || softmax(logits / temperature)), masked, one value per example.
 """
@@ -14,11 +16,12 @@ import tensorflow as tf
 class SimCCHead(tf.keras.layers.Layer):
     """Backbone features (B, h, w, C) -> {"simcc_x": (B, K, Wx), "simcc_y": (B, K, Hy)}."""
 
-    def __init__(self, num_joints, input_size, split_ratio=2.0, **kwargs):
+    def __init__(self, num_joints, input_size, split_ratio=2.0, maps_per_joint=1, **kwargs):
         super().__init__(**kwargs)
         self.num_joints, self.input_size, self.split_ratio = num_joints, tuple(input_size), split_ratio
+        self.maps_per_joint = maps_per_joint
         height, width = self.input_size
-        self.final_layer = tf.keras.layers.Conv2D(num_joints, 1, name="final_layer")
+        self.final_layer = tf.keras.layers.Conv2D(num_joints * maps_per_joint, 1, name="final_layer")
         self.mlp_head_x = tf.keras.layers.Dense(int(width * split_ratio), name="mlp_head_x")
         self.mlp_head_y = tf.keras.layers.Dense(int(height * split_ratio), name="mlp_head_y")
 
@@ -30,12 +33,14 @@ class SimCCHead(tf.keras.layers.Layer):
         # 1x1 conv as a matmul (same weights): its per-example gradient vectorises.
         maps = tf.einsum("bhwc,ck->bhwk", features, self.final_layer.kernel[0, 0]) + self.final_layer.bias
         h, w = maps.shape[1], maps.shape[2]
-        flat = tf.reshape(tf.transpose(maps, [0, 3, 1, 2]), [-1, self.num_joints, h * w])
+        flat = tf.reshape(tf.transpose(maps, [0, 3, 1, 2]),
+                          [-1, self.num_joints, self.maps_per_joint * h * w])
         return {"simcc_x": self.mlp_head_x(flat), "simcc_y": self.mlp_head_y(flat)}
 
     def get_config(self):
         return {**super().get_config(), "num_joints": self.num_joints,
-                "input_size": list(self.input_size), "split_ratio": self.split_ratio}
+                "input_size": list(self.input_size), "split_ratio": self.split_ratio,
+                "maps_per_joint": self.maps_per_joint}
 
 
 class SimCCCodec:

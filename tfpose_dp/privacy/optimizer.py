@@ -33,7 +33,8 @@ class PrivateGradientMixin:
                  **kwargs):
         for key in _TFP_CONFIG_KEYS:  # written by TF Privacy's get_config; rebuilt here
             kwargs.pop(key, None)
-        query = gaussian_query.GaussianSumQuery(l2_norm_clip, l2_norm_clip * noise_multiplier)
+        stddev = 0.0 if noise_multiplier == 0 else l2_norm_clip * noise_multiplier  # C=inf, sigma=0
+        query = gaussian_query.GaussianSumQuery(l2_norm_clip, stddev)
         super().__init__(dp_sum_query=query, num_microbatches=None, **kwargs)
         if not l2_norm_clip > 0:
             raise ValueError(f"--l2_norm_clip={l2_norm_clip} must be > 0")
@@ -41,6 +42,7 @@ class PrivateGradientMixin:
             raise ValueError(f"noise_multiplier={noise_multiplier} must be >= 0")
         self.l2_norm_clip = float(l2_norm_clip)
         self.noise_multiplier = float(noise_multiplier)
+        self.noise_stddev = float(stddev)
         self.expected_batch_size = float(expected_batch_size)
         self.noise_seed = int(noise_seed)
         self.noise_generator = tf.random.Generator.from_seed(self.noise_seed)
@@ -71,8 +73,7 @@ class PrivateGradientMixin:
         self._was_dp_gradients_called = True
         accumulators = self._ensure_accumulators(var_list)
         sums = [tf.identity(a) for a in accumulators]
-        noisy = noise.add_noise(sums, self.noise_multiplier * self.l2_norm_clip,
-                                self.noise_generator)
+        noisy = noise.add_noise(sums, self.noise_stddev, self.noise_generator)
         grads = noise.normalise(noisy, self.expected_batch_size)
         if self.gradient_transform is not None:
             grads = self.gradient_transform(grads)

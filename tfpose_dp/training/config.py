@@ -22,6 +22,7 @@ class TrainConfig:
     input_size: Tuple[int, int] = (256, 192)
     norm: str = "frozen_bn"
     split_ratio: float = 2.0
+    maps_per_joint: int = 1
     trainable: str = "all"
     init_checkpoint: Optional[str] = None
     data_dir: Optional[str] = None

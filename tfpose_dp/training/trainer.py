@@ -94,7 +94,8 @@ def run(cfg):
         _check_resume(state, plan, n, cfg)
     total_steps = min(_budget_steps(plan, total_steps), cfg.max_steps or total_steps)
 
-    model = build_pose_model(cfg.model, cfg.input_size, cfg.norm, cfg.split_ratio)
+    model = build_pose_model(cfg.model, cfg.input_size, cfg.norm, cfg.split_ratio,
+                             maps_per_joint=cfg.maps_per_joint)
     if cfg.init_checkpoint and not state:
         load_backbone_weights(model, cfg.model, cfg.input_size, cfg.norm, cfg.init_checkpoint)
     variables = trainable_variables(model, cfg.trainable)
@@ -142,7 +143,8 @@ def run(cfg):
                   "model": cfg.model, "input_size": list(cfg.input_size), "seed": cfg.seed,
                   "noise_multiplier": plan.noise_multiplier if plan else None,
                   "delta": plan.delta if plan else None, "epsilon_target": plan.epsilon if plan else None,
-                  "method": method, "norm": cfg.norm, "split_ratio": cfg.split_ratio}
+                  "method": method, "norm": cfg.norm, "split_ratio": cfg.split_ratio,
+                  "maps_per_joint": cfg.maps_per_joint}
         checkpointing.save(cfg.model_dir, trackables, {
             "step": step, "ledger": ledger.to_json(), "epsilon": epsilon, "config": config})
 

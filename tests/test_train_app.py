@@ -1,0 +1,112 @@
+"""End-to-end runs of `python -m tfpose_dp.train` on a tiny synthetic set."""
+import glob
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import tensorflow as tf
+from tensorboard.backend.event_processing import event_accumulator
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _run(args, synthetic_root):
+    cmd = [sys.executable, "-m", "tfpose_dp.train", "--model=tiny_vit_micro", "--norm=group",
+           "--input_size=64,48", "--synthetic_train=120", "--synthetic_val=24",
+           f"--synthetic_root={synthetic_root}", "--batch_size=16", "--epochs=1", "--epsilon=4",
+           "--log_every=2", "--physical_batch_size=16"] + args
+    return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def synthetic_root(tmp_path_factory):
+    return str(tmp_path_factory.mktemp("synthetic_cache"))
+
+
+def _scalars(model_dir, tag):
+    values = []
+    for path in glob.glob(os.path.join(model_dir, "events.out.tfevents.*")):
+        acc = event_accumulator.EventAccumulator(path, size_guidance={"tensors": 0})
+        acc.Reload()
+        if tag in acc.Tags()["tensors"]:
+            values += [(e.step, float(tf.make_ndarray(e.tensor_proto))) for e in acc.Tensors(tag)]
+    return sorted(values)
+
+
+def test_dp_run_then_resume_continues_the_same_ledger(tmp_path, synthetic_root):
+    model_dir = str(tmp_path / "run")
+    first = _run([f"--model_dir={model_dir}", "--max_steps=3"], synthetic_root)
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert "built-in synthetic people" in first.stderr
+    assert "Calibrated noise multiplier" in first.stderr
+    with open(os.path.join(model_dir, "final_metrics.json")) as f:
+        partial = json.load(f)
+    assert partial["steps"] == 3 and 0 < partial["epsilon"] < 4
+
+    second = _run([f"--model_dir={model_dir}"], synthetic_root)
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert "Resuming from" in second.stderr and "at step 3" in second.stderr
+    with open(os.path.join(model_dir, "final_metrics.json")) as f:
+        final = json.load(f)
+    assert final["steps"] == final["total_steps"] == 8  # round(120 / 16) steps in one epoch
+    assert partial["epsilon"] < final["epsilon"] <= 4.0 * (1 + 1e-6)
+    assert final["noise_multiplier"] == partial["noise_multiplier"]
+    eps_curve = _scalars(model_dir, "privacy/epsilon")
+    assert eps_curve[-1][0] == 8 and eps_curve[-1][1] == pytest.approx(final["epsilon"], rel=1e-6)
+    assert [e for _, e in eps_curve] == sorted(e for _, e in eps_curve)
+    assert _scalars(model_dir, "diagnostics_nonprivate/loss")
+    assert _scalars(model_dir, "val/pckh@0.5")
+
+
+def test_pdp_run_projects_and_reports_captured_energy(tmp_path, synthetic_root):
+    model_dir = str(tmp_path / "pdp")
+    out = _run([f"--model_dir={model_dir}", "--projection=pdp", "--projection_dim=8",
+                "--public_examples=12", "--basis_refresh_steps=4"], synthetic_root)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "PDP basis refreshed: rank 8" in out.stderr
+    with open(os.path.join(model_dir, "final_metrics.json")) as f:
+        final = json.load(f)
+    assert final["method"] == "pdp" and final["num_private_examples"] == 108
+    energy = _scalars(model_dir, "pdp/captured_energy")
+    assert energy and all(0.0 <= e <= 1.0 + 1e-5 for _, e in energy)
+
+
+def test_nonprivate_baseline_is_labelled(tmp_path, synthetic_root):
+    model_dir = str(tmp_path / "np")
+    out = _run([f"--model_dir={model_dir}", "--nonprivate"], synthetic_root)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "NON-PRIVATE" in out.stderr
+    with open(os.path.join(model_dir, "final_metrics.json")) as f:
+        assert json.load(f)["private"] is False
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--epsilon=0"], "--epsilon=0"),
+    (["--epsilon=-1"], "--epsilon=-1"),
+    (["--delta=0.5"], "1/N"),
+    (["--epsilon=0.000001", "--epochs=50"], "out of reach"),
+    (["--batch_size=0"], "--batch_size=0"),
+])
+def test_bad_privacy_settings_fail_cleanly_and_write_nothing(tmp_path, synthetic_root, args, message):
+    model_dir = str(tmp_path / "bad")
+    out = _run([f"--model_dir={model_dir}"] + args, synthetic_root)
+    assert out.returncode != 0
+    assert message in out.stderr
+    assert not os.path.exists(model_dir)
+
+
+def test_data_dir_without_annotations_is_a_clear_error(tmp_path, synthetic_root):
+    empty = tmp_path / "mpii"
+    empty.mkdir()
+    model_dir = str(tmp_path / "bad")
+    out = _run([f"--model_dir={model_dir}", f"--data_dir={empty}"], synthetic_root)
+    assert out.returncode != 0
+    assert "no train annotations" in out.stderr
+    assert not os.path.exists(model_dir)
+
+
+def test_unknown_flag_values_are_rejected(tmp_path, synthetic_root):
+    out = _run([f"--model_dir={tmp_path / 'x'}", "--model=resnet"], synthetic_root)
+    assert out.returncode != 0 and "--model" in out.stderr
