@@ -42,6 +42,8 @@ flags.DEFINE_enum("public_source", "holdout", ["holdout", "file"],
 flags.DEFINE_string("public_annotations", None, "PDP: annotation JSON of public persons.")
 flags.DEFINE_integer("basis_refresh_steps", 20, "PDP: recompute the subspace every s steps.")
 flags.DEFINE_float("projection_start_epoch", 0.0, "PDP: epoch at which projection starts.")
+flags.DEFINE_float("simcc_sigma", 0.0, "SimCC label std in bins (0: mmpose's 256x192 value "
+                   "scaled to --input_size).")
 flags.DEFINE_integer("log_every", 10, "Steps between progress lines and privacy summaries.")
 
 FLAGS = flags.FLAGS
@@ -55,7 +57,7 @@ def config_from_flags():
         synthetic_train=FLAGS.synthetic_train, synthetic_val=FLAGS.synthetic_val,
         synthetic_root=FLAGS.synthetic_root, seed=FLAGS.seed,
         epochs=FLAGS.epochs, batch_size=FLAGS.batch_size, physical_batch_size=FLAGS.physical_batch_size,
-        learning_rate=FLAGS.learning_rate, optimizer=FLAGS.optimizer, temperature=FLAGS.temperature,
+        learning_rate=FLAGS.learning_rate, optimizer=FLAGS.optimizer, temperature=FLAGS.temperature, simcc_sigma=FLAGS.simcc_sigma,
         augment=FLAGS.augment, nonprivate=FLAGS.nonprivate, epsilon=FLAGS.epsilon, delta=FLAGS.delta,
         l2_norm_clip=FLAGS.l2_norm_clip, accountant=FLAGS.accountant, projection=FLAGS.projection,
         projection_dim=FLAGS.projection_dim, public_examples=FLAGS.public_examples,

@@ -42,8 +42,13 @@ class ConvNorm(tf.keras.layers.Layer):
             x = tf.pad(x, [[0, 0], [pad, pad], [pad, pad], [0, 0]])
         if self.depthwise:
             return self.norm_layer(self.conv(x), training=training)
+        # im2col from strided slices + matmul (same weights as the Conv2D): slices and matmuls
+        # vectorise over examples, Conv2DBackpropFilter and ExtractImagePatches do not.
         k, s = self.kernel_size, self.strides
-        patches = tf.image.extract_patches(x, [1, k, k, 1], [1, s, s, 1], [1, 1, 1, 1], "VALID")
+        h_out = (x.shape[1] - k) // s + 1
+        w_out = (x.shape[2] - k) // s + 1
+        patches = tf.concat([x[:, i:i + s * (h_out - 1) + 1:s, j:j + s * (w_out - 1) + 1:s, :]
+                             for i in range(k) for j in range(k)], axis=-1)
         kernel = tf.reshape(self.conv.kernel, [-1, self.filters])  # (k*k*C, filters), same order
         return self.norm_layer(tf.einsum("bhwp,pd->bhwd", patches, kernel), training=training)
 

@@ -23,6 +23,7 @@ class TrainConfig:
     norm: str = "frozen_bn"
     split_ratio: float = 2.0
     maps_per_joint: int = 1
+    simcc_sigma: float = 0.0  # label std in bins; 0: scaled from mmpose's 256x192 setting
     trainable: str = "all"
     init_checkpoint: Optional[str] = None
     data_dir: Optional[str] = None

@@ -99,7 +99,7 @@ def run(cfg):
     if cfg.init_checkpoint and not state:
         load_backbone_weights(model, cfg.model, cfg.input_size, cfg.norm, cfg.init_checkpoint)
     variables = trainable_variables(model, cfg.trainable)
-    codec = SimCCCodec(cfg.input_size, cfg.split_ratio)
+    codec = SimCCCodec(cfg.input_size, cfg.split_ratio, cfg.simcc_sigma or None)
     trackables = {"model": model}
     projection = None
     if cfg.nonprivate:

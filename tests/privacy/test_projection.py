@@ -1,0 +1,81 @@
+import numpy as np
+import tensorflow as tf
+
+from tfpose_dp.privacy import accounting
+from tfpose_dp.privacy.projection import SubspaceProjection, flatten, top_eigenbasis, unflatten
+
+
+def _grads(m=12, p=60, rank=None, seed=0):
+    rng = np.random.default_rng(seed)
+    g = rng.normal(size=(m, p))
+    if rank is not None:
+        g = rng.normal(size=(m, rank)) @ rng.normal(size=(rank, p))
+    return g.astype(np.float32)
+
+
+def test_basis_is_orthonormal_with_rank_min_k_m():
+    for k, m in ((5, 12), (20, 12)):
+        v = top_eigenbasis(_grads(m=m), k).numpy()
+        assert v.shape == (60, min(k, m))
+        np.testing.assert_allclose(v.T @ v, np.eye(min(k, m)), atol=1e-4)
+
+
+def test_rank_deficient_public_gradients_give_their_rank():
+    v = top_eigenbasis(_grads(m=12, rank=3), 10).numpy()
+    assert v.shape[1] == 3
+
+
+def test_basis_spans_the_top_eigenvectors_of_the_dense_second_moment():
+    g = _grads(m=15, p=40)
+    k = 4
+    v = top_eigenbasis(g, k).numpy()
+    second_moment = g.T @ g / g.shape[0]
+    evals, evecs = np.linalg.eigh(second_moment)
+    dense = evecs[:, ::-1][:, :k]
+    # Same subspace: the projectors agree.
+    np.testing.assert_allclose(v @ v.T, dense @ dense.T, atol=1e-4)
+
+
+def test_projection_is_idempotent_and_reports_captured_energy():
+    v = top_eigenbasis(_grads(), 6)
+    proj = SubspaceProjection(60, 6)
+    proj.set_basis(v)
+    grads = [tf.random.normal([6, 5]), tf.random.normal([30])]
+    once = proj(grads)
+    twice = proj(once)
+    for a, b in zip(once, twice):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-5)
+    np.testing.assert_allclose(float(proj.captured_energy), 1.0, atol=1e-4)  # already in span
+
+
+def test_projected_noise_norm_is_about_sqrt_k_over_p():
+    p, k = 4000, 200
+    rng = np.random.default_rng(1)
+    v = top_eigenbasis(rng.normal(size=(300, p)).astype(np.float32), k)
+    proj = SubspaceProjection(p, k)
+    proj.set_basis(v)
+    noise = tf.random.stateless_normal([p], seed=[1, 2])
+    ratio = float(tf.norm(flatten(proj([noise])))) / float(tf.norm(noise))
+    assert abs(ratio - np.sqrt(k / p)) < 0.3 * np.sqrt(k / p)
+    assert abs(float(proj.captured_energy) - k / p) < 0.35 * k / p
+
+
+def test_projection_is_identity_before_the_first_basis():
+    proj = SubspaceProjection(10, 3)
+    g = [tf.range(10, dtype=tf.float32)]
+    np.testing.assert_array_equal(proj(g)[0].numpy(), g[0].numpy())
+
+
+def test_flatten_unflatten_round_trip():
+    like = [tf.zeros([2, 3]), tf.zeros([4])]
+    out = unflatten(tf.range(10, dtype=tf.float32), like)
+    assert [t.shape for t in out] == [(2, 3), (4,)]
+    np.testing.assert_array_equal(flatten(out).numpy(), np.arange(10))
+
+
+def test_accounting_is_unaffected_by_projection():
+    # Projection is post-processing: the ledger records the same events with or without it.
+    with_pdp, without = accounting.PrivacyLedger(1e-5), accounting.PrivacyLedger(1e-5)
+    for ledger in (with_pdp, without):
+        ledger.record_steps(0.01, 1.0, 50)
+    assert with_pdp.epsilon() == without.epsilon()
