@@ -28,8 +28,12 @@ flags.DEFINE_integer("physical_batch_size", 0, "Examples per compiled chunk; 0 =
 flags.DEFINE_float("epochs", 25.0, "Training length in epochs (N/B steps each).")
 flags.DEFINE_integer("max_steps", 0, "Stop after this many steps (0 = no cap); eps counts steps taken.")
 flags.DEFINE_float("learning_rate", 1e-3, "Learning rate.")
+flags.DEFINE_enum("lr_schedule", "cosine", ["constant", "cosine"],
+                  "cosine: decay to 1% of --learning_rate over the planned steps.")
 flags.DEFINE_enum("optimizer", "adam", sorted(OPTIMIZERS), "adam (the paper) or sgd (momentum 0.9).")
 flags.DEFINE_float("temperature", 1.0, "SimCC softmax temperature in the KL loss.")
+flags.DEFINE_float("ema_decay", 0.999, "Evaluate with an exponential moving average of the weights "
+                   "(post-processing, free in privacy); 0 turns it off.")
 flags.DEFINE_bool("augment", True, "Training augmentation (scale, rotation, flip, colour).")
 flags.DEFINE_bool("nonprivate", False, "Plain training: the NON-PRIVATE baseline (no DP guarantee).")
 flags.DEFINE_enum("trainable", "all", ["all", "last_stage"],
@@ -44,6 +48,7 @@ flags.DEFINE_integer("basis_refresh_steps", 20, "PDP: recompute the subspace eve
 flags.DEFINE_float("projection_start_epoch", 0.0, "PDP: epoch at which projection starts.")
 flags.DEFINE_float("simcc_sigma", 0.0, "SimCC label std in bins (0: mmpose's 256x192 value "
                    "scaled to --input_size).")
+flags.DEFINE_float("max_basis_gb", 6.0, "PDP: refuse a basis + public gradients larger than this.")
 flags.DEFINE_integer("log_every", 10, "Steps between progress lines and privacy summaries.")
 
 FLAGS = flags.FLAGS
@@ -57,13 +62,15 @@ def config_from_flags():
         synthetic_train=FLAGS.synthetic_train, synthetic_val=FLAGS.synthetic_val,
         synthetic_root=FLAGS.synthetic_root, seed=FLAGS.seed,
         epochs=FLAGS.epochs, batch_size=FLAGS.batch_size, physical_batch_size=FLAGS.physical_batch_size,
-        learning_rate=FLAGS.learning_rate, optimizer=FLAGS.optimizer, temperature=FLAGS.temperature, simcc_sigma=FLAGS.simcc_sigma,
+        learning_rate=FLAGS.learning_rate, lr_schedule=FLAGS.lr_schedule, optimizer=FLAGS.optimizer,
+        temperature=FLAGS.temperature, simcc_sigma=FLAGS.simcc_sigma, ema_decay=FLAGS.ema_decay,
         augment=FLAGS.augment, nonprivate=FLAGS.nonprivate, epsilon=FLAGS.epsilon, delta=FLAGS.delta,
         l2_norm_clip=FLAGS.l2_norm_clip, accountant=FLAGS.accountant, projection=FLAGS.projection,
         projection_dim=FLAGS.projection_dim, public_examples=FLAGS.public_examples,
         public_source=FLAGS.public_source, public_annotations=FLAGS.public_annotations,
         basis_refresh_steps=FLAGS.basis_refresh_steps,
-        projection_start_epoch=FLAGS.projection_start_epoch, log_every=FLAGS.log_every,
+        projection_start_epoch=FLAGS.projection_start_epoch, max_basis_gb=FLAGS.max_basis_gb,
+        log_every=FLAGS.log_every,
         max_steps=FLAGS.max_steps)
 
 

@@ -44,16 +44,18 @@ def _crop_matrices(records, input_size):
     return tf.vectorized_map(one, (tf.constant(records.centers), tf.constant(records.scales))).numpy()
 
 
-def mean_pose_pckh(train_records, eval_records, input_size):
-    """PCKh of the trivial baseline that predicts the training set's mean pose in crop space.
+def mean_pose_pckh(reference_records, eval_records, input_size):
+    """PCKh of the trivial baseline that predicts one mean pose in crop space.
 
-    The per-joint mean of visible training joints in their (unaugmented) crops is placed in
-    every eval crop and mapped back: what a model that ignores the image would score.
+    The per-joint mean of the visible reference joints in their (unaugmented) crops is placed
+    in every eval crop and mapped back: what a model that ignores the image would score. The
+    trainer uses the validation split itself as reference (an optimistic baseline that needs
+    no private statistic).
     """
-    m_train = _crop_matrices(train_records, input_size)
-    inv = np.linalg.inv(m_train)
-    crop = np.einsum("nij,nkj->nki", inv[:, :2, :2], train_records.joints) + inv[:, None, :2, 2]
-    vis = train_records.visible[..., None]
+    m_ref = _crop_matrices(reference_records, input_size)
+    inv = np.linalg.inv(m_ref)
+    crop = np.einsum("nij,nkj->nki", inv[:, :2, :2], reference_records.joints) + inv[:, None, :2, 2]
+    vis = reference_records.visible[..., None]
     mean = (crop * vis).sum(0) / np.maximum(vis.sum(0), 1)
     m_eval = _crop_matrices(eval_records, input_size)
     pred = np.einsum("nij,kj->nki", m_eval[:, :2, :2], mean) + m_eval[:, None, :2, 2]

@@ -40,10 +40,13 @@ def top_eigenbasis(gradients, k, rel_tol=1e-6):
     evals, evecs = tf.reverse(evals, [0]), tf.reverse(evecs, [1])  # descending
     keep = evals > rel_tol * tf.maximum(evals[0], 1e-30)
     r = tf.minimum(tf.cast(k, tf.int32), tf.reduce_sum(tf.cast(keep, tf.int32)))
-    u = evecs[:, :r]
-    scale = tf.math.rsqrt(evals[:r])
-    v = tf.matmul(tf.cast(g, tf.float64), u, transpose_a=True) * scale[None, :]
-    return tf.cast(v, tf.float32)
+    u = tf.cast(evecs[:, :r] * tf.math.rsqrt(evals[:r])[None, :], tf.float32)
+    return tf.matmul(g, u, transpose_a=True)  # (p, r) in float32: p x k doubles would not fit
+
+
+def basis_bytes(num_params, k):
+    """Memory of the (p, k) float32 basis; the public gradients (m, p) need as much again."""
+    return 4 * int(num_params) * int(k)
 
 
 class SubspaceProjection:

@@ -35,8 +35,10 @@ class TrainConfig:
     batch_size: int = 32
     physical_batch_size: int = 0  # 0: automatic
     learning_rate: float = 1e-3
+    lr_schedule: str = "cosine"
     optimizer: str = "adam"
     temperature: float = 1.0
+    ema_decay: float = 0.0  # 0: off
     augment: bool = True
     nonprivate: bool = False
     epsilon: float = 1.0
@@ -50,6 +52,7 @@ class TrainConfig:
     public_annotations: Optional[str] = None
     basis_refresh_steps: int = 20
     projection_start_epoch: float = 0.0
+    max_basis_gb: float = 6.0
     log_every: int = 10
     eval_batch_size: int = 64
     max_steps: int = 0  # 0: no cap (a cap stops early; eps covers only steps taken)
@@ -76,6 +79,7 @@ def validate(cfg):
     _choice("optimizer", cfg.optimizer, OPTIMIZERS)
     _choice("accountant", cfg.accountant, ACCOUNTANTS)
     _choice("projection", cfg.projection, ("none", "pdp"))
+    _choice("lr_schedule", cfg.lr_schedule, ("constant", "cosine"))
     _choice("public_source", cfg.public_source, ("holdout", "file"))
     if len(cfg.input_size) != 2 or min(cfg.input_size) < 32:
         raise ConfigError(f"--input_size={cfg.input_size} must be H,W with both >= 32, e.g. 256,192")
@@ -90,6 +94,8 @@ def validate(cfg):
                  "basis_refresh_steps"):
         if not getattr(cfg, name) >= 1:
             raise ConfigError(f"--{name}={getattr(cfg, name)} must be >= 1")
+    if not 0.0 <= cfg.ema_decay < 1.0:
+        raise ConfigError(f"--ema_decay={cfg.ema_decay} must be in [0, 1) (0 turns averaging off)")
     if not cfg.nonprivate and not cfg.epsilon > 0:
         raise ConfigError(f"--epsilon={cfg.epsilon} must be > 0 (smaller is more private); "
                           "use --nonprivate for the non-private baseline")

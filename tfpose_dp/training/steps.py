@@ -26,8 +26,9 @@ _MODEL_INPUTS = ("image", "target_x", "target_y", "target_weight")
 class PrivateSteps:
     """accumulate(chunk) per physical chunk, then apply() once per logical batch."""
 
-    def __init__(self, model, optimizer, variables, temperature=1.0):
+    def __init__(self, model, optimizer, variables, temperature=1.0, weight_average=None):
         self.optimizer, self.variables = optimizer, variables
+        self.weight_average = weight_average
         self._loss_fn = make_per_example_loss_fn(model, temperature)
         self.accumulate = tf.function(self._accumulate)
         self.apply = tf.function(self._apply)
@@ -43,13 +44,16 @@ class PrivateSteps:
     def _apply(self):
         grads = self.optimizer.private_gradients(self.variables)
         self.optimizer.apply_gradients(zip(grads, self.variables))
+        if self.weight_average is not None:
+            self.weight_average.update()
 
 
 class NonPrivateSteps:
     """Plain minibatch training on the same chunks (the non-private baseline)."""
 
-    def __init__(self, model, optimizer, variables, temperature=1.0):
+    def __init__(self, model, optimizer, variables, temperature=1.0, weight_average=None):
         self.model, self.optimizer, self.variables = model, optimizer, variables
+        self.weight_average = weight_average
         self.temperature = temperature
         self._sums = [tf.Variable(tf.zeros(v.shape, v.dtype), trainable=False) for v in variables]
         self._count = tf.Variable(0.0, trainable=False)
@@ -75,3 +79,5 @@ class NonPrivateSteps:
         for s in self._sums:
             s.assign(tf.zeros_like(s))
         self._count.assign(0.0)
+        if self.weight_average is not None:
+            self.weight_average.update()

@@ -13,12 +13,12 @@ import tensorflow as tf
 from absl import logging
 
 from tfpose_dp.data.pipeline import AugmentConfig, eval_dataset, training_dataset
-from tfpose_dp.eval.predictions import evaluate_pckh
+from tfpose_dp.eval.predictions import evaluate_pckh, mean_pose_pckh
 from tfpose_dp.models.pose_model import build_pose_model, load_backbone_weights, trainable_variables
 from tfpose_dp.models.simcc import SimCCCodec
 from tfpose_dp.privacy.accounting import PrivacyLedger
 from tfpose_dp.privacy.optimizer import make_dp_optimizer
-from tfpose_dp.privacy.projection import SubspaceProjection
+from tfpose_dp.privacy.projection import SubspaceProjection, basis_bytes
 from tfpose_dp.privacy.sampling import PoissonSampler
 from tfpose_dp.training import checkpointing, datasets
 from tfpose_dp.training.config import ConfigError, validate
@@ -26,10 +26,18 @@ from tfpose_dp.training.pdp_basis import PublicBasis
 from tfpose_dp.training.privacy_plan import make_plan
 from tfpose_dp.training.reporting import Reporter, log_json, progress_line
 from tfpose_dp.training.steps import NonPrivateSteps, PrivateSteps
+from tfpose_dp.training.weight_average import WeightAverage
 
 
 class TrainingError(RuntimeError):
     """Training cannot continue (e.g. a non-finite loss); the last checkpoint is kept."""
+
+
+def _learning_rate(cfg, planned_steps):
+    if cfg.lr_schedule == "constant":
+        return cfg.learning_rate
+    # Cosine decay to 1% over the planned steps (public: depends only on the configuration).
+    return tf.keras.optimizers.schedules.CosineDecay(cfg.learning_rate, planned_steps, alpha=0.01)
 
 
 def _plain_optimizer(name, learning_rate):
@@ -81,6 +89,7 @@ def run(cfg):
     sampler = PoissonSampler(n, cfg.batch_size, cfg.effective_physical_batch_size(), cfg.seed)
     steps_per_epoch = sampler.steps_per_epoch()
     total_steps = max(1, round(cfg.epochs * steps_per_epoch))
+    learning_rate = _learning_rate(cfg, total_steps)
     plan = None
     if not cfg.nonprivate:
         plan = make_plan(n, cfg.batch_size, total_steps, cfg.epsilon, cfg.delta, cfg.l2_norm_clip,
@@ -102,21 +111,36 @@ def run(cfg):
     codec = SimCCCodec(cfg.input_size, cfg.split_ratio, cfg.simcc_sigma or None)
     trackables = {"model": model}
     projection = None
+    average = None
     if cfg.nonprivate:
-        optimizer = _plain_optimizer(cfg.optimizer, cfg.learning_rate)
-        steps = NonPrivateSteps(model, optimizer, variables, cfg.temperature)
+        optimizer = _plain_optimizer(cfg.optimizer, learning_rate)
+        if cfg.ema_decay > 0:
+            average = WeightAverage(variables, cfg.ema_decay, optimizer.iterations)
+        steps = NonPrivateSteps(model, optimizer, variables, cfg.temperature, average)
     else:
-        optimizer = make_dp_optimizer(cfg.optimizer, cfg.learning_rate, plan.l2_norm_clip,
+        optimizer = make_dp_optimizer(cfg.optimizer, learning_rate, plan.l2_norm_clip,
                                       plan.noise_multiplier, cfg.batch_size, cfg.seed)
         trackables["noise_rng"] = optimizer.noise_generator
         if public is not None:
             num_params = int(sum(np.prod(v.shape) for v in variables))
+            gigabytes = (basis_bytes(num_params, cfg.projection_dim)
+                         + basis_bytes(num_params, len(public))) / 2**30
+            if gigabytes > cfg.max_basis_gb:
+                raise ConfigError(
+                    f"PDP needs ~{gigabytes:.1f} GB for the basis and public gradients of "
+                    f"{num_params:,} trainable parameters (k={cfg.projection_dim}, m={len(public)}), "
+                    f"over --max_basis_gb={cfg.max_basis_gb:g}: use --trainable=last_stage (the paper's "
+                    "setting), a smaller --projection_dim/--public_examples, or raise --max_basis_gb")
             projection = SubspaceProjection(num_params, cfg.projection_dim)
             optimizer.gradient_transform = projection
             trackables["pdp_basis"] = projection.basis
             trackables["pdp_active"] = projection.active
-        steps = PrivateSteps(model, optimizer, variables, cfg.temperature)
+        if cfg.ema_decay > 0:
+            average = WeightAverage(variables, cfg.ema_decay, optimizer.iterations)
+        steps = PrivateSteps(model, optimizer, variables, cfg.temperature, average)
     trackables["optimizer"] = optimizer
+    if average is not None:
+        trackables["weight_average"] = average.shadows
     ledger = PrivacyLedger(plan.delta if plan else 0.0)
     step = 0
     if state:
@@ -152,6 +176,13 @@ def run(cfg):
         return ledger.epsilon(plan.accountant, plan.epsilon) if plan else float("inf")
 
     val_ds = eval_dataset(val, cfg.input_size, codec, cfg.eval_batch_size)
+
+    def evaluate():
+        if average is None:
+            return evaluate_pckh(model, val_ds, codec)
+        with average.swapped():
+            return evaluate_pckh(model, val_ds, codec)
+
     augment = AugmentConfig() if cfg.augment else None
     it = iter(training_dataset(train, sampler, cfg.input_size, codec, step, augment, cfg.seed))
     window = {"loss": 0.0, "clipped": 0.0, "count": 0.0, "t0": time.time()}
@@ -193,7 +224,7 @@ def run(cfg):
                 reporter.scalars(step, diag)
                 window = {"loss": 0.0, "clipped": 0.0, "count": 0.0, "t0": time.time()}
             if epoch_end:
-                table = evaluate_pckh(model, val_ds, codec)
+                table = evaluate()
                 metrics = {"val/pckh@0.5": table["Mean"], "val/pckh@0.1": table["Mean@0.1"]}
                 reporter.scalars(step, metrics)
                 logging.info("step %d: val PCKh@0.5 %.2f, PCKh@0.1 %.2f", step, table["Mean"], table["Mean@0.1"])
@@ -204,14 +235,18 @@ def run(cfg):
         save(current_epsilon())
         raise
     if not metrics:  # resumed a finished run: report its final model
-        table = evaluate_pckh(model, val_ds, codec)
+        table = evaluate()
         metrics = {"val/pckh@0.5": table["Mean"], "val/pckh@0.1": table["Mean@0.1"]}
     eps = current_epsilon()
     if plan is not None:
         reporter.text(step, "privacy/statement_end", plan.statement(step, eps, cfg.projection))
+    baseline = mean_pose_pckh(val, val, cfg.input_size)
+    logging.info("val PCKh@0.5 %.2f vs %.2f for the val split's own mean pose (a model that ignores "
+                 "the image)", metrics["val/pckh@0.5"], baseline["Mean"])
     final = {"method": method, "epsilon": eps if plan else None, "epsilon_target": plan.epsilon if plan else None,
              "delta": plan.delta if plan else None, "noise_multiplier": plan.noise_multiplier if plan else None,
              "steps": step, "pckh@0.5": metrics.get("val/pckh@0.5"), "pckh@0.1": metrics.get("val/pckh@0.1"),
+             "mean_pose_pckh@0.5": baseline["Mean"],
              "private": plan is not None, **run_info}
     reporter.hparams({"method": method, "epsilon_target": final["epsilon_target"] or 0.0,
                       "batch_size": cfg.batch_size, "learning_rate": cfg.learning_rate,
