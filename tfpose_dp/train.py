@@ -28,11 +28,11 @@ flags.DEFINE_integer("physical_batch_size", 0, "Examples per compiled chunk; 0 =
 flags.DEFINE_float("epochs", 25.0, "Training length in epochs (N/B steps each).")
 flags.DEFINE_integer("max_steps", 0, "Stop after this many steps (0 = no cap); eps counts steps taken.")
 flags.DEFINE_float("learning_rate", 1e-3, "Learning rate.")
-flags.DEFINE_enum("lr_schedule", "cosine", ["constant", "cosine"],
+flags.DEFINE_enum("lr_schedule", "constant", ["constant", "cosine"],
                   "cosine: decay to 1% of --learning_rate over the planned steps.")
 flags.DEFINE_enum("optimizer", "adam", sorted(OPTIMIZERS), "adam (the paper) or sgd (momentum 0.9).")
 flags.DEFINE_float("temperature", 1.0, "SimCC softmax temperature in the KL loss.")
-flags.DEFINE_float("ema_decay", 0.999, "Evaluate with an exponential moving average of the weights "
+flags.DEFINE_float("ema_decay", 0.0, "Evaluate with an exponential moving average of the weights "
                    "(post-processing, free in privacy); 0 turns it off.")
 flags.DEFINE_bool("augment", True, "Training augmentation (scale, rotation, flip, colour).")
 flags.DEFINE_bool("nonprivate", False, "Plain training: the NON-PRIVATE baseline (no DP guarantee).")

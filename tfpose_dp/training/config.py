@@ -35,7 +35,7 @@ class TrainConfig:
     batch_size: int = 32
     physical_batch_size: int = 0  # 0: automatic
     learning_rate: float = 1e-3
-    lr_schedule: str = "cosine"
+    lr_schedule: str = "constant"
     optimizer: str = "adam"
     temperature: float = 1.0
     ema_decay: float = 0.0  # 0: off
