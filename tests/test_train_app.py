@@ -9,6 +9,8 @@ import pytest
 import tensorflow as tf
 from tensorboard.backend.event_processing import event_accumulator
 
+from tfpose_dp.privacy import accounting
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -69,6 +71,10 @@ def test_pdp_run_projects_and_reports_captured_energy(tmp_path, synthetic_root):
     with open(os.path.join(model_dir, "final_metrics.json")) as f:
         final = json.load(f)
     assert final["method"] == "pdp" and final["num_private_examples"] == 108
+    # Projection is post-processing: the ledger is the plain DP-SGD one for the private N.
+    assert final["delta"] == pytest.approx(1 / 1080)
+    assert final["epsilon"] == pytest.approx(accounting.epsilon_spent(
+        [(16 / 108, final["noise_multiplier"], final["steps"])], final["delta"], "pld", 4.0), rel=1e-9)
     energy = _scalars(model_dir, "pdp/captured_energy")
     assert energy and all(0.0 <= e <= 1.0 + 1e-5 for _, e in energy)
 
