@@ -6,9 +6,10 @@ from tfpose_dp.models.tinyvit import VARIANTS
 
 flags.DEFINE_enum("model", "tiny_vit_5m", sorted(VARIANTS), "TinyViT backbone variant.")
 flags.DEFINE_list("input_size", ["256", "192"], "Crop size H,W (the paper: 256,192).")
-flags.DEFINE_enum("norm", "frozen_bn", NORM_CHOICES,
+flags.DEFINE_enum("norm", "auto", NORM_CHOICES + ("auto",),
                   "frozen_bn: BatchNorm with frozen statistics (pretrained-compatible); "
-                  "group: GroupNorm (per-example, for training from scratch).")
+                  "group: GroupNorm (per-example, for training from scratch); "
+                  "auto: frozen_bn with --init_checkpoint, group without.")
 flags.DEFINE_float("split_ratio", 2.0, "SimCC bins per pixel.")
 flags.DEFINE_integer("maps_per_joint", 1, "SimCC head: feature maps per joint (1 = mmpose's "
                      "SimCCHead; more helps small inputs whose last-stage map is tiny).")

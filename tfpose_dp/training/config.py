@@ -20,7 +20,7 @@ class TrainConfig:
     model_dir: str
     model: str = "tiny_vit_5m"
     input_size: Tuple[int, int] = (256, 192)
-    norm: str = "frozen_bn"
+    norm: str = "auto"
     split_ratio: float = 2.0
     maps_per_joint: int = 1
     simcc_sigma: float = 0.0  # label std in bins; 0: scaled from mmpose's 256x192 setting
@@ -50,10 +50,11 @@ class TrainConfig:
     public_examples: int = 100
     public_source: str = "holdout"
     public_annotations: Optional[str] = None
-    basis_refresh_steps: int = 20
+    basis_refresh_steps: int = 100
     projection_start_epoch: float = 0.0
     max_basis_gb: float = 6.0
     log_every: int = 10
+    checkpoint_minutes: float = 10.0
     eval_batch_size: int = 64
     max_steps: int = 0  # 0: no cap (a cap stops early; eps covers only steps taken)
 
@@ -74,7 +75,7 @@ def validate(cfg):
     if not cfg.model_dir:
         raise ConfigError("--model_dir is required: where checkpoints and TensorBoard logs go")
     _choice("model", cfg.model, VARIANTS)
-    _choice("norm", cfg.norm, NORM_CHOICES)
+    _choice("norm", cfg.norm, NORM_CHOICES + ("auto",))
     _choice("trainable", cfg.trainable, TRAINABLE_CHOICES)
     _choice("optimizer", cfg.optimizer, OPTIMIZERS)
     _choice("accountant", cfg.accountant, ACCOUNTANTS)

@@ -103,10 +103,15 @@ def run(cfg):
         _check_resume(state, plan, n, cfg)
     total_steps = min(_budget_steps(plan, total_steps), cfg.max_steps or total_steps)
 
-    model = build_pose_model(cfg.model, cfg.input_size, cfg.norm, cfg.split_ratio,
+    norm = cfg.norm
+    if norm == "auto":  # frozen BN keeps pretrained statistics; from scratch it would not normalise
+        norm = state["config"]["norm"] if state else ("frozen_bn" if cfg.init_checkpoint else "group")
+        logging.info("--norm=auto: using %s (%s)", norm,
+                     "pretrained backbone" if norm == "frozen_bn" else "training from scratch")
+    model = build_pose_model(cfg.model, cfg.input_size, norm, cfg.split_ratio,
                              maps_per_joint=cfg.maps_per_joint)
     if cfg.init_checkpoint and not state:
-        load_backbone_weights(model, cfg.model, cfg.input_size, cfg.norm, cfg.init_checkpoint)
+        load_backbone_weights(model, cfg.model, cfg.input_size, norm, cfg.init_checkpoint)
     variables = trainable_variables(model, cfg.trainable)
     codec = SimCCCodec(cfg.input_size, cfg.split_ratio, cfg.simcc_sigma or None)
     trackables = {"model": model}
@@ -167,7 +172,7 @@ def run(cfg):
                   "model": cfg.model, "input_size": list(cfg.input_size), "seed": cfg.seed,
                   "noise_multiplier": plan.noise_multiplier if plan else None,
                   "delta": plan.delta if plan else None, "epsilon_target": plan.epsilon if plan else None,
-                  "method": method, "norm": cfg.norm, "split_ratio": cfg.split_ratio,
+                  "method": method, "norm": norm, "split_ratio": cfg.split_ratio,
                   "maps_per_joint": cfg.maps_per_joint}
         checkpointing.save(cfg.model_dir, trackables, {
             "step": step, "ledger": ledger.to_json(), "epsilon": epsilon, "config": config})
@@ -188,6 +193,7 @@ def run(cfg):
     window = {"loss": 0.0, "clipped": 0.0, "count": 0.0, "t0": time.time()}
     metrics = {}
     pdp_start = round(cfg.projection_start_epoch * steps_per_epoch)
+    last_save = time.time()
     try:
         while step < total_steps:
             if basis is not None and step >= pdp_start and (step - pdp_start) % cfg.basis_refresh_steps == 0:
@@ -199,9 +205,9 @@ def run(cfg):
                 window["loss"] += float(loss_sum)
                 window["clipped"] += float(clipped)
                 window["count"] += float(count)
-            steps.apply()
-            if plan is not None:
+            if plan is not None:  # record before releasing: an interrupt can only over-count
                 ledger.record_steps(plan.sampling_rate, plan.noise_multiplier)
+            steps.apply()
             step += 1
             if not np.isfinite(window["loss"]):
                 raise TrainingError(
@@ -230,6 +236,10 @@ def run(cfg):
                 logging.info("step %d: val PCKh@0.5 %.2f, PCKh@0.1 %.2f", step, table["Mean"], table["Mean@0.1"])
                 save(current_epsilon())
                 reporter.flush()
+                last_save = time.time()
+            elif time.time() - last_save > 60 * cfg.checkpoint_minutes:
+                save(current_epsilon())  # long epochs: lose at most a few minutes to a crash
+                last_save = time.time()
     except KeyboardInterrupt:
         logging.warning("interrupted: saving a checkpoint at step %d before exiting", step)
         save(current_epsilon())
