@@ -1,0 +1,70 @@
+"""Writes a PNG grid of training crops with their target skeletons, to check the pipeline by eye.
+
+  python tools/overlay_crops.py --data_dir=../shared/data/mpii_sample --split_file=test_mpii.json \
+      --output=/tmp/crops.png
+  python tools/overlay_crops.py --output=/tmp/crops.png          # built-in synthetic people
+
+Dots: visible right-side joints yellow, left and centre joints green, invisible joints blue.
+"""
+import numpy as np
+import tensorflow as tf
+from absl import app, flags
+from PIL import Image, ImageDraw
+
+from tfpose_dp.data import transforms
+from tfpose_dp.data.annotations import find_image_dir, load_records, load_split
+from tfpose_dp.data.joints import SKELETON
+from tfpose_dp.data.pipeline import AugmentConfig, make_example_fn
+from tfpose_dp.data.synthetic import ensure_synthetic_dataset
+from tfpose_dp.models.simcc import SimCCCodec
+
+flags.DEFINE_string("data_dir", None, "MPII-format folder; default: the built-in synthetic set.")
+flags.DEFINE_string("split_file", None, "Annotation file inside --data_dir (default: the train split).")
+flags.DEFINE_list("input_size", ["256", "192"], "H,W.")
+flags.DEFINE_integer("count", 8, "Crops to draw.")
+flags.DEFINE_bool("augment", True, "Apply training augmentation.")
+flags.DEFINE_integer("scale", 2, "Upscaling of each tile.")
+flags.DEFINE_string("output", "crops.png", "PNG path.")
+FLAGS = flags.FLAGS
+_RIGHT = {0, 1, 2, 10, 11, 12}
+
+
+def draw_tile(example, codec, scale):
+    image = example["image"].numpy() * transforms.IMAGENET_STD + transforms.IMAGENET_MEAN
+    tile = Image.fromarray(np.clip(image * 255, 0, 255).astype(np.uint8))
+    tile = tile.resize((tile.width * scale, tile.height * scale), Image.NEAREST)
+    draw = ImageDraw.Draw(tile)
+    kp, _ = codec.decode(tf.math.log(example["target_x"] + 1e-9), tf.math.log(example["target_y"] + 1e-9))
+    kp = kp.numpy() * scale
+    weight = example["target_weight"].numpy()
+    for a, b in SKELETON:
+        if weight[a] > 0 and weight[b] > 0:
+            draw.line([tuple(kp[a]), tuple(kp[b])], fill=(255, 0, 0), width=2)
+    for k, (x, y) in enumerate(kp):
+        colour = (0, 0, 255) if weight[k] == 0 else ((255, 255, 0) if k in _RIGHT else (0, 255, 0))
+        draw.ellipse([x - 3, y - 3, x + 3, y + 3], fill=colour)
+    return tile
+
+
+def main(argv):
+    del argv
+    size = tuple(int(v) for v in FLAGS.input_size)
+    if FLAGS.data_dir and FLAGS.split_file:
+        records = load_records(f"{FLAGS.data_dir}/{FLAGS.split_file}", find_image_dir(FLAGS.data_dir))
+    else:
+        records = load_split(FLAGS.data_dir or ensure_synthetic_dataset(4000, 400, 0), "train")
+    codec = SimCCCodec(size)
+    fn = make_example_fn(records, size, codec, AugmentConfig() if FLAGS.augment else None, seed=0)
+    tiles = [draw_tile(fn(tf.constant(i % len(records), tf.int64), tf.constant(i, tf.int64)), codec, FLAGS.scale)
+             for i in range(FLAGS.count)]
+    cols = min(4, len(tiles))
+    rows = -(-len(tiles) // cols)
+    grid = Image.new("RGB", (cols * tiles[0].width, rows * tiles[0].height))
+    for i, tile in enumerate(tiles):
+        grid.paste(tile, ((i % cols) * tile.width, (i // cols) * tile.height))
+    grid.save(FLAGS.output)
+    print(FLAGS.output)
+
+
+if __name__ == "__main__":
+    app.run(main)
