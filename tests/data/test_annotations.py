@@ -7,7 +7,7 @@ from tfpose_dp.data.annotations import AnnotationError, find_annotation_file, lo
 
 def _write(tmp_path, records, image=True):
     if image:
-        (tmp_path / "a.jpg").write_bytes(b"not really a jpeg")
+        (tmp_path / "a.jpg").write_bytes(b"\xff\xd8\xff\xe0 header only")
     path = tmp_path / "ann.json"
     path.write_text(json.dumps(records))
     return str(path)
@@ -48,3 +48,12 @@ def test_unreadable_json_is_a_clear_error(tmp_path):
     path.write_text("{not json")
     with pytest.raises(AnnotationError, match="cannot read"):
         load_records(str(path), str(tmp_path))
+
+
+def test_non_image_files_are_counted_skips(tmp_path):
+    (tmp_path / "a.jpg").write_bytes(b"\xff\xd8\xff\xe0 jpeg-ish")
+    (tmp_path / "b.jpg").write_bytes(b"<html>not found</html>")
+    (tmp_path / "c.jpg").write_bytes(b"")
+    path = tmp_path / "ann.json"
+    path.write_text(json.dumps([_record(), _record(image="b.jpg"), _record(image="c.jpg")]))
+    assert len(load_records(str(path), str(tmp_path))) == 1

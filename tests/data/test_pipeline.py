@@ -84,3 +84,11 @@ def test_eval_dataset_pads_with_masked_examples(synthetic_dir):
     assert len(masks) == 30 and masks.sum() == 24
     padded = np.concatenate([b["target_weight"].numpy() for b in batches])[masks == 0]
     assert np.all(padded == 0)
+
+
+def test_truncated_jpeg_still_decodes(mpii_sample):
+    from tfpose_dp.data.pipeline import decode_image
+    raw = open(f"{mpii_sample}/052475643.jpg", "rb").read()
+    full = decode_image(tf.constant(raw))
+    cut = decode_image(tf.constant(raw[: int(len(raw) * 0.7)]))
+    assert cut.shape == full.shape and cut.dtype == tf.uint8

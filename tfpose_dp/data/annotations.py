@@ -76,7 +76,7 @@ def load_records(json_path, image_dir, check_files=True):
         raise AnnotationError(f"cannot read annotations {json_path}: {e}") from e
     if not isinstance(raw, list):
         raise AnnotationError(f"{json_path}: expected a JSON list of person records")
-    keep, missing, no_joints = [], 0, 0
+    keep, missing, no_joints, corrupt = [], 0, 0, []
     for i, rec in enumerate(raw):
         try:
             joints = np.asarray(rec["joints"], np.float32)
@@ -96,6 +96,9 @@ def load_records(json_path, image_dir, check_files=True):
         if check_files and not os.path.exists(path):
             missing += 1
             continue
+        if check_files and not _looks_like_image(path):
+            corrupt.append(image)
+            continue
         if not np.any(vis > 0):
             no_joints += 1
             continue
@@ -106,15 +109,29 @@ def load_records(json_path, image_dir, check_files=True):
             head_size = 0.6 * float(np.hypot(x2 - x1, y2 - y1))
         keep.append((path, center - 1.0, scale, joints - 1.0, (vis > 0).astype(np.float32),
                      head_size, (image, int(round(center[0])), int(round(center[1])))))
-    if missing or no_joints:
-        logging.warning("%s: skipped %d records whose image file is missing and %d with no "
-                        "visible joint; %d kept", json_path, missing, no_joints, len(keep))
+    if missing or no_joints or corrupt:
+        logging.warning("%s: skipped %d records whose image file is missing, %d whose image is not "
+                        "a JPEG/PNG (e.g. %s) and %d with no visible joint; %d kept", json_path,
+                        missing, len(corrupt), corrupt[:3], no_joints, len(keep))
     if not keep:
         raise AnnotationError(f"{json_path}: no usable records (see the log for skips)")
     cols = list(zip(*keep))
     return PoseRecords(np.array(cols[0]), np.stack(cols[1]).astype(np.float32),
                        np.array(cols[2], np.float32), np.stack(cols[3]).astype(np.float32),
                        np.stack(cols[4]), np.array(cols[5], np.float32), list(cols[6]))
+
+
+_SIGNATURES = (b"\xff\xd8", b"\x89PNG")
+
+
+def _looks_like_image(path):
+    """Cheap check (first bytes) that catches empty, HTML or otherwise non-image files."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(8)
+    except OSError:
+        return False
+    return head.startswith(_SIGNATURES)
 
 
 def load_split(data_dir, split):

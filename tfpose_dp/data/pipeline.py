@@ -23,6 +23,15 @@ class AugmentConfig:
         self.flip_prob, self.photometric = flip_prob, photometric
 
 
+def decode_image(raw):
+    """JPEG (a truncated file decodes as far as it goes, the rest grey) or PNG -> (H, W, 3) uint8."""
+    is_jpeg = tf.strings.substr(raw, 0, 2) == b"\xff\xd8"
+    return tf.cond(
+        is_jpeg,
+        lambda: tf.io.decode_jpeg(raw, channels=3, try_recover_truncated=True, acceptable_fraction=0.2),
+        lambda: tf.io.decode_png(raw, channels=3))
+
+
 def make_example_fn(records, input_size, codec, augment=None, seed=0):
     """Returns fn(index, step) -> example dict; index -1 yields a masked padding example."""
     paths = tf.constant(records.image_paths)
@@ -36,7 +45,7 @@ def make_example_fn(records, input_size, codec, augment=None, seed=0):
         index = tf.cast(index, tf.int64)
         real = index >= 0
         i = tf.maximum(index, 0)
-        image = tf.io.decode_image(tf.io.read_file(paths[i]), channels=3, expand_animations=False)
+        image = decode_image(tf.io.read_file(paths[i]))
         center, box = transforms.crop_box(centers[i], scales[i], input_size)
         rotation, flip = tf.constant(0.0), tf.constant(False)
         if augment is not None:
