@@ -79,13 +79,39 @@ def test_pdp_run_projects_and_reports_captured_energy(tmp_path, synthetic_root):
     assert energy and all(0.0 <= e <= 1.0 + 1e-5 for _, e in energy)
 
 
-def test_nonprivate_baseline_is_labelled(tmp_path, synthetic_root):
+def test_nonprivate_baseline_then_evaluate_and_predict(tmp_path, synthetic_root):
     model_dir = str(tmp_path / "np")
     out = _run([f"--model_dir={model_dir}", "--nonprivate"], synthetic_root)
     assert out.returncode == 0, out.stderr[-3000:]
     assert "NON-PRIVATE" in out.stderr
     with open(os.path.join(model_dir, "final_metrics.json")) as f:
-        assert json.load(f)["private"] is False
+        final = json.load(f)
+    assert final["private"] is False
+    tags = []
+    for path in glob.glob(os.path.join(model_dir, "events.out.tfevents.*")):
+        acc = event_accumulator.EventAccumulator(path, size_guidance={"tensors": 0})
+        acc.Reload()
+        tags += acc.Tags()["tensors"]
+    assert "val/predicted_skeletons" in tags
+
+    table_path = str(tmp_path / "table.json")
+    ev = subprocess.run([sys.executable, "-m", "tfpose_dp.evaluate", f"--checkpoint={model_dir}",
+                         f"--synthetic_root={synthetic_root}", "--noflip_test", f"--output_json={table_path}"],
+                        cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert ev.returncode == 0, ev.stderr[-3000:]
+    with open(table_path) as f:
+        assert json.load(f)["Mean"] == pytest.approx(final["pckh@0.5"], abs=1e-6)
+
+    image = glob.glob(os.path.join(synthetic_root, "*", "images", "000130.jpg"))[0]
+    png = str(tmp_path / "pose.png")
+    pr = subprocess.run([sys.executable, "-m", "tfpose_dp.predict", f"--checkpoint={model_dir}",
+                         f"--image={image}", f"--output={png}"], cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert pr.returncode == 0, pr.stderr[-3000:]
+    assert "whole image" in pr.stderr
+    with open(str(tmp_path / "pose.json")) as f:
+        keypoints = json.load(f)
+    assert len(keypoints["joints"]) == 16 and len(keypoints["scores"]) == 16
+    assert os.path.getsize(png) > 1000
 
 
 @pytest.mark.parametrize("args,message", [

@@ -3,6 +3,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfpose_dp.data import transforms
+from tfpose_dp.eval.flip_test import flip_test_logits
 from tfpose_dp.eval.pckh import pckh_table
 
 
@@ -12,10 +13,12 @@ def crop_to_original(keypoints, crop_to_image):
     return tf.einsum("nij,nkj->nki", m[:, :2, :2], keypoints) + m[:, None, :2, 2]
 
 
-def predict_dataset(model, dataset, codec):
+def predict_dataset(model, dataset, codec, flip_test=False):
     """Returns dict of numpy arrays over the real (unmasked) examples, in dataset order."""
     @tf.function
     def forward(images):
+        if flip_test:
+            return codec.decode(*flip_test_logits(model, images, codec.split_ratio))
         out = model(images, training=False)
         return codec.decode(out["simcc_x"], out["simcc_y"])
 
@@ -31,8 +34,8 @@ def predict_dataset(model, dataset, codec):
     return {k: np.concatenate(v) for k, v in rows.items()}
 
 
-def evaluate_pckh(model, dataset, codec):
-    r = predict_dataset(model, dataset, codec)
+def evaluate_pckh(model, dataset, codec, flip_test=False):
+    r = predict_dataset(model, dataset, codec, flip_test)
     return pckh_table(r["pred"], r["joints"], r["visible"], r["head_size"])
 
 

@@ -8,6 +8,7 @@ covered by the DP guarantee.
 """
 import json
 
+import numpy as np
 import tensorflow as tf
 from absl import logging
 from tensorboard.plugins.hparams import api as hparams_api
@@ -36,6 +37,10 @@ class Reporter:
         with self.writer.as_default(step=step):
             for name, value in values.items():
                 tf.summary.scalar(name, value)
+
+    def images(self, step, tag, images):
+        with self.writer.as_default(step=step):
+            tf.summary.image(tag, np.stack(images), max_outputs=len(images))
 
     def hparams(self, hparams):
         with self.writer.as_default():

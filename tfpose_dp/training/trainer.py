@@ -13,6 +13,7 @@ import tensorflow as tf
 from absl import logging
 
 from tfpose_dp.data.pipeline import AugmentConfig, eval_dataset, training_dataset
+from tfpose_dp.eval.overlay import crop_to_uint8, draw_skeleton
 from tfpose_dp.eval.predictions import evaluate_pckh, mean_pose_pckh
 from tfpose_dp.models.pose_model import build_pose_model, load_backbone_weights, trainable_variables
 from tfpose_dp.models.simcc import SimCCCodec
@@ -172,7 +173,8 @@ def run(cfg):
                   "model": cfg.model, "input_size": list(cfg.input_size), "seed": cfg.seed,
                   "noise_multiplier": plan.noise_multiplier if plan else None,
                   "delta": plan.delta if plan else None, "epsilon_target": plan.epsilon if plan else None,
-                  "method": method, "norm": norm, "split_ratio": cfg.split_ratio,
+                  "method": method, "norm": norm, "split_ratio": cfg.split_ratio, "data_dir": cfg.data_dir,
+                  "synthetic": [cfg.synthetic_train, cfg.synthetic_val, cfg.seed],
                   "maps_per_joint": cfg.maps_per_joint}
         checkpointing.save(cfg.model_dir, trackables, {
             "step": step, "ledger": ledger.to_json(), "epsilon": epsilon, "config": config})
@@ -187,6 +189,13 @@ def run(cfg):
             return evaluate_pckh(model, val_ds, codec)
         with average.swapped():
             return evaluate_pckh(model, val_ds, codec)
+
+    def val_overlays(count=4):
+        batch = next(iter(val_ds))
+        out = model(batch["image"][:count], training=False)
+        kp, scores = codec.decode(out["simcc_x"], out["simcc_y"])
+        return [np.asarray(draw_skeleton(crop_to_uint8(img), k, s))
+                for img, k, s in zip(batch["image"][:count].numpy(), kp.numpy(), scores.numpy())]
 
     augment = AugmentConfig() if cfg.augment else None
     it = iter(training_dataset(train, sampler, cfg.input_size, codec, step, augment, cfg.seed))
@@ -233,6 +242,7 @@ def run(cfg):
                 table = evaluate()
                 metrics = {"val/pckh@0.5": table["Mean"], "val/pckh@0.1": table["Mean@0.1"]}
                 reporter.scalars(step, metrics)
+                reporter.images(step, "val/predicted_skeletons", val_overlays())
                 logging.info("step %d: val PCKh@0.5 %.2f, PCKh@0.1 %.2f", step, table["Mean"], table["Mean@0.1"])
                 save(current_epsilon())
                 reporter.flush()

@@ -1,0 +1,89 @@
+"""MPII PCKh evaluation of a trained model or of a predictions file.
+
+  python -m tfpose_dp.evaluate --checkpoint=/tmp/run1                      # its val split
+  python -m tfpose_dp.evaluate --checkpoint=/tmp/run1 --data_dir=/data/mpii
+  python -m tfpose_dp.evaluate --predictions=preds.json --annotations=gt_valid.mat
+
+Prints the MPII table (Head ... Ankle, Mean = PCKh@0.5 without pelvis/thorax, Mean@0.1) and
+writes it as JSON to --output_json. Predictions JSON: a list in the annotations' order of
+{"image": str, "joints": [[x, y] x 16], "scores": [16] (optional)}, 0-based original pixels.
+"""
+import json
+import sys
+
+import numpy as np
+from absl import app, flags, logging
+
+from tfpose_dp import shared_flags
+from tfpose_dp.eval.pckh import format_table, pckh_table
+
+flags.DEFINE_string("checkpoint", None, "Training --model_dir (newest checkpoint) or a ckpt-* dir.")
+flags.DEFINE_string("split", "valid", "Split of --data_dir (or of the synthetic set) to score.")
+flags.DEFINE_bool("flip_test", True, "Average logits of the crop and of its mirror image.")
+flags.DEFINE_integer("eval_batch_size", 32, "Crops per batch.")
+flags.DEFINE_string("predictions", None, "Score this predictions JSON instead of a model.")
+flags.DEFINE_string("annotations", None, "With --predictions: gt_valid.mat or our JSON with head_box.")
+flags.DEFINE_string("output_json", None, "Write the table here.")
+FLAGS = shared_flags.FLAGS
+
+
+def _score_predictions():
+    from tfpose_dp.eval.ground_truth import load_ground_truth  # pylint: disable=import-outside-toplevel
+    if not FLAGS.annotations:
+        raise ValueError("--predictions needs --annotations (gt_valid.mat or a JSON with head_box)")
+    images, joints, visible, heads = load_ground_truth(FLAGS.annotations)
+    with open(FLAGS.predictions) as f:
+        preds = json.load(f)
+    if len(preds) != len(joints):
+        raise ValueError(f"{FLAGS.predictions} has {len(preds)} predictions for {len(joints)} annotated "
+                         "persons: they must be in the same order, one per person")
+    if images is not None:
+        wrong = [i for i, (p, name) in enumerate(zip(preds, images)) if p.get("image", name) != name]
+        if wrong:
+            raise ValueError(f"prediction {wrong[0]} is for {preds[wrong[0]]['image']!r} but the "
+                             f"annotation is {images[wrong[0]]!r}: keep the annotations' order")
+    pred = np.array([p["joints"] for p in preds], np.float64)
+    if pred.shape[1:] != (16, 2):
+        raise ValueError(f"predictions must hold 16 [x, y] joints each, got {pred.shape[1:]}")
+    return pckh_table(pred, joints, visible, heads)
+
+
+def _score_model():
+    # pylint: disable=import-outside-toplevel
+    from tfpose_dp.data.annotations import load_split
+    from tfpose_dp.data.pipeline import eval_dataset
+    from tfpose_dp.data.synthetic import ensure_synthetic_dataset
+    from tfpose_dp.eval.predictions import evaluate_pckh
+    from tfpose_dp.training.restore_model import load_trained_model
+    model, codec, config = load_trained_model(FLAGS.checkpoint)
+    root = FLAGS.data_dir or config.get("data_dir")
+    if not root:  # the run's own synthetic set unless told otherwise
+        train, val, seed = config.get("synthetic", (FLAGS.synthetic_train, FLAGS.synthetic_val, FLAGS.seed))
+        root = ensure_synthetic_dataset(train, val, seed, FLAGS.synthetic_root)
+    records = load_split(root, FLAGS.split)
+    logging.info("Scoring %s (%s) on %d persons of %s, flip test %s", FLAGS.checkpoint,
+                 config.get("method"), len(records), root, FLAGS.flip_test)
+    dataset = eval_dataset(records, tuple(config["input_size"]), codec, FLAGS.eval_batch_size)
+    return evaluate_pckh(model, dataset, codec, flip_test=FLAGS.flip_test)
+
+
+def main(argv):
+    del argv
+    try:
+        if FLAGS.predictions:
+            table = _score_predictions()
+        elif FLAGS.checkpoint:
+            table = _score_model()
+        else:
+            raise ValueError("give --checkpoint=MODEL_DIR or --predictions=FILE --annotations=FILE")
+    except (ValueError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
+    print(format_table(table))
+    if FLAGS.output_json:
+        with open(FLAGS.output_json, "w") as f:
+            json.dump(table, f, indent=1)
+
+
+if __name__ == "__main__":
+    app.run(main)
