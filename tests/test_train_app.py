@@ -61,6 +61,15 @@ def test_dp_run_then_resume_continues_the_same_ledger(tmp_path, synthetic_root):
     assert _scalars(model_dir, "diagnostics_nonprivate/loss")
     assert _scalars(model_dir, "val/pckh@0.5")
 
+    # A model trained with the DP optimizer exports without touching the optimizer.
+    export_dir = str(tmp_path / "export")
+    ex = subprocess.run([sys.executable, "-m", "tfpose_dp.export", f"--checkpoint={model_dir}",
+                         f"--output_dir={export_dir}", "--formats=saved_model,tflite", "--quantize=none"],
+                        cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert ex.returncode == 0, ex.stderr[-3000:]
+    assert os.path.exists(os.path.join(export_dir, "pose_float32.tflite"))
+    assert os.path.exists(os.path.join(export_dir, "saved_model", "saved_model.pb"))
+
 
 def test_pdp_run_projects_and_reports_captured_energy(tmp_path, synthetic_root):
     model_dir = str(tmp_path / "pdp")

@@ -165,7 +165,7 @@ class WindowAttention(tf.keras.layers.Layer):
         self.norm = tf.keras.layers.LayerNormalization(epsilon=_LN_EPS, name="norm")
         self.qkv = tf.keras.layers.Dense(3 * dim, name="qkv")
         self.proj = tf.keras.layers.Dense(dim, name="proj")
-        self.index = tf.constant(relative_position_index(window))
+        self.index = relative_position_index(window)  # numpy: embedded as a graph constant
 
     def build(self, input_shape):
         self.attention_biases = self.add_weight(

@@ -1,0 +1,77 @@
+"""Export a trained pose model for deployment: SavedModel, TFLite, ONNX.
+
+  python -m tfpose_dp.export --checkpoint=/tmp/run1 --output_dir=/tmp/export \
+      --formats=saved_model,tflite,onnx --quantize=none,float16,dynamic,int8
+
+Input: uint8 RGB person crops at the training input size; outputs keypoints (crop pixels),
+scores and the raw SimCC logits. Nothing of the optimizer or the privacy state is exported.
+"""
+import os
+import sys
+
+import numpy as np
+from absl import app, flags, logging
+
+from tfpose_dp import shared_flags
+
+flags.DEFINE_string("checkpoint", None, "Training --model_dir (newest checkpoint) or a ckpt-* dir.")
+flags.DEFINE_string("output_dir", "export", "Where the artifacts go.")
+flags.DEFINE_list("formats", ["saved_model", "tflite", "onnx"], "saved_model, tflite, onnx.")
+flags.DEFINE_list("quantize", ["none"], "TFLite variants: none, float16, dynamic, int8.")
+flags.DEFINE_integer("representative_count", 64, "Crops for int8 calibration.")
+FLAGS = shared_flags.FLAGS
+
+
+def representative_crops(config, codec, count):
+    """uint8 crops of the run's validation split (synthetic when no data_dir) for int8 calibration."""
+    # pylint: disable=import-outside-toplevel
+    from tfpose_dp.data.annotations import load_split
+    from tfpose_dp.data.pipeline import eval_dataset
+    from tfpose_dp.data.synthetic import ensure_synthetic_dataset
+    from tfpose_dp.eval.overlay import crop_to_uint8
+    root = FLAGS.data_dir or config.get("data_dir")
+    if not root:
+        train, val, seed = config.get("synthetic", (FLAGS.synthetic_train, FLAGS.synthetic_val, FLAGS.seed))
+        root = ensure_synthetic_dataset(train, val, seed, FLAGS.synthetic_root)
+    records = load_split(root, "valid")
+    records = records.subset(np.arange(min(count, len(records))))
+    crops = [crop_to_uint8(b["image"].numpy()) for b in eval_dataset(records, codec.input_size, codec, 1)]
+    return [c[0] for c in crops]
+
+
+def main(argv):
+    del argv
+    # pylint: disable=import-outside-toplevel
+    from tfpose_dp.export import formats
+    from tfpose_dp.training.restore_model import CheckpointNotFound, load_trained_model
+    try:
+        if not FLAGS.checkpoint:
+            raise ValueError("give --checkpoint=MODEL_DIR")
+        unknown = set(FLAGS.formats) - {"saved_model", "tflite", "onnx"}
+        bad_q = set(FLAGS.quantize) - set(formats.QUANTIZATIONS)
+        if unknown or bad_q:
+            raise ValueError(f"unknown --formats {sorted(unknown)} or --quantize {sorted(bad_q)}")
+        model, codec, config = load_trained_model(FLAGS.checkpoint)
+    except (ValueError, CheckpointNotFound) as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
+    os.makedirs(FLAGS.output_dir, exist_ok=True)
+    written = []
+    if "saved_model" in FLAGS.formats:
+        written.append(formats.write_saved_model(model, codec, os.path.join(FLAGS.output_dir, "saved_model")))
+    if "tflite" in FLAGS.formats:
+        reps = representative_crops(config, codec, FLAGS.representative_count) if "int8" in FLAGS.quantize else None
+        for q in FLAGS.quantize:
+            path = os.path.join(FLAGS.output_dir, f"pose_{q if q != 'none' else 'float32'}.tflite")
+            with open(path, "wb") as f:
+                f.write(formats.tflite_bytes(model, codec, q, reps))
+            written.append(path)
+    if "onnx" in FLAGS.formats:
+        written.append(formats.write_onnx(model, codec, os.path.join(FLAGS.output_dir, "pose.onnx")))
+    for path in written:
+        logging.info("wrote %s", path)
+        print(path)
+
+
+if __name__ == "__main__":
+    app.run(main)

@@ -1,0 +1,60 @@
+"""Writers for SavedModel, TFLite (float32 / float16 / dynamic-range / int8) and ONNX."""
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from tfpose_dp.export.serving import serving_function
+
+QUANTIZATIONS = ("none", "float16", "dynamic", "int8")
+ONNX_OPSET = 13
+
+
+def write_saved_model(model, codec, path):
+    """SavedModel with a `serving_default` signature (dynamic batch). Only the model's weights
+    are tracked: no optimizer slots, noise RNG or privacy ledger."""
+    module = tf.Module()
+    module.model = model
+    module.serve = serving_function(model, codec)
+    tf.saved_model.save(module, path, signatures={"serving_default": module.serve})
+    return path
+
+
+def tflite_bytes(model, codec, quantize="none", representative_images=None):
+    """TFLite flatbuffer of the batch-1 serving graph (uint8 input, like mobile pose models)."""
+    if quantize not in QUANTIZATIONS:
+        raise ValueError(f"--quantize={quantize!r} is not one of {QUANTIZATIONS}")
+    serve = serving_function(model, codec, batch_size=1)
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([serve.get_concrete_function()], model)
+    if quantize == "float16":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.target_spec.supported_types = [tf.float16]
+    elif quantize == "dynamic":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    elif quantize == "int8":
+        if representative_images is None or len(representative_images) == 0:
+            raise ValueError("int8 quantisation needs representative images (val or synthetic crops)")
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.representative_dataset = lambda: ([img[None]] for img in representative_images)
+        # Integer kernels wherever they exist; argmax/softmax decoding may stay in float.
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8,
+                                               tf.lite.OpsSet.TFLITE_BUILTINS]
+    return converter.convert()
+
+
+def write_onnx(model, codec, path):
+    import tf2onnx  # pylint: disable=import-outside-toplevel
+    serve = serving_function(model, codec, batch_size=1)
+    tf2onnx.convert.from_function(serve, input_signature=serve.input_signature, opset=ONNX_OPSET,
+                                  output_path=path)
+    return path
+
+
+def run_tflite(content, image):
+    """Runs a TFLite flatbuffer on one uint8 image (1, H, W, 3); returns the output dict."""
+    runner = tf.lite.Interpreter(model_content=content).get_signature_runner()
+    return runner(image=np.asarray(image, np.uint8))
+
+
+def file_size_mb(path):
+    return os.path.getsize(path) / 2 ** 20
