@@ -7,14 +7,13 @@ sizes and latencies do not depend on the values). The last line is one JSON obje
 """
 import json
 import os
-import statistics
 import tempfile
-import time
 
 import numpy as np
 import tensorflow as tf
 from absl import app, flags
 
+from median_timer import median_ms
 from tfpose_dp.export import formats
 from tfpose_dp.models.pose_model import build_pose_model
 from tfpose_dp.models.simcc import SimCCCodec
@@ -23,17 +22,6 @@ flags.DEFINE_string("model", "tiny_vit_5m", "Backbone variant.")
 flags.DEFINE_list("input_size", ["256", "192"], "H,W.")
 flags.DEFINE_integer("runs", 20, "Timed runs per format.")
 FLAGS = flags.FLAGS
-
-
-def _median_ms(fn, runs):
-    for _ in range(3):
-        fn()
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return 1000.0 * statistics.median(times)
 
 
 def main(argv):
@@ -49,18 +37,18 @@ def main(argv):
         size_mb = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(sm) for f in fs) / 2 ** 20
         serve = tf.saved_model.load(sm).signatures["serving_default"]
         results["saved_model"] = {"size_mb": size_mb,
-                                  "latency_ms": _median_ms(lambda: serve(image=tf.constant(image)), FLAGS.runs)}
+                                  "latency_ms": median_ms(lambda: serve(image=tf.constant(image)), FLAGS.runs)}
         for q in formats.QUANTIZATIONS:
             content = formats.tflite_bytes(model, codec, q, reps)
             runner = tf.lite.Interpreter(model_content=content, num_threads=2).get_signature_runner()
             results[f"tflite_{q if q != 'none' else 'float32'}"] = {
                 "size_mb": len(content) / 2 ** 20,
-                "latency_ms": _median_ms(lambda: runner(image=image), FLAGS.runs)}  # noqa: B023
+                "latency_ms": median_ms(lambda: runner(image=image), FLAGS.runs)}  # noqa: B023
         import onnxruntime as ort  # pylint: disable=import-outside-toplevel
         path = formats.write_onnx(model, codec, os.path.join(tmp, "pose.onnx"))
         sess = ort.InferenceSession(path)
         results["onnx"] = {"size_mb": formats.file_size_mb(path),
-                           "latency_ms": _median_ms(lambda: sess.run(None, {"image": image}), FLAGS.runs)}
+                           "latency_ms": median_ms(lambda: sess.run(None, {"image": image}), FLAGS.runs)}
     print(json.dumps({"model": FLAGS.model, "input_size": list(size), "batch": 1,
                       "onnx_opset": formats.ONNX_OPSET, "formats": results}))
 

@@ -8,12 +8,11 @@ of --steps timed steps after --warmup steps. The last line is one JSON object.
 """
 import json
 import resource
-import statistics
-import time
 
 import numpy as np
 import tensorflow as tf
 from absl import app, flags
+from median_timer import median_ms
 from tensorflow_privacy import DPKerasSGDOptimizer
 
 from tfpose_dp.models.pose_model import build_pose_model, trainable_variables
@@ -47,17 +46,6 @@ def _batch(size, b):
             "target_y": ty, "target_weight": w, "mask": tf.ones([b])}
 
 
-def _time(fn, steps, warmup):
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(steps):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return 1000.0 * statistics.median(times)
-
-
 def main(argv):
     del argv
     size = tuple(int(v) for v in FLAGS.input_size)
@@ -78,7 +66,7 @@ def main(argv):
             loss = tf.reduce_mean(losses(model(batch["image"], training=True)))
         plain.apply_gradients(zip(tape.gradient(loss, variables), variables))
 
-    results["nonprivate_ms"] = _time(nonprivate_step, FLAGS.steps, FLAGS.warmup)
+    results["nonprivate_ms"] = median_ms(nonprivate_step, FLAGS.steps, FLAGS.warmup)
 
     if not FLAGS.skip_stock:
         stock = DPKerasSGDOptimizer(l2_norm_clip=1.0, noise_multiplier=1.0, learning_rate=1e-3)
@@ -89,7 +77,7 @@ def main(argv):
                 loss = losses(model(batch["image"], training=True))
             stock.minimize(loss, variables, tape=tape)
 
-        results["dp_stock_ms"] = _time(stock_step, FLAGS.stock_steps, 1)
+        results["dp_stock_ms"] = median_ms(stock_step, FLAGS.stock_steps, 1)
 
     ours = PoseDPSGD(l2_norm_clip=1.0, noise_multiplier=1.0, expected_batch_size=b, learning_rate=1e-3)
     steps = PrivateSteps(model, ours, variables)
@@ -98,7 +86,7 @@ def main(argv):
         steps.accumulate(batch)
         steps.apply()
 
-    results["dp_ms"] = _time(dp_step, FLAGS.steps, FLAGS.warmup)
+    results["dp_ms"] = median_ms(dp_step, FLAGS.steps, FLAGS.warmup)
     results["dp_ratio"] = results["dp_ms"] / results["nonprivate_ms"]
     if "dp_stock_ms" in results:
         results["dp_stock_ratio"] = results["dp_stock_ms"] / results["nonprivate_ms"]
@@ -120,8 +108,8 @@ def main(argv):
         g = tf.concat([public_grads(chunk) for _ in range(rounds)], 0)[:FLAGS.public_examples]
         projection.set_basis(top_eigenbasis(g, FLAGS.projection_dim))
 
-    refresh_ms = _time(refresh, 2, 1)
-    project_ms = _time(dp_step, FLAGS.steps, FLAGS.warmup)
+    refresh_ms = median_ms(refresh, 2, 1)
+    project_ms = median_ms(dp_step, FLAGS.steps, FLAGS.warmup)
     results["pdp_refresh_ms"] = refresh_ms
     results["pdp_ms"] = project_ms + refresh_ms / FLAGS.basis_refresh_steps
     results["pdp_ratio"] = results["pdp_ms"] / results["nonprivate_ms"]
