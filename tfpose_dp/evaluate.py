@@ -52,14 +52,11 @@ def _score_model():
     # pylint: disable=import-outside-toplevel
     from tfpose_dp.data.annotations import load_split
     from tfpose_dp.data.pipeline import eval_dataset
-    from tfpose_dp.data.synthetic import ensure_synthetic_dataset
     from tfpose_dp.eval.predictions import evaluate_pckh
-    from tfpose_dp.training.restore_model import load_trained_model
+    from tfpose_dp.training.restore_model import load_trained_model, run_data_root
     model, codec, config = load_trained_model(FLAGS.checkpoint)
-    root = FLAGS.data_dir or config.get("data_dir")
-    if not root:  # the run's own synthetic set unless told otherwise
-        train, val, seed = config.get("synthetic", (FLAGS.synthetic_train, FLAGS.synthetic_val, FLAGS.seed))
-        root = ensure_synthetic_dataset(train, val, seed, FLAGS.synthetic_root)
+    root = run_data_root(config, FLAGS.data_dir, FLAGS.synthetic_root,
+                         (FLAGS.synthetic_train, FLAGS.synthetic_val, FLAGS.seed))
     records = load_split(root, FLAGS.split)
     logging.info("Scoring %s (%s) on %d persons of %s, flip test %s", FLAGS.checkpoint,
                  config.get("method"), len(records), root, FLAGS.flip_test)

@@ -26,32 +26,21 @@ flags.DEFINE_float("threshold", 0.05, "Joints scoring below this are not drawn."
 flags.DEFINE_bool("flip_test", True, "Average with the mirrored crop.")
 FLAGS = flags.FLAGS
 
-def person_box(bbox, image_size, input_size):
+def person_box(bbox, input_size):
     """(centre, box size) of the crop for an x,y,w,h box: x1.25 and fixed to the input aspect."""
     x, y, w, h = bbox
-    height, width = input_size
-    aspect = width / height
-    w, h = w * transforms.BOX_PADDING, h * transforms.BOX_PADDING
-    if w > aspect * h:
-        h = w / aspect
-    else:
-        w = h * aspect
-    return np.array([x + bbox[2] / 2.0, y + bbox[3] / 2.0], np.float32), np.array([w, h], np.float32)
+    size = transforms.fit_aspect(w * transforms.BOX_PADDING, h * transforms.BOX_PADDING, input_size)
+    return tf.constant([x + w / 2.0, y + h / 2.0], tf.float32), size
 
 
 def predict_keypoints(model, codec, image, bbox, flip_test=True):
     """Returns (keypoints (16, 2) in image pixels, scores (16,))."""
-    from tfpose_dp.eval.flip_test import flip_test_logits  # pylint: disable=import-outside-toplevel
+    from tfpose_dp.eval.flip_test import simcc_logits  # pylint: disable=import-outside-toplevel
     input_size = codec.input_size
-    center, box = person_box(bbox, image.shape[:2], input_size)
-    m = transforms.crop_to_image_matrix(tf.constant(center), tf.constant(box), input_size)
+    center, box = person_box(bbox, input_size)
+    m = transforms.crop_to_image_matrix(center, box, input_size)
     crop = transforms.normalise_image(transforms.warp_image(image, m, input_size))[None]
-    if flip_test:
-        sx, sy = flip_test_logits(model, crop, codec.split_ratio)
-    else:
-        out = model(crop, training=False)
-        sx, sy = out["simcc_x"], out["simcc_y"]
-    kp, scores = codec.decode(sx, sy)
+    kp, scores = codec.decode(*simcc_logits(model, crop, codec.split_ratio, flip_test))
     return transforms.transform_points(kp[0], m).numpy(), scores[0].numpy()
 
 

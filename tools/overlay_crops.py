@@ -6,16 +6,15 @@
 
 Dots: visible right-side joints yellow, left and centre joints green, invisible joints blue.
 """
-import numpy as np
 import tensorflow as tf
 from absl import app, flags
 from PIL import Image, ImageDraw
 
-from tfpose_dp.data import transforms
 from tfpose_dp.data.annotations import find_image_dir, load_records, load_split
 from tfpose_dp.data.joints import SKELETON
 from tfpose_dp.data.pipeline import AugmentConfig, make_example_fn
 from tfpose_dp.data.synthetic import ensure_synthetic_dataset
+from tfpose_dp.eval.overlay import crop_to_uint8
 from tfpose_dp.models.simcc import SimCCCodec
 
 flags.DEFINE_string("data_dir", None, "MPII-format folder; default: the built-in synthetic set.")
@@ -30,8 +29,7 @@ _RIGHT = {0, 1, 2, 10, 11, 12}
 
 
 def draw_tile(example, codec, scale):
-    image = example["image"].numpy() * transforms.IMAGENET_STD + transforms.IMAGENET_MEAN
-    tile = Image.fromarray(np.clip(image * 255, 0, 255).astype(np.uint8))
+    tile = Image.fromarray(crop_to_uint8(example["image"].numpy()))
     tile = tile.resize((tile.width * scale, tile.height * scale), Image.NEAREST)
     draw = ImageDraw.Draw(tile)
     kp, _ = codec.decode(tf.math.log(example["target_x"] + 1e-9), tf.math.log(example["target_y"] + 1e-9))

@@ -14,17 +14,23 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
+def fit_aspect(box_w, box_h, input_size):
+    """Widens or heightens a (w, h) box to the input's aspect W/H; returns (2,) float32."""
+    height, width = input_size
+    aspect = width / height
+    box_w = tf.convert_to_tensor(box_w, tf.float32)
+    box_h = tf.convert_to_tensor(box_h, tf.float32)
+    wider = box_w > aspect * box_h
+    return tf.stack([tf.where(wider, box_w, box_h * aspect), tf.where(wider, box_w / aspect, box_h)])
+
+
 def crop_box(center, scale, input_size):
     """MPII centre/scale -> (box centre (2,), box size (w, h)) in image pixels, aspect fixed."""
-    height, width = input_size
     center = tf.convert_to_tensor(center, tf.float32)
     scale = tf.convert_to_tensor(scale, tf.float32)
     center = center + tf.stack([0.0, 15.0 * scale])
-    side = scale * 200.0 * BOX_PADDING
-    aspect = width / height
-    box_w = tf.where(side > aspect * side, side, side * aspect)  # square box -> input aspect
-    box_h = tf.where(side > aspect * side, side / aspect, side)
-    return center, tf.stack([box_w, box_h])
+    side = scale * 200.0 * BOX_PADDING  # MPII boxes are square
+    return center, fit_aspect(side, side, input_size)
 
 
 def crop_to_image_matrix(center, box_size, input_size, rotation_deg=0.0, flip=False):

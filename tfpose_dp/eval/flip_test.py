@@ -16,6 +16,14 @@ def unflip_logits(simcc_x, simcc_y, split_ratio):
     return tf.gather(x, perm, axis=-2), tf.gather(simcc_y, perm, axis=-2)
 
 
+def simcc_logits(model, images, split_ratio, flip_test):
+    """(simcc_x, simcc_y) of `images`, flip-test averaged when `flip_test`."""
+    if flip_test:
+        return flip_test_logits(model, images, split_ratio)
+    out = model(images, training=False)
+    return out["simcc_x"], out["simcc_y"]
+
+
 def flip_test_logits(model, images, split_ratio):
     """Mean of the logits on `images` and on their mirror images (mapped back)."""
     out = model(images, training=False)

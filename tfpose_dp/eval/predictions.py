@@ -3,7 +3,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfpose_dp.data import transforms
-from tfpose_dp.eval.flip_test import flip_test_logits
+from tfpose_dp.eval.flip_test import simcc_logits
 from tfpose_dp.eval.pckh import pckh_table
 
 
@@ -17,10 +17,7 @@ def predict_dataset(model, dataset, codec, flip_test=False):
     """Returns dict of numpy arrays over the real (unmasked) examples, in dataset order."""
     @tf.function
     def forward(images):
-        if flip_test:
-            return codec.decode(*flip_test_logits(model, images, codec.split_ratio))
-        out = model(images, training=False)
-        return codec.decode(out["simcc_x"], out["simcc_y"])
+        return codec.decode(*simcc_logits(model, images, codec.split_ratio, flip_test))
 
     rows = {k: [] for k in ("pred", "scores", "joints", "visible", "head_size", "index")}
     for batch in dataset:
@@ -60,6 +57,6 @@ def mean_pose_pckh(reference_records, eval_records, input_size):
     crop = np.einsum("nij,nkj->nki", inv[:, :2, :2], reference_records.joints) + inv[:, None, :2, 2]
     vis = reference_records.visible[..., None]
     mean = (crop * vis).sum(0) / np.maximum(vis.sum(0), 1)
-    m_eval = _crop_matrices(eval_records, input_size)
+    m_eval = m_ref if eval_records is reference_records else _crop_matrices(eval_records, input_size)
     pred = np.einsum("nij,kj->nki", m_eval[:, :2, :2], mean) + m_eval[:, None, :2, 2]
     return pckh_table(pred, eval_records.joints, eval_records.visible, eval_records.head_sizes)

@@ -27,12 +27,10 @@ def representative_crops(config, codec, count):
     # pylint: disable=import-outside-toplevel
     from tfpose_dp.data.annotations import load_split
     from tfpose_dp.data.pipeline import eval_dataset
-    from tfpose_dp.data.synthetic import ensure_synthetic_dataset
     from tfpose_dp.eval.overlay import crop_to_uint8
-    root = FLAGS.data_dir or config.get("data_dir")
-    if not root:
-        train, val, seed = config.get("synthetic", (FLAGS.synthetic_train, FLAGS.synthetic_val, FLAGS.seed))
-        root = ensure_synthetic_dataset(train, val, seed, FLAGS.synthetic_root)
+    from tfpose_dp.training.restore_model import run_data_root
+    root = run_data_root(config, FLAGS.data_dir, FLAGS.synthetic_root,
+                         (FLAGS.synthetic_train, FLAGS.synthetic_val, FLAGS.seed))
     records = load_split(root, "valid")
     records = records.subset(np.arange(min(count, len(records))))
     crops = [crop_to_uint8(b["image"].numpy()) for b in eval_dataset(records, codec.input_size, codec, 1)]

@@ -47,12 +47,6 @@ def _pld_interval(epsilon_hint):
     return 1e-5 if epsilon_hint < 1.0 else 1e-4
 
 
-def _accountant(kind, epsilon_hint=1.0):
-    if kind == "pld":
-        return dp_accounting.pld.PLDAccountant(value_discretization_interval=_pld_interval(epsilon_hint))
-    if kind == "rdp":
-        return dp_accounting.rdp.RdpAccountant(_RDP_ORDERS)
-    raise PrivacyConfigError(f"--accountant must be one of {ACCOUNTANTS}, got {kind!r}")
 
 
 def epsilon_spent(segments, delta, kind="pld", epsilon_hint=1.0):
@@ -72,7 +66,9 @@ def epsilon_spent(segments, delta, kind="pld", epsilon_hint=1.0):
             pld = _step_pld(q, sigma, interval).self_compose(steps)
             total = pld if total is None else total.compose(pld)
         return float(total.get_epsilon_for_delta(delta))
-    acc = _accountant(kind, epsilon_hint)
+    if kind != "rdp":
+        raise PrivacyConfigError(f"--accountant must be one of {ACCOUNTANTS}, got {kind!r}")
+    acc = dp_accounting.rdp.RdpAccountant(_RDP_ORDERS)
     for q, sigma, steps in segments:
         acc.compose(step_event(q, sigma), steps)
     return float(acc.get_epsilon(delta))

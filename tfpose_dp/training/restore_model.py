@@ -13,6 +13,17 @@ class CheckpointNotFound(FileNotFoundError):
     pass
 
 
+def run_data_root(config, data_dir=None, synthetic_root=None, synthetic_fallback=(4000, 400, 0)):
+    """Folder of the data a run trained on: --data_dir if given, else the run's own data_dir,
+    else its synthetic set (written again if absent; it is a function of its sizes and seed)."""
+    from tfpose_dp.data.synthetic import ensure_synthetic_dataset  # pylint: disable=import-outside-toplevel
+    root = data_dir or config.get("data_dir")
+    if root:
+        return root
+    train, val, seed = config.get("synthetic", synthetic_fallback)
+    return ensure_synthetic_dataset(train, val, seed, synthetic_root)
+
+
 def load_trained_model(path):
     """Returns (model, codec, run_config dict) with the trained weights restored."""
     ckpt = checkpointing.latest_checkpoint(path) if os.path.exists(path) else None

@@ -117,12 +117,10 @@ def run(cfg):
     codec = SimCCCodec(cfg.input_size, cfg.split_ratio, cfg.simcc_sigma or None)
     trackables = {"model": model}
     projection = None
-    average = None
+    average = None  # set below when --ema_decay > 0
     if cfg.nonprivate:
         optimizer = _plain_optimizer(cfg.optimizer, learning_rate)
-        if cfg.ema_decay > 0:
-            average = WeightAverage(variables, cfg.ema_decay, optimizer.iterations)
-        steps = NonPrivateSteps(model, optimizer, variables, cfg.temperature, average)
+        steps_class = NonPrivateSteps
     else:
         optimizer = make_dp_optimizer(cfg.optimizer, learning_rate, plan.l2_norm_clip,
                                       plan.noise_multiplier, cfg.batch_size, cfg.seed)
@@ -141,9 +139,10 @@ def run(cfg):
             optimizer.gradient_transform = projection
             trackables["pdp_basis"] = projection.basis
             trackables["pdp_active"] = projection.active
-        if cfg.ema_decay > 0:
-            average = WeightAverage(variables, cfg.ema_decay, optimizer.iterations)
-        steps = PrivateSteps(model, optimizer, variables, cfg.temperature, average)
+        steps_class = PrivateSteps
+    if cfg.ema_decay > 0:
+        average = WeightAverage(variables, cfg.ema_decay, optimizer.iterations)
+    steps = steps_class(model, optimizer, variables, cfg.temperature, average)
     trackables["optimizer"] = optimizer
     if average is not None:
         trackables["weight_average"] = average.shadows
@@ -185,10 +184,13 @@ def run(cfg):
     val_ds = eval_dataset(val, cfg.input_size, codec, cfg.eval_batch_size)
 
     def evaluate():
+        """val/pckh metrics of the current (or, with --ema_decay, averaged) weights."""
         if average is None:
-            return evaluate_pckh(model, val_ds, codec)
-        with average.swapped():
-            return evaluate_pckh(model, val_ds, codec)
+            table = evaluate_pckh(model, val_ds, codec)
+        else:
+            with average.swapped():
+                table = evaluate_pckh(model, val_ds, codec)
+        return {"val/pckh@0.5": table["Mean"], "val/pckh@0.1": table["Mean@0.1"]}
 
     def val_overlays(count=4):
         batch = next(iter(val_ds))
@@ -239,11 +241,11 @@ def run(cfg):
                 reporter.scalars(step, diag)
                 window = {"loss": 0.0, "clipped": 0.0, "count": 0.0, "t0": time.time()}
             if epoch_end:
-                table = evaluate()
-                metrics = {"val/pckh@0.5": table["Mean"], "val/pckh@0.1": table["Mean@0.1"]}
+                metrics = evaluate()
                 reporter.scalars(step, metrics)
                 reporter.images(step, "val/predicted_skeletons", val_overlays())
-                logging.info("step %d: val PCKh@0.5 %.2f, PCKh@0.1 %.2f", step, table["Mean"], table["Mean@0.1"])
+                logging.info("step %d: val PCKh@0.5 %.2f, PCKh@0.1 %.2f", step,
+                             metrics["val/pckh@0.5"], metrics["val/pckh@0.1"])
                 save(current_epsilon())
                 reporter.flush()
                 last_save = time.time()
@@ -255,8 +257,7 @@ def run(cfg):
         save(current_epsilon())
         raise
     if not metrics:  # resumed a finished run: report its final model
-        table = evaluate()
-        metrics = {"val/pckh@0.5": table["Mean"], "val/pckh@0.1": table["Mean@0.1"]}
+        metrics = evaluate()
     eps = current_epsilon()
     if plan is not None:
         reporter.text(step, "privacy/statement_end", plan.statement(step, eps, cfg.projection))
