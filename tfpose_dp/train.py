@@ -36,6 +36,8 @@ flags.DEFINE_float("temperature", 1.0, "SimCC softmax temperature in the KL loss
 flags.DEFINE_float("ema_decay", 0.0, "Evaluate with an exponential moving average of the weights "
                    "(post-processing, free in privacy); 0 turns it off.")
 flags.DEFINE_bool("augment", True, "Training augmentation (scale, rotation, flip, colour).")
+flags.DEFINE_float("half_body_prob", 0.0, "Probability of a half-body crop (upper or lower body, "
+                   "persons with > 8 visible joints); HRNet/mmpose leave it off for MPII.")
 flags.DEFINE_bool("nonprivate", False, "Plain training: the NON-PRIVATE baseline (no DP guarantee).")
 flags.DEFINE_enum("trainable", "all", ["all", "last_stage"],
                   "last_stage: final stage + norm layers + head (the paper's fine-tuning).")
@@ -68,7 +70,7 @@ def config_from_flags():
         epochs=FLAGS.epochs, batch_size=FLAGS.batch_size, physical_batch_size=FLAGS.physical_batch_size,
         learning_rate=FLAGS.learning_rate, lr_schedule=FLAGS.lr_schedule, optimizer=FLAGS.optimizer,
         temperature=FLAGS.temperature, simcc_sigma=FLAGS.simcc_sigma, ema_decay=FLAGS.ema_decay,
-        augment=FLAGS.augment, nonprivate=FLAGS.nonprivate, epsilon=FLAGS.epsilon, delta=FLAGS.delta,
+        augment=FLAGS.augment, half_body_prob=FLAGS.half_body_prob, nonprivate=FLAGS.nonprivate, epsilon=FLAGS.epsilon, delta=FLAGS.delta,
         l2_norm_clip=FLAGS.l2_norm_clip, accountant=FLAGS.accountant, projection=FLAGS.projection,
         projection_dim=FLAGS.projection_dim, public_examples=FLAGS.public_examples,
         public_source=FLAGS.public_source, public_annotations=FLAGS.public_annotations,

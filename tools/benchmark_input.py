@@ -13,7 +13,8 @@ import time
 from absl import app, flags
 
 from tfpose_dp.data.annotations import load_split
-from tfpose_dp.data.pipeline import AugmentConfig, training_dataset
+from tfpose_dp.data.augmentation import AugmentConfig
+from tfpose_dp.data.pipeline import training_dataset
 from tfpose_dp.data.synthetic import ensure_synthetic_dataset
 from tfpose_dp.models.simcc import SimCCCodec
 from tfpose_dp.privacy.sampling import PoissonSampler

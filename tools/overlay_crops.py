@@ -12,7 +12,8 @@ from PIL import Image, ImageDraw
 
 from tfpose_dp.data.annotations import find_image_dir, load_records, load_split
 from tfpose_dp.data.joints import SKELETON
-from tfpose_dp.data.pipeline import AugmentConfig, make_example_fn
+from tfpose_dp.data.augmentation import AugmentConfig
+from tfpose_dp.data.pipeline import make_example_fn
 from tfpose_dp.data.synthetic import ensure_synthetic_dataset
 from tfpose_dp.eval.overlay import crop_to_uint8
 from tfpose_dp.models.simcc import SimCCCodec

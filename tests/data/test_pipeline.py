@@ -4,7 +4,9 @@ import tensorflow as tf
 from tfpose_dp.data import transforms
 from tfpose_dp.data.annotations import load_records
 from tfpose_dp.data.joints import flip_permutation
-from tfpose_dp.data.pipeline import AugmentConfig, eval_dataset, make_example_fn
+from tfpose_dp.data.augmentation import AugmentConfig, half_body_box
+from tfpose_dp.data.joints import UPPER_BODY
+from tfpose_dp.data.pipeline import eval_dataset, make_example_fn
 from tfpose_dp.models.simcc import SimCCCodec
 
 SIZE = (64, 48)
@@ -92,3 +94,47 @@ def test_truncated_jpeg_still_decodes(mpii_sample):
     full = decode_image(tf.constant(raw))
     cut = decode_image(tf.constant(raw[: int(len(raw) * 0.7)]))
     assert cut.shape == full.shape and cut.dtype == tf.uint8
+
+
+def test_half_body_crop_frames_one_half_of_the_body(mpii_sample):
+    records = _sample_records(mpii_sample)
+    i = int(np.argmax(records.visible.sum(1)))
+    assert records.visible[i].sum() > 8
+    for choose_upper, half in ((True, UPPER_BODY), (False, tuple(set(range(16)) - set(UPPER_BODY)))):
+        usable, centre, box = half_body_box(tf.constant(records.joints[i]), tf.constant(records.visible[i]),
+                                            SIZE, tf.constant(choose_upper), 8)
+        assert bool(usable)
+        _, full_box = transforms.crop_box(records.centers[i], records.scales[i], SIZE)
+        assert float(box[1]) < float(full_box[1])
+        m = transforms.crop_to_image_matrix(centre, box, SIZE)
+        crop = transforms.transform_points(records.joints[i], tf.linalg.inv(m)).numpy()
+        chosen = [j for j in half if records.visible[i][j] > 0]
+        assert np.all((crop[chosen] >= 0) & (crop[chosen] <= [SIZE[1], SIZE[0]]))
+
+
+def test_half_body_needs_enough_visible_joints():
+    joints = tf.random.uniform([16, 2], 0, 100, seed=1)
+    few = tf.constant([1.0] * 5 + [0.0] * 11)
+    usable, _, _ = half_body_box(joints, few, SIZE, tf.constant(True), 8)
+    assert not bool(usable)
+
+
+def test_photometric_jitter_changes_colour_only_and_is_deterministic(mpii_sample):
+    records = _sample_records(mpii_sample)
+    codec = SimCCCodec(SIZE)
+    geometric = AugmentConfig(photometric=False)
+    coloured = AugmentConfig(photometric=True)
+    a = make_example_fn(records, SIZE, codec, geometric, seed=4)(tf.constant(1, tf.int64), tf.constant(2, tf.int64))
+    b = make_example_fn(records, SIZE, codec, coloured, seed=4)(tf.constant(1, tf.int64), tf.constant(2, tf.int64))
+    c = make_example_fn(records, SIZE, codec, coloured, seed=4)(tf.constant(1, tf.int64), tf.constant(2, tf.int64))
+    np.testing.assert_array_equal(a["target_x"].numpy(), b["target_x"].numpy())
+    assert np.abs(a["image"].numpy() - b["image"].numpy()).mean() > 0.01
+    np.testing.assert_array_equal(b["image"].numpy(), c["image"].numpy())
+
+
+def test_half_body_augmentation_runs_in_the_pipeline(mpii_sample):
+    records = _sample_records(mpii_sample)
+    fn = make_example_fn(records, SIZE, SimCCCodec(SIZE), AugmentConfig(half_body_prob=1.0), seed=0)
+    ds = tf.data.Dataset.from_tensor_slices((np.arange(len(records)), np.zeros(len(records), np.int64))).map(fn)
+    for ex in ds:
+        assert np.isfinite(ex["image"].numpy()).all()

@@ -12,6 +12,9 @@ JOINT_NAMES = (
 # Left/right pairs swapped by a horizontal flip.
 FLIP_PAIRS = ((0, 5), (1, 4), (2, 3), (10, 15), (11, 14), (12, 13))
 
+# Joints of the upper body (thorax, neck, head, arms) for half-body crops; the rest is lower.
+UPPER_BODY = (7, 8, 9, 10, 11, 12, 13, 14, 15)
+
 # Limbs for drawing: (joint_a, joint_b).
 SKELETON = (
     (0, 1), (1, 2), (2, 6), (6, 3), (3, 4), (4, 5),

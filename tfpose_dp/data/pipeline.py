@@ -10,17 +10,8 @@ and a resumed run sees the same crops it would have seen.
 import numpy as np
 import tensorflow as tf
 
-from tfpose_dp.data import transforms
+from tfpose_dp.data import augmentation, transforms
 from tfpose_dp.data.joints import flip_permutation
-
-
-class AugmentConfig:
-    """Training augmentation (HRNet/mmpose MPII defaults)."""
-
-    def __init__(self, scale_factor=0.25, rotation_deg=30.0, rotation_prob=0.6, flip_prob=0.5,
-                 photometric=True):
-        self.scale_factor, self.rotation_deg, self.rotation_prob = scale_factor, rotation_deg, rotation_prob
-        self.flip_prob, self.photometric = flip_prob, photometric
 
 
 def decode_image(raw):
@@ -40,6 +31,7 @@ def make_example_fn(records, input_size, codec, augment=None, seed=0):
     head_sizes = tf.constant(records.head_sizes)
     perm = tf.constant(flip_permutation(), tf.int32)
     height, width = input_size
+    photometric = augmentation.Photometric(augment) if augment is not None and augment.photometric else None
 
     def example(index, step):
         index = tf.cast(index, tf.int64)
@@ -49,16 +41,13 @@ def make_example_fn(records, input_size, codec, augment=None, seed=0):
         center, box = transforms.crop_box(centers[i], scales[i], input_size)
         rotation, flip = tf.constant(0.0), tf.constant(False)
         if augment is not None:
-            rng = tf.random.stateless_uniform([6], seed=tf.stack([tf.cast(seed, tf.int64) * 1_000_003 + step, i]))
-            box = box * tf.clip_by_value(1.0 + augment.scale_factor * (2.0 * rng[0] - 1.0),
-                                         1.0 - augment.scale_factor, 1.0 + augment.scale_factor)
-            rotation = tf.where(rng[1] < augment.rotation_prob,
-                                augment.rotation_deg * (2.0 * rng[2] - 1.0), 0.0)
-            flip = rng[3] < augment.flip_prob
+            u = augmentation.draw(seed, step, i)
+            center, box, rotation, flip = augmentation.geometry(
+                augment, u, center, box, joints[i], visible[i], input_size)
         m = transforms.crop_to_image_matrix(center, box, input_size, rotation, flip)
         crop = transforms.warp_image(image, m, input_size)
-        if augment is not None and augment.photometric:
-            crop = tf.clip_by_value(crop * (0.8 + 0.4 * rng[4]) + 40.0 * (rng[5] - 0.5), 0.0, 255.0)
+        if photometric is not None:
+            crop = photometric(crop, u)
         crop_joints = transforms.transform_points(joints[i], tf.linalg.inv(m))
         vis = visible[i]
         crop_joints = tf.where(flip, tf.gather(crop_joints, perm), crop_joints)

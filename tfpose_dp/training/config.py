@@ -40,6 +40,7 @@ class TrainConfig:
     temperature: float = 1.0
     ema_decay: float = 0.0  # 0: off
     augment: bool = True
+    half_body_prob: float = 0.0
     nonprivate: bool = False
     epsilon: float = 1.0
     delta: Optional[float] = None
@@ -97,6 +98,8 @@ def validate(cfg):
             raise ConfigError(f"--{name}={getattr(cfg, name)} must be >= 1")
     if not 0.0 <= cfg.ema_decay < 1.0:
         raise ConfigError(f"--ema_decay={cfg.ema_decay} must be in [0, 1) (0 turns averaging off)")
+    if not 0.0 <= cfg.half_body_prob <= 1.0:
+        raise ConfigError(f"--half_body_prob={cfg.half_body_prob} must be a probability in [0, 1]")
     if not cfg.nonprivate and not cfg.epsilon > 0:
         raise ConfigError(f"--epsilon={cfg.epsilon} must be > 0 (smaller is more private); "
                           "use --nonprivate for the non-private baseline")

@@ -12,7 +12,8 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from tfpose_dp.data.pipeline import AugmentConfig, eval_dataset, training_dataset
+from tfpose_dp.data.augmentation import AugmentConfig
+from tfpose_dp.data.pipeline import eval_dataset, training_dataset
 from tfpose_dp.eval.overlay import crop_to_uint8, draw_skeleton
 from tfpose_dp.eval.predictions import evaluate_pckh, mean_pose_pckh
 from tfpose_dp.models.pose_model import build_pose_model, load_backbone_weights, trainable_variables
@@ -199,7 +200,7 @@ def run(cfg):
         return [np.asarray(draw_skeleton(crop_to_uint8(img), k, s))
                 for img, k, s in zip(batch["image"][:count].numpy(), kp.numpy(), scores.numpy())]
 
-    augment = AugmentConfig() if cfg.augment else None
+    augment = AugmentConfig(half_body_prob=cfg.half_body_prob) if cfg.augment else None
     it = iter(training_dataset(train, sampler, cfg.input_size, codec, step, augment, cfg.seed))
     window = {"loss": 0.0, "clipped": 0.0, "count": 0.0, "t0": time.time()}
     metrics = {}

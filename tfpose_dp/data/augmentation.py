@@ -1,0 +1,103 @@
+"""Training augmentation: what to draw (seeded, stateless) and how to apply it to a crop.
+
+Geometry follows the HRNet/mmpose MPII recipe: box scale +-25 %, rotation +-30 deg with
+probability 0.6, horizontal flip 0.5, and optional half-body crops (a box around the
+visible upper or lower body, x1.5). Photometric jitter uses keras-cv's brightness, contrast,
+saturation and hue ops; their random values are drawn here from a stateless seed rather than
+by the layers' own generators, so the crops of a run depend only on (seed, step, index) and a
+resumed or re-sharded run sees the same crops.
+"""
+import dataclasses
+
+import tensorflow as tf
+
+from tfpose_dp.data import transforms
+from tfpose_dp.data.joints import NUM_JOINTS, UPPER_BODY
+
+_RANDOM_VALUES = 11
+
+
+@dataclasses.dataclass
+class AugmentConfig:
+    """Training augmentation; the defaults are the HRNet/mmpose MPII ones (half-body off, as there)."""
+    scale_factor: float = 0.25
+    rotation_deg: float = 30.0
+    rotation_prob: float = 0.6
+    flip_prob: float = 0.5
+    half_body_prob: float = 0.0
+    half_body_min_joints: int = 8  # a person needs more visible joints than this for a half-body crop
+    photometric: bool = True
+    brightness: float = 32.0  # +- pixel values
+    contrast: float = 0.3  # factor in [1 - c, 1 + c]
+    saturation: float = 0.3
+    hue: float = 0.05  # +- fraction of the hue circle
+
+
+def draw(seed, step, index):
+    """(NUM,) uniforms in [0, 1) for one example, a pure function of (seed, step, index)."""
+    key = tf.stack([tf.cast(seed, tf.int64) * 1_000_003 + tf.cast(step, tf.int64), tf.cast(index, tf.int64)])
+    return tf.random.stateless_uniform([_RANDOM_VALUES], seed=key)
+
+
+def half_body_box(joints, visible, input_size, choose_upper, min_joints):
+    """(usable, centre, box size) of a box around the visible upper or lower body (HRNet's rule).
+
+    The upper body is taken when chosen and it has more than two visible joints, otherwise the
+    lower body; usable only when the person has more than `min_joints` visible joints and the
+    chosen half at least two.
+    """
+    upper = tf.constant([j in UPPER_BODY for j in range(NUM_JOINTS)])
+    seen = visible > 0
+    n_upper = tf.reduce_sum(tf.cast(seen & upper, tf.int32))
+    n_lower = tf.reduce_sum(tf.cast(seen & ~upper, tf.int32))
+    take_upper = (choose_upper & (n_upper > 2)) | (n_lower < 2)
+    chosen = seen & tf.where(take_upper, upper, ~upper)
+    count = tf.reduce_sum(tf.cast(chosen, tf.float32))
+    usable = (tf.reduce_sum(tf.cast(seen, tf.int32)) > min_joints) & (count >= 2.0)
+    big = tf.constant(1e9)
+    lo = tf.reduce_min(tf.where(chosen[:, None], joints, big), axis=0)
+    hi = tf.reduce_max(tf.where(chosen[:, None], joints, -big), axis=0)
+    centre = tf.reduce_sum(tf.where(chosen[:, None], joints, 0.0), axis=0) / tf.maximum(count, 1.0)
+    box = transforms.fit_aspect(hi[0] - lo[0], hi[1] - lo[1], input_size) * 1.5
+    return usable, centre, box
+
+
+def geometry(config, u, center, box, joints, visible, input_size):
+    """Applies half-body, scale, rotation and flip draws -> (centre, box, rotation_deg, flip)."""
+    if config.half_body_prob > 0:
+        usable, hb_centre, hb_box = half_body_box(joints, visible, input_size, u[0] < 0.5,
+                                                  config.half_body_min_joints)
+        use = usable & (u[1] < config.half_body_prob)
+        center, box = tf.where(use, hb_centre, center), tf.where(use, hb_box, box)
+    s = config.scale_factor
+    box = box * tf.clip_by_value(1.0 + s * (2.0 * u[2] - 1.0), 1.0 - s, 1.0 + s)
+    rotation = tf.where(u[3] < config.rotation_prob, config.rotation_deg * (2.0 * u[4] - 1.0), 0.0)
+    flip = u[5] < config.flip_prob
+    return center, box, rotation, flip
+
+
+class Photometric:
+    """Colour jitter of a (H, W, 3) [0, 255] crop with keras-cv's ops and our own draws."""
+
+    def __init__(self, config):
+        import keras_cv  # pylint: disable=import-outside-toplevel  (heavy; only training needs it)
+        self.config = config
+        rng = (0.0, 255.0)
+        self._ops = (
+            keras_cv.layers.RandomBrightness(factor=0.0, value_range=rng),
+            keras_cv.layers.RandomContrast(factor=0.0, value_range=rng),
+            keras_cv.layers.RandomSaturation(factor=(0.5, 0.5)),
+            keras_cv.layers.RandomHue(factor=0.0, value_range=rng),
+        )
+
+    def __call__(self, crop, u):
+        c = self.config
+        brightness, contrast, saturation, hue = self._ops
+        images = crop[None]
+        images = brightness.augment_images(images, c.brightness * (2.0 * u[6] - 1.0))
+        images = contrast.augment_images(images, 1.0 + c.contrast * (2.0 * u[7] - 1.0))
+        # keras-cv's saturation transformation x maps to the factor x / (1 - x).
+        factor = 1.0 + c.saturation * (2.0 * u[8] - 1.0)
+        images = saturation.augment_images(images, tf.reshape(factor / (1.0 + factor), [1]))
+        images = hue.augment_images(images, tf.reshape(c.hue * (2.0 * u[9] - 1.0), [1]))
+        return tf.clip_by_value(images[0], 0.0, 255.0)
