@@ -5,6 +5,12 @@ import pytest
 SHARED_SAMPLE = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "mpii_sample")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def private_cache(tmp_path_factory):
+    """Image-check caches and other rebuildable state go to a temporary folder, not ~/.cache."""
+    os.environ["TFPOSE_DP_CACHE"] = str(tmp_path_factory.mktemp("cache"))
+
+
 @pytest.fixture(scope="session")
 def mpii_sample():
     """The 5-image real MPII sample beside the repo; tests using it skip when it is absent."""

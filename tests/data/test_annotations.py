@@ -1,13 +1,24 @@
+import io
 import json
 
+import numpy as np
 import pytest
+from PIL import Image
 
+from tfpose_dp.data import image_check
 from tfpose_dp.data.annotations import AnnotationError, find_annotation_file, load_records
+
+
+def _jpeg_bytes(size=(64, 48), seed=0):
+    pixels = np.random.RandomState(seed).randint(0, 255, (size[1], size[0], 3), np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(pixels).save(buf, format="JPEG")
+    return buf.getvalue()
 
 
 def _write(tmp_path, records, image=True):
     if image:
-        (tmp_path / "a.jpg").write_bytes(b"\xff\xd8\xff\xe0 header only")
+        (tmp_path / "a.jpg").write_bytes(_jpeg_bytes())
     path = tmp_path / "ann.json"
     path.write_text(json.dumps(records))
     return str(path)
@@ -51,9 +62,38 @@ def test_unreadable_json_is_a_clear_error(tmp_path):
 
 
 def test_non_image_files_are_counted_skips(tmp_path):
-    (tmp_path / "a.jpg").write_bytes(b"\xff\xd8\xff\xe0 jpeg-ish")
+    (tmp_path / "a.jpg").write_bytes(_jpeg_bytes())
     (tmp_path / "b.jpg").write_bytes(b"<html>not found</html>")
     (tmp_path / "c.jpg").write_bytes(b"")
     path = tmp_path / "ann.json"
     path.write_text(json.dumps([_record(), _record(image="b.jpg"), _record(image="c.jpg")]))
     assert len(load_records(str(path), str(tmp_path))) == 1
+
+
+def test_corrupt_jpegs_are_counted_skips_not_errors_mid_epoch(tmp_path, caplog):
+    good = _jpeg_bytes(seed=1)
+    (tmp_path / "a.jpg").write_bytes(good)
+    garbage = np.random.RandomState(0).randint(0, 255, 3000).astype(np.uint8).tobytes()
+    (tmp_path / "scrambled.jpg").write_bytes(good[:300] + garbage)  # valid header, broken data
+    (tmp_path / "header.jpg").write_bytes(good[:40])
+    path = tmp_path / "ann.json"
+    path.write_text(json.dumps([_record(), _record(image="scrambled.jpg"), _record(image="header.jpg")]))
+    records = load_records(str(path), str(tmp_path))
+    assert [p.rsplit("/", 1)[-1] for p in records.image_paths] == ["a.jpg"]
+    assert "2 whose image is not a decodable JPEG/PNG" in caplog.text
+
+
+def test_image_checks_are_cached_and_redone_when_a_file_changes(tmp_path, monkeypatch):
+    paths = []
+    for i in range(3):
+        (tmp_path / f"{i}.jpg").write_bytes(_jpeg_bytes(seed=i))
+        paths.append(str(tmp_path / f"{i}.jpg"))
+    assert image_check.undecodable_images(paths) == set()
+    checked = []
+    real = image_check._decodes
+    monkeypatch.setattr(image_check, "_decodes", lambda todo: checked.extend(todo) or real(todo))
+    assert image_check.undecodable_images(paths) == set()
+    assert checked == []
+    (tmp_path / "1.jpg").write_bytes(b"<html>replaced by an error page</html>")
+    assert image_check.undecodable_images(paths) == {paths[1]}
+    assert checked == [paths[1]]

@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import tensorflow as tf
 
@@ -89,7 +91,7 @@ def test_eval_dataset_pads_with_masked_examples(synthetic_dir):
 
 
 def test_truncated_jpeg_still_decodes(mpii_sample):
-    from tfpose_dp.data.pipeline import decode_image
+    from tfpose_dp.data.decode import decode_image
     raw = open(f"{mpii_sample}/052475643.jpg", "rb").read()
     full = decode_image(tf.constant(raw))
     cut = decode_image(tf.constant(raw[: int(len(raw) * 0.7)]))
@@ -138,3 +140,18 @@ def test_half_body_augmentation_runs_in_the_pipeline(mpii_sample):
     ds = tf.data.Dataset.from_tensor_slices((np.arange(len(records)), np.zeros(len(records), np.int64))).map(fn)
     for ex in ds:
         assert np.isfinite(ex["image"].numpy()).all()
+
+
+def test_joints_outside_the_image_get_zero_weight_not_an_error(tmp_path):
+    from PIL import Image
+    Image.fromarray(np.full((100, 80, 3), 128, np.uint8)).save(tmp_path / "a.jpg")
+    joints = [[40 + i, 30 + 2 * i] for i in range(16)]
+    joints[0] = [5000, 30]  # far outside the image and the crop
+    joints[5] = [-900, -900]
+    rec = {"image": "a.jpg", "center": [40, 50], "scale": 0.4, "joints": joints, "joints_vis": [1] * 16}
+    (tmp_path / "ann.json").write_text(json.dumps([rec]))
+    records = load_records(str(tmp_path / "ann.json"), str(tmp_path))
+    ex = make_example_fn(records, SIZE, SimCCCodec(SIZE))(tf.constant(0, tf.int64), tf.constant(0, tf.int64))
+    weight = ex["target_weight"].numpy()
+    assert weight[0] == 0 and weight[5] == 0 and weight[7] == 1
+    assert np.isfinite(ex["target_x"].numpy()).all()

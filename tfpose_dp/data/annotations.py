@@ -11,6 +11,7 @@ import os
 import numpy as np
 from absl import logging
 
+from tfpose_dp.data.image_check import undecodable_images
 from tfpose_dp.data.joints import NUM_JOINTS
 
 SPLIT_FILES = {
@@ -76,7 +77,7 @@ def load_records(json_path, image_dir, check_files=True):
         raise AnnotationError(f"cannot read annotations {json_path}: {e}") from e
     if not isinstance(raw, list):
         raise AnnotationError(f"{json_path}: expected a JSON list of person records")
-    keep, missing, no_joints, corrupt = [], 0, 0, []
+    keep, missing, no_joints, corrupt, bad_images = [], 0, 0, 0, []
     for i, rec in enumerate(raw):
         try:
             joints = np.asarray(rec["joints"], np.float32)
@@ -96,9 +97,6 @@ def load_records(json_path, image_dir, check_files=True):
         if check_files and not os.path.exists(path):
             missing += 1
             continue
-        if check_files and not _looks_like_image(path):
-            corrupt.append(image)
-            continue
         if not np.any(vis > 0):
             no_joints += 1
             continue
@@ -109,29 +107,21 @@ def load_records(json_path, image_dir, check_files=True):
             head_size = 0.6 * float(np.hypot(x2 - x1, y2 - y1))
         keep.append((path, center - 1.0, scale, joints - 1.0, (vis > 0).astype(np.float32),
                      head_size, (image, int(round(center[0])), int(round(center[1])))))
+    if check_files and keep:
+        bad = undecodable_images([k[0] for k in keep])
+        bad_images = sorted(os.path.basename(p) for p in bad)
+        corrupt = sum(k[0] in bad for k in keep)
+        keep = [k for k in keep if k[0] not in bad]
     if missing or no_joints or corrupt:
         logging.warning("%s: skipped %d records whose image file is missing, %d whose image is not "
-                        "a JPEG/PNG (e.g. %s) and %d with no visible joint; %d kept", json_path,
-                        missing, len(corrupt), corrupt[:3], no_joints, len(keep))
+                        "a decodable JPEG/PNG (e.g. %s) and %d with no visible joint; %d kept", json_path,
+                        missing, corrupt, bad_images[:3], no_joints, len(keep))
     if not keep:
         raise AnnotationError(f"{json_path}: no usable records (see the log for skips)")
     cols = list(zip(*keep))
     return PoseRecords(np.array(cols[0]), np.stack(cols[1]).astype(np.float32),
                        np.array(cols[2], np.float32), np.stack(cols[3]).astype(np.float32),
                        np.stack(cols[4]), np.array(cols[5], np.float32), list(cols[6]))
-
-
-_SIGNATURES = (b"\xff\xd8", b"\x89PNG")
-
-
-def _looks_like_image(path):
-    """Cheap check (first bytes) that catches empty, HTML or otherwise non-image files."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(8)
-    except OSError:
-        return False
-    return head.startswith(_SIGNATURES)
 
 
 def load_split(data_dir, split):

@@ -11,16 +11,8 @@ import numpy as np
 import tensorflow as tf
 
 from tfpose_dp.data import augmentation, transforms
+from tfpose_dp.data.decode import decode_image
 from tfpose_dp.data.joints import flip_permutation
-
-
-def decode_image(raw):
-    """JPEG (a truncated file decodes as far as it goes, the rest grey) or PNG -> (H, W, 3) uint8."""
-    is_jpeg = tf.strings.substr(raw, 0, 2) == b"\xff\xd8"
-    return tf.cond(
-        is_jpeg,
-        lambda: tf.io.decode_jpeg(raw, channels=3, try_recover_truncated=True, acceptable_fraction=0.2),
-        lambda: tf.io.decode_png(raw, channels=3))
 
 
 def make_example_fn(records, input_size, codec, augment=None, seed=0):

@@ -21,6 +21,7 @@ import tempfile
 import numpy as np
 from PIL import Image, ImageDraw
 
+from tfpose_dp.data.cache_root import cache_root
 from tfpose_dp.data.joints import NUM_JOINTS
 
 VERSION = 1
@@ -145,16 +146,12 @@ def _dataset_dir(root, seed, num_train, num_val):
     return os.path.join(root, f"synthetic_{key}")
 
 
-def default_cache_root():
-    return os.path.join(os.path.expanduser("~"), ".cache", "tfpose_dp")
-
-
 def ensure_synthetic_dataset(num_train=4000, num_val=400, seed=0, root=None):
     """Writes the synthetic set once (atomically) and returns its directory.
 
     Layout: `<dir>/images/*.jpg`, `<dir>/annotations/train.json`, `<dir>/annotations/valid.json`.
     """
-    root = root or default_cache_root()
+    root = root or cache_root()
     target = _dataset_dir(root, seed, num_train, num_val)
     if os.path.exists(os.path.join(target, "annotations", "valid.json")):
         return target
