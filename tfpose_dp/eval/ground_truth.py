@@ -25,13 +25,21 @@ def load_ground_truth(path):
     return [r["image"] for r in records], joints, visible, heads
 
 
-def _from_gt_valid_mat(path):
+def read_gt_valid(path):
+    """MPII's evaluation file as stored: headboxes_src (2,2,N), jnt_missing (16,N), pos_gt_src (16,2,N)."""
     from scipy.io import loadmat  # pylint: disable=import-outside-toplevel
-    mat = loadmat(path)
+    from scipy.io.matlab import MatReadError  # pylint: disable=import-outside-toplevel
     try:
-        boxes, missing, pos = mat["headboxes_src"], mat["jnt_missing"], mat["pos_gt_src"]
+        mat = loadmat(path)
+        return mat["headboxes_src"], mat["jnt_missing"], mat["pos_gt_src"]
     except KeyError as e:
         raise GroundTruthError(f"{path}: not an MPII gt_valid.mat (missing {e})") from e
+    except (OSError, ValueError, MatReadError) as e:
+        raise GroundTruthError(f"cannot read {path}: {e}") from e
+
+
+def _from_gt_valid_mat(path):
+    boxes, missing, pos = read_gt_valid(path)
     joints = np.transpose(pos, (2, 0, 1)).astype(np.float64) - 1.0  # (16, 2, N) -> (N, 16, 2)
     visible = 1.0 - np.transpose(missing, (1, 0)).astype(np.float64)
     diag = boxes[1, :, :] - boxes[0, :, :]  # (2, N)
