@@ -13,8 +13,8 @@ flags.DEFINE_enum("norm", "auto", NORM_CHOICES + ("auto",),
 flags.DEFINE_float("split_ratio", 2.0, "SimCC bins per pixel.")
 flags.DEFINE_integer("maps_per_joint", 1, "SimCC head: feature maps per joint (1 = mmpose's "
                      "SimCCHead; more helps small inputs whose last-stage map is tiny).")
-flags.DEFINE_string("data_dir", None, "MPII folder (images/ + annotations/*.json). "
-                    "Unset: the built-in synthetic people.")
+flags.DEFINE_string("data_dir", None, "MPII folder (images/ + annotations/*.json), or tfds:[TFDS data "
+                    "dir] for the tfds_mpii build. Unset: the built-in synthetic people.")
 flags.DEFINE_integer("synthetic_train", 4000, "Synthetic training persons (when no --data_dir).")
 flags.DEFINE_integer("synthetic_val", 400, "Synthetic validation persons (when no --data_dir).")
 flags.DEFINE_string("synthetic_root", None, "Where the synthetic set is written once "

@@ -125,7 +125,7 @@ def test_photometric_jitter_changes_colour_only_and_is_deterministic(mpii_sample
     records = _sample_records(mpii_sample)
     codec = SimCCCodec(SIZE)
     geometric = AugmentConfig(photometric=False)
-    coloured = AugmentConfig(photometric=True)
+    coloured = AugmentConfig(photometric=True, photometric_op_prob=1.0)
     a = make_example_fn(records, SIZE, codec, geometric, seed=4)(tf.constant(1, tf.int64), tf.constant(2, tf.int64))
     b = make_example_fn(records, SIZE, codec, coloured, seed=4)(tf.constant(1, tf.int64), tf.constant(2, tf.int64))
     c = make_example_fn(records, SIZE, codec, coloured, seed=4)(tf.constant(1, tf.int64), tf.constant(2, tf.int64))

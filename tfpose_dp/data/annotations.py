@@ -34,6 +34,10 @@ class PoseRecords:
     visible: np.ndarray  # (N, 16) float32
     head_sizes: np.ndarray  # (N,) float32, 0.6 * head-box diagonal (0 where unknown)
     ids: list  # (image, centre x, centre y): the person's identity, for disjointness checks
+    # Where the images are when they are not files: a random-access sequence of encoded images
+    # (a TFDS data source) and each record's position in it.
+    image_source: object = None
+    source_index: np.ndarray = None
 
     def __len__(self):
         return len(self.image_paths)
@@ -42,7 +46,8 @@ class PoseRecords:
         indices = np.asarray(indices, np.int64)
         return PoseRecords(self.image_paths[indices], self.centers[indices], self.scales[indices],
                            self.joints[indices], self.visible[indices], self.head_sizes[indices],
-                           [self.ids[i] for i in indices])
+                           [self.ids[i] for i in indices], self.image_source,
+                           None if self.source_index is None else self.source_index[indices])
 
 
 def find_annotation_file(data_dir, split):
@@ -64,17 +69,22 @@ def find_image_dir(data_dir):
 
 
 def load_records(json_path, image_dir, check_files=True):
-    """Reads and validates an annotation file.
-
-    A record with the wrong joint count or malformed fields is an error naming the
-    file and record; a record whose image is missing, or with no visible joint, is
-    skipped and counted in one log line.
-    """
+    """Reads and validates an annotation file (see `records_from_list`)."""
     try:
         with open(json_path) as f:
             raw = json.load(f)
     except (OSError, json.JSONDecodeError) as e:
         raise AnnotationError(f"cannot read annotations {json_path}: {e}") from e
+    return records_from_list(raw, json_path, image_dir, check_files)
+
+
+def records_from_list(raw, json_path, image_dir, check_files=True):
+    """Validates a list of person records from `json_path` (named in messages).
+
+    A record with the wrong joint count or malformed fields is an error naming the
+    file and record; a record whose image is missing or does not decode, or with no
+    visible joint, is skipped and counted in one log line.
+    """
     if not isinstance(raw, list):
         raise AnnotationError(f"{json_path}: expected a JSON list of person records")
     keep, missing, no_joints, corrupt, bad_images = [], 0, 0, 0, []
@@ -124,7 +134,14 @@ def load_records(json_path, image_dir, check_files=True):
                        np.stack(cols[4]), np.array(cols[5], np.float32), list(cols[6]))
 
 
+TFDS_PREFIX = "tfds:"
+
+
 def load_split(data_dir, split):
+    """A split of an MPII folder, or of the TFDS build with --data_dir=tfds:<TFDS data dir>."""
+    if data_dir.startswith(TFDS_PREFIX):
+        from tfpose_dp.data.tfds_source import load_tfds_split  # pylint: disable=import-outside-toplevel
+        return load_tfds_split(data_dir[len(TFDS_PREFIX):] or None, split)
     if not os.path.isdir(data_dir):
         raise AnnotationError(f"--data_dir={data_dir} does not exist")
     return load_records(find_annotation_file(data_dir, split), find_image_dir(data_dir))

@@ -14,7 +14,7 @@ import tensorflow as tf
 from tfpose_dp.data import transforms
 from tfpose_dp.data.joints import NUM_JOINTS, UPPER_BODY
 
-_RANDOM_VALUES = 11
+_RANDOM_VALUES = 14
 
 
 @dataclasses.dataclass
@@ -31,6 +31,7 @@ class AugmentConfig:
     contrast: float = 0.3  # factor in [1 - c, 1 + c]
     saturation: float = 0.3
     hue: float = 0.05  # +- fraction of the hue circle
+    photometric_op_prob: float = 0.5  # each colour op applies with this probability (as mmpose's)
 
 
 def draw(seed, step, index):
@@ -93,11 +94,16 @@ class Photometric:
     def __call__(self, crop, u):
         c = self.config
         brightness, contrast, saturation, hue = self._ops
-        images = crop[None]
-        images = brightness.augment_images(images, c.brightness * (2.0 * u[6] - 1.0))
-        images = contrast.augment_images(images, 1.0 + c.contrast * (2.0 * u[7] - 1.0))
         # keras-cv's saturation transformation x maps to the factor x / (1 - x).
-        factor = 1.0 + c.saturation * (2.0 * u[8] - 1.0)
-        images = saturation.augment_images(images, tf.reshape(factor / (1.0 + factor), [1]))
-        images = hue.augment_images(images, tf.reshape(c.hue * (2.0 * u[9] - 1.0), [1]))
+        sat = 1.0 + c.saturation * (2.0 * u[8] - 1.0)
+        steps = (
+            lambda im: brightness.augment_images(im, c.brightness * (2.0 * u[6] - 1.0)),
+            lambda im: contrast.augment_images(im, 1.0 + c.contrast * (2.0 * u[7] - 1.0)),
+            lambda im: saturation.augment_images(im, tf.reshape(sat / (1.0 + sat), [1])),
+            lambda im: hue.augment_images(im, tf.reshape(c.hue * (2.0 * u[9] - 1.0), [1])),
+        )
+        images = crop[None]
+        for k, step in enumerate(steps):  # skipped ops cost nothing (the HSV ones are the dear ones)
+            images = tf.cond(u[10 + k] < c.photometric_op_prob, lambda im=images, f=step: f(im),
+                             lambda im=images: im)
         return tf.clip_by_value(images[0], 0.0, 255.0)

@@ -35,8 +35,17 @@ def _decodes(paths):
     ds = tf.data.Dataset.from_tensor_slices(list(paths))
     ds = ds.map(lambda p: (p, tf.shape(decode_image(tf.io.read_file(p), ratio=8))[0]),
                 num_parallel_calls=tf.data.AUTOTUNE, deterministic=False)
-    ds = ds.apply(tf.data.experimental.ignore_errors())
+    ds = ds.ignore_errors()
     return {p.decode() for p, _ in ds.as_numpy_iterator()}
+
+
+def bytes_decode(raw):
+    """True when encoded image bytes decode (eager; for images that are not files, e.g. in a tarball)."""
+    try:
+        decode_image(tf.constant(raw), ratio=8)
+        return True
+    except (tf.errors.InvalidArgumentError, ValueError):
+        return False
 
 
 def undecodable_images(paths):

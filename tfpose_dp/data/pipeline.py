@@ -15,9 +15,20 @@ from tfpose_dp.data.decode import decode_image
 from tfpose_dp.data.joints import flip_permutation
 
 
+def _image_reader(records):
+    """fn(record index) -> encoded image bytes, from files or from the records' image source."""
+    if records.image_source is None:
+        paths = tf.constant(records.image_paths)
+        return lambda i: tf.io.read_file(paths[i])
+    positions = tf.constant(records.source_index, tf.int64)
+    source = records.image_source
+    return lambda i: tf.ensure_shape(
+        tf.numpy_function(lambda j: source[j], [positions[i]], tf.string, stateful=False), [])
+
+
 def make_example_fn(records, input_size, codec, augment=None, seed=0):
     """Returns fn(index, step) -> example dict; index -1 yields a masked padding example."""
-    paths = tf.constant(records.image_paths)
+    read_image = _image_reader(records)
     centers, scales = tf.constant(records.centers), tf.constant(records.scales)
     joints, visible = tf.constant(records.joints), tf.constant(records.visible)
     head_sizes = tf.constant(records.head_sizes)
@@ -29,7 +40,7 @@ def make_example_fn(records, input_size, codec, augment=None, seed=0):
         index = tf.cast(index, tf.int64)
         real = index >= 0
         i = tf.maximum(index, 0)
-        image = decode_image(tf.io.read_file(paths[i]))
+        image = decode_image(read_image(i))
         center, box = transforms.crop_box(centers[i], scales[i], input_size)
         rotation, flip = tf.constant(0.0), tf.constant(False)
         if augment is not None:

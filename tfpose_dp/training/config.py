@@ -4,6 +4,7 @@ import dataclasses
 import os
 from typing import Optional, Tuple
 
+from tfpose_dp.data.annotations import TFDS_PREFIX
 from tfpose_dp.models.norms import NORM_CHOICES
 from tfpose_dp.models.pose_model import TRAINABLE_CHOICES
 from tfpose_dp.models.tinyvit import VARIANTS
@@ -85,7 +86,7 @@ def validate(cfg):
     _choice("public_source", cfg.public_source, ("holdout", "file"))
     if len(cfg.input_size) != 2 or min(cfg.input_size) < 32:
         raise ConfigError(f"--input_size={cfg.input_size} must be H,W with both >= 32, e.g. 256,192")
-    if cfg.data_dir and not os.path.isdir(cfg.data_dir):
+    if cfg.data_dir and not cfg.data_dir.startswith(TFDS_PREFIX) and not os.path.isdir(cfg.data_dir):
         raise ConfigError(f"--data_dir={cfg.data_dir} does not exist (leave it unset for the built-in data)")
     if cfg.init_checkpoint and not os.path.exists(cfg.init_checkpoint):
         raise ConfigError(f"--init_checkpoint={cfg.init_checkpoint} does not exist")
