@@ -2,6 +2,14 @@ import os
 
 import pytest
 
+
+def pytest_configure(config):
+    """Two logical CPU devices, so MirroredStrategy runs on this CPU-only machine (tests/training/
+    test_distribution.py). Must happen before any test starts TensorFlow's runtime."""
+    del config
+    from tfpose_dp.training.distribution import split_cpu
+    split_cpu(2)
+
 SHARED_SAMPLE = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "mpii_sample")
 
 

@@ -4,7 +4,10 @@
   python -m tfpose_dp.train --epsilon=0.2 --projection=pdp
 
 Running again on a --model_dir holding a checkpoint resumes it (weights, optimizer,
-privacy ledger, sampler and noise RNG).
+privacy ledger, sampler and noise step), with the same or a different number of replicas.
+
+  python -m tfpose_dp.train --strategy=mirrored ...                 # every local GPU
+  TF_CONFIG='{...}' python -m tfpose_dp.train --strategy=multi_worker ...   # one per machine
 """
 import signal
 import sys
@@ -27,6 +30,11 @@ flags.DEFINE_float("l2_norm_clip", 1.0, "Per-example gradient clipping norm C.")
 flags.DEFINE_integer("batch_size", 32, "Expected (Poisson) logical batch size B; q = B/N.")
 flags.DEFINE_integer("physical_batch_size", 0, "Examples per compiled chunk; 0 = automatic (~B/4).")
 flags.DEFINE_float("epochs", 25.0, "Training length in epochs (N/B steps each).")
+flags.DEFINE_enum("strategy", "default", ["default", "mirrored", "multi_worker"],
+                  "tf.distribute strategy: one device, every local GPU (or --cpu_replicas), or the "
+                  "workers of TF_CONFIG. Privacy does not depend on it.")
+flags.DEFINE_integer("cpu_replicas", 1, "Split the CPU into this many logical devices (to run "
+                     "--strategy=mirrored without GPUs, e.g. for tests).")
 flags.DEFINE_integer("max_steps", 0, "Stop after this many steps (0 = no cap); eps counts steps taken.")
 flags.DEFINE_float("learning_rate", 1e-3, "Learning rate.")
 flags.DEFINE_enum("lr_schedule", "constant", ["constant", "cosine"],
@@ -77,7 +85,7 @@ def config_from_flags():
         basis_refresh_steps=FLAGS.basis_refresh_steps,
         projection_start_epoch=FLAGS.projection_start_epoch, max_basis_gb=FLAGS.max_basis_gb,
         log_every=FLAGS.log_every, checkpoint_minutes=FLAGS.checkpoint_minutes,
-        max_steps=FLAGS.max_steps)
+        max_steps=FLAGS.max_steps, strategy=FLAGS.strategy, cpu_replicas=FLAGS.cpu_replicas)
 
 
 def _stop_on_sigterm(signum, frame):
@@ -89,14 +97,18 @@ def main(argv):
     del argv
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     from tfpose_dp.training import trainer  # heavy imports after flag parsing
+    from tfpose_dp.training.distribution import DistributionError, split_cpu
     try:
+        split_cpu(FLAGS.cpu_replicas)  # before anything starts TensorFlow's runtime
         final = trainer.run(config_from_flags())
     except (ConfigError, PrivacyConfigError, AnnotationError, PublicDataError,
-            flags.ValidationError, trainer.TrainingError) as e:
+            flags.ValidationError, trainer.TrainingError, DistributionError) as e:
         logging.error("%s", e)
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
-    if final["private"]:
+    if not final.get("chief", True):
+        logging.info("Done (worker, not the chief): %d steps", final["steps"])
+    elif final["private"]:
         logging.info("Done: %d steps, (%.4f, %.3g)-DP (target eps %g), val PCKh@0.5 %.2f",
                      final["steps"], final["epsilon"], final["delta"], final["epsilon_target"],
                      final["pckh@0.5"])

@@ -67,24 +67,32 @@ def make_example_fn(records, input_size, codec, augment=None, seed=0):
     return example
 
 
-def training_dataset(records, sampler, input_size, codec, start_step, augment, seed):
-    """Chunks of `sampler` from `start_step` on, forever, each (physical_batch_size, ...).
+def training_dataset(records, sampler, input_size, codec, start_step, augment, seed,
+                     slice_size=None, replica_ids=(0,)):
+    """Chunks of `sampler` from `start_step` on, forever.
 
-    The trainer reads `len(sampler.chunks(step))` chunks per logical step, in order.
+    The trainer reads `len(sampler.chunks(step))` chunks per logical step, in order. Each chunk
+    of `physical_batch_size` slots is cut into slices of `slice_size` (one per replica; default
+    the whole chunk); this pipeline yields, per chunk, the slices of `replica_ids` in order, each
+    as a (slice_size, ...) batch. Every drawn example sits in exactly one slot, so it is
+    processed by exactly one replica.
     """
+    slice_size = slice_size or sampler.physical_batch_size
+
     def index_stream():
         step = start_step
         while True:
             for chunk in sampler.chunks(step):
-                for index in chunk:
-                    yield index, step
+                for r in replica_ids:
+                    for index in chunk[r * slice_size:(r + 1) * slice_size]:
+                        yield index, step
             step += 1
 
     ds = tf.data.Dataset.from_generator(
         index_stream, output_signature=(tf.TensorSpec([], tf.int64), tf.TensorSpec([], tf.int64)))
     fn = make_example_fn(records, input_size, codec, augment, seed)
     ds = ds.map(fn, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    return ds.batch(sampler.physical_batch_size, drop_remainder=True).prefetch(2)
+    return ds.batch(slice_size, drop_remainder=True).prefetch(2)
 
 
 def eval_dataset(records, input_size, codec, batch_size):

@@ -12,7 +12,7 @@ ONNX_OPSET = 13
 
 def write_saved_model(model, codec, path):
     """SavedModel with a `serving_default` signature (dynamic batch). Only the model's weights
-    are tracked: no optimizer slots, noise RNG or privacy ledger."""
+    are tracked: no optimizer slots, PDP basis or privacy ledger."""
     module = tf.Module()
     module.model = model
     module.serve = serving_function(model, codec)

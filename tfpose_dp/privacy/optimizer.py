@@ -9,10 +9,10 @@ std on the sum). What changes is how the private gradient is computed:
 1. `accumulate(...)`: per-example gradients by `tf.vectorized_map` (not `tape.jacobian`),
    clipped and summed (`clipping.clipped_sum`), added to an accumulator. Call it once per
    physical chunk of the logical batch.
-2. `private_gradients()`: noise with std sigma*C added once to the accumulated sum, then
-   divided by the *expected* batch size; optional post-processing (PDP projection);
-   accumulator reset.
-3. `apply_gradients(...)` as usual.
+2. `private_gradients()`: the replicas' sums all-reduced (one replica: the sum itself),
+   noise with std sigma*C added once to the global sum, divided by the *expected* batch
+   size; optional post-processing (PDP projection); accumulator reset.
+3. `apply_private_gradients(...)`: `apply_gradients` without a second cross-replica sum.
 
 The classes are registered Keras-serializable with a complete `get_config`, so a model
 compiled with them saves and loads.
@@ -45,16 +45,21 @@ class PrivateGradientMixin:
         self.noise_stddev = float(stddev)
         self.expected_batch_size = float(expected_batch_size)
         self.noise_seed = int(noise_seed)
-        self.noise_generator = tf.random.Generator.from_seed(self.noise_seed)
         self._accumulators = None
         self.gradient_transform = None  # post-processing of the noisy gradient (e.g. PDP)
+        _ = self.iterations  # the noise step counter: created now, under the caller's strategy
 
     def _ensure_accumulators(self, var_list):
+        # Replica-local sums (ON_READ): each replica adds its own examples' clipped gradients;
+        # they are combined by an all-reduce in private_gradients. Zero between steps, and not
+        # tracked (OptimizerV2 does not auto-track attributes), so not in checkpoints.
         if self._accumulators is None:
             with tf.init_scope():
                 self._accumulators = [
-                    tf.Variable(tf.zeros(v.shape, v.dtype), trainable=False,
-                                name=f"dp_sum_{i}") for i, v in enumerate(var_list)]
+                    tf.Variable(tf.zeros(v.shape, v.dtype), trainable=False, name=f"dp_sum_{i}",
+                                synchronization=tf.VariableSynchronization.ON_READ,
+                                aggregation=tf.VariableAggregation.SUM)
+                    for i, v in enumerate(var_list)]
         return self._accumulators
 
     def accumulate(self, per_example_loss_fn, batch, mask, var_list):
@@ -69,11 +74,18 @@ class PrivateGradientMixin:
         return losses, norms
 
     def private_gradients(self, var_list):
-        """Noisy mean gradient of the accumulated logical batch; resets the accumulator."""
+        """Noisy mean gradient of the accumulated logical batch; resets the accumulator.
+
+        Runs in replica context: the clipped sums of all replicas are all-reduced into the
+        global sum, and every replica adds the same noise draw (a function of the seed and the
+        step) to it, so the update is the one a single device would make. Apply the result with
+        `apply_private_gradients` (no second aggregation).
+        """
         self._was_dp_gradients_called = True
         accumulators = self._ensure_accumulators(var_list)
-        sums = [tf.identity(a) for a in accumulators]
-        noisy = noise.add_noise(sums, self.noise_stddev, self.noise_generator)
+        context = tf.distribute.get_replica_context()
+        sums = context.all_reduce(tf.distribute.ReduceOp.SUM, [tf.identity(a) for a in accumulators])
+        noisy = noise.add_noise(sums, self.noise_stddev, noise.step_key(self.noise_seed, self.iterations))
         grads = noise.normalise(noisy, self.expected_batch_size)
         if self.gradient_transform is not None:
             grads = self.gradient_transform(grads)
@@ -81,6 +93,10 @@ class PrivateGradientMixin:
             for acc in accumulators:
                 acc.assign(tf.zeros_like(acc))
         return grads
+
+    def apply_private_gradients(self, grads, var_list):
+        """Applies gradients that are already global (all-reduced): no second aggregation."""
+        return self.apply_gradients(zip(grads, var_list), experimental_aggregate_gradients=False)
 
     def get_config(self):
         config = super().get_config()

@@ -62,7 +62,9 @@ class SubspaceProjection:
         self.basis = tf.Variable(tf.zeros([self.num_params, self.k]), trainable=False,
                                  name="pdp_basis")
         self.active = tf.Variable(False, trainable=False, name="pdp_active")
-        self.captured_energy = tf.Variable(1.0, trainable=False, name="pdp_captured_energy")
+        # Written inside the (replicated) update; every replica computes the same value.
+        self.captured_energy = tf.Variable(1.0, trainable=False, name="pdp_captured_energy",
+                                           aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
 
     def set_basis(self, v):
         r = v.shape[1]

@@ -1,7 +1,7 @@
-"""Atomic checkpoints: weights, optimizer slots, noise RNG, sampler step and the privacy ledger.
+"""Atomic checkpoints: weights, optimizer slots and step (which also keys the noise), sampler step and the privacy ledger.
 
 Layout under `<model_dir>/checkpoints/`:
-  ckpt-00000123/ckpt.index, ckpt.data-*   tf.train.Checkpoint (model, optimizer, noise RNG, ...)
+  ckpt-00000123/ckpt.index, ckpt.data-*   tf.train.Checkpoint (model, optimizer, PDP basis, ...)
   ckpt-00000123/state.json                 step, ledger, run configuration
   latest                                   name of the newest complete checkpoint
 A checkpoint is written into a temporary folder and renamed into place, then `latest` is

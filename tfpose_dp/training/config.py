@@ -5,6 +5,7 @@ import os
 from typing import Optional, Tuple
 
 from tfpose_dp.data.annotations import TFDS_PREFIX
+from tfpose_dp.training.distribution import STRATEGIES
 from tfpose_dp.models.norms import NORM_CHOICES
 from tfpose_dp.models.pose_model import TRAINABLE_CHOICES
 from tfpose_dp.models.tinyvit import VARIANTS
@@ -59,12 +60,16 @@ class TrainConfig:
     checkpoint_minutes: float = 10.0
     eval_batch_size: int = 64
     max_steps: int = 0  # 0: no cap (a cap stops early; eps covers only steps taken)
+    strategy: str = "default"
+    cpu_replicas: int = 1
 
-    def effective_physical_batch_size(self):
+    def effective_physical_batch_size(self, replicas=1):
+        """Slots per chunk (all replicas together)."""
         if self.physical_batch_size:
             return self.physical_batch_size
         # Poisson batches vary in size: chunks of ~B/4 waste at most one part-filled chunk.
-        return max(8, min(64, -(-self.batch_size // 4)))
+        size = max(8, min(64, -(-self.batch_size // 4)))
+        return -(-size // replicas) * replicas
 
 
 def _choice(name, value, choices):
@@ -99,6 +104,9 @@ def validate(cfg):
             raise ConfigError(f"--{name}={getattr(cfg, name)} must be >= 1")
     if not 0.0 <= cfg.ema_decay < 1.0:
         raise ConfigError(f"--ema_decay={cfg.ema_decay} must be in [0, 1) (0 turns averaging off)")
+    _choice("strategy", cfg.strategy, STRATEGIES)
+    if cfg.cpu_replicas < 1:
+        raise ConfigError(f"--cpu_replicas={cfg.cpu_replicas} must be >= 1")
     if not 0.0 <= cfg.half_body_prob <= 1.0:
         raise ConfigError(f"--half_body_prob={cfg.half_body_prob} must be a probability in [0, 1]")
     if not cfg.nonprivate and not cfg.epsilon > 0:

@@ -15,8 +15,10 @@ from tensorboard.plugins.hparams import api as hparams_api
 
 
 class Reporter:
-    def __init__(self, model_dir):
-        self.writer = tf.summary.create_file_writer(model_dir)
+    """TensorBoard writer; a disabled one (non-chief workers) writes nothing."""
+
+    def __init__(self, model_dir, enabled=True):
+        self.writer = tf.summary.create_file_writer(model_dir) if enabled else tf.summary.create_noop_writer()
 
     def privacy(self, step, plan, epsilon, ledger_steps):
         if plan is None:

@@ -3,10 +3,16 @@
 The private path delegates to the DP optimizer (clip per example, sum, noise once per
 logical batch). The non-private baseline (`--nonprivate`) uses an ordinary batched
 gradient of the mean loss; its outputs are labelled non-private everywhere.
+
+Both run under a tf.distribute strategy: `accumulate` gets a distributed chunk (each replica
+its own slice) and runs per replica; `apply` runs per replica on the all-reduced sums. With
+the default strategy this is the single-device program.
 """
 import tensorflow as tf
 
 from tfpose_dp.models.simcc import simcc_per_example_loss
+
+_SUM = tf.distribute.ReduceOp.SUM
 
 
 def make_per_example_loss_fn(model, temperature=1.0):
@@ -23,42 +29,64 @@ def make_per_example_loss_fn(model, temperature=1.0):
 _MODEL_INPUTS = ("image", "target_x", "target_y", "target_weight")
 
 
-class PrivateSteps:
-    """accumulate(chunk) per physical chunk, then apply() once per logical batch."""
+def replica_local_zeros(variables, name):
+    """Per-replica accumulators (summed when read across replicas), one per variable."""
+    return [tf.Variable(tf.zeros(v.shape, v.dtype), trainable=False, name=f"{name}_{i}",
+                        synchronization=tf.VariableSynchronization.ON_READ,
+                        aggregation=tf.VariableAggregation.SUM)
+            for i, v in enumerate(variables)]
 
-    def __init__(self, model, optimizer, variables, temperature=1.0, weight_average=None):
+
+class _Steps:
+    """accumulate(chunk) per physical chunk, then apply() once per logical batch.
+
+    accumulate returns (loss sum, clipped count, example count) over all replicas: private
+    diagnostics, never release them as DP results.
+    """
+
+    def __init__(self, optimizer, variables, weight_average, strategy):
         self.optimizer, self.variables = optimizer, variables
         self.weight_average = weight_average
+        self.strategy = strategy or tf.distribute.get_strategy()
+        self.accumulate = tf.function(self._distributed_accumulate)
+        self.apply = tf.function(self._distributed_apply)
+
+    def _distributed_accumulate(self, batch):
+        sums = self.strategy.run(self._accumulate, args=(batch,))
+        return tuple(self.strategy.reduce(_SUM, s, axis=None) for s in sums)
+
+    def _distributed_apply(self):
+        self.strategy.run(self._apply)
+        if self.weight_average is not None:
+            self.weight_average.update()
+
+
+class PrivateSteps(_Steps):
+    def __init__(self, model, optimizer, variables, temperature=1.0, weight_average=None, strategy=None):
+        super().__init__(optimizer, variables, weight_average, strategy)
         self._loss_fn = make_per_example_loss_fn(model, temperature)
-        self.accumulate = tf.function(self._accumulate)
-        self.apply = tf.function(self._apply)
 
     def _accumulate(self, batch):
         inputs = {k: batch[k] for k in _MODEL_INPUTS}
         losses, norms = self.optimizer.accumulate(self._loss_fn, inputs, batch["mask"], self.variables)
         mask = batch["mask"]
         clipped = tf.cast(norms > self.optimizer.l2_norm_clip, tf.float32) * mask
-        # Private diagnostics (sums over real examples): never release them as DP results.
         return tf.reduce_sum(losses * mask), tf.reduce_sum(clipped), tf.reduce_sum(mask)
 
     def _apply(self):
         grads = self.optimizer.private_gradients(self.variables)
-        self.optimizer.apply_gradients(zip(grads, self.variables))
-        if self.weight_average is not None:
-            self.weight_average.update()
+        self.optimizer.apply_private_gradients(grads, self.variables)
 
 
-class NonPrivateSteps:
+class NonPrivateSteps(_Steps):
     """Plain minibatch training on the same chunks (the non-private baseline)."""
 
-    def __init__(self, model, optimizer, variables, temperature=1.0, weight_average=None):
-        self.model, self.optimizer, self.variables = model, optimizer, variables
-        self.weight_average = weight_average
-        self.temperature = temperature
-        self._sums = [tf.Variable(tf.zeros(v.shape, v.dtype), trainable=False) for v in variables]
-        self._count = tf.Variable(0.0, trainable=False)
-        self.accumulate = tf.function(self._accumulate)
-        self.apply = tf.function(self._apply)
+    def __init__(self, model, optimizer, variables, temperature=1.0, weight_average=None, strategy=None):
+        super().__init__(optimizer, variables, weight_average, strategy)
+        self.model, self.temperature = model, temperature
+        with self.strategy.scope():
+            self._sums = replica_local_zeros(variables, "grad_sum")
+            self._count = replica_local_zeros([tf.zeros([])], "count")[0]
 
     def _accumulate(self, batch):
         with tf.GradientTape() as tape:
@@ -74,10 +102,13 @@ class NonPrivateSteps:
         return total, tf.constant(0.0), tf.reduce_sum(batch["mask"])
 
     def _apply(self):
-        scale = 1.0 / tf.maximum(self._count, 1.0)
-        self.optimizer.apply_gradients([(s * scale, v) for s, v in zip(self._sums, self.variables)])
-        for s in self._sums:
-            s.assign(tf.zeros_like(s))
-        self._count.assign(0.0)
-        if self.weight_average is not None:
-            self.weight_average.update()
+        context = tf.distribute.get_replica_context()
+        sums = context.all_reduce(_SUM, [tf.identity(s) for s in self._sums])
+        count = context.all_reduce(_SUM, tf.identity(self._count))
+        scale = 1.0 / tf.maximum(count, 1.0)
+        with tf.control_dependencies(sums):
+            self.optimizer.apply_gradients([(s * scale, v) for s, v in zip(sums, self.variables)],
+                                           experimental_aggregate_gradients=False)
+            for s in self._sums:
+                s.assign(tf.zeros_like(s))
+            self._count.assign(0.0)

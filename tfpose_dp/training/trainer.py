@@ -22,7 +22,7 @@ from tfpose_dp.privacy.accounting import PrivacyLedger
 from tfpose_dp.privacy.optimizer import make_dp_optimizer
 from tfpose_dp.privacy.projection import SubspaceProjection, basis_bytes
 from tfpose_dp.privacy.sampling import PoissonSampler
-from tfpose_dp.training import checkpointing, datasets
+from tfpose_dp.training import checkpointing, datasets, distribution
 from tfpose_dp.training.config import ConfigError, validate
 from tfpose_dp.training.pdp_basis import PublicBasis
 from tfpose_dp.training.privacy_plan import make_plan
@@ -80,6 +80,10 @@ def _budget_steps(plan, total_steps):
 def run(cfg):
     """Trains (or resumes) according to `cfg`; returns the final metrics dict."""
     validate(cfg)
+    distribution.split_cpu(cfg.cpu_replicas)
+    strategy = distribution.make_strategy(cfg.strategy, cfg.cpu_replicas)
+    chief = distribution.is_chief(strategy)
+    replicas = strategy.num_replicas_in_sync
     tf.keras.utils.set_random_seed(cfg.seed)
     train, val, data_desc = datasets.load_train_val(cfg.data_dir, cfg.synthetic_train,
                                                     cfg.synthetic_val, cfg.seed, cfg.synthetic_root)
@@ -88,7 +92,8 @@ def run(cfg):
         train, public = datasets.split_public(train, cfg.public_source, cfg.public_examples,
                                               cfg.seed, cfg.public_annotations)
     n = len(train)
-    sampler = PoissonSampler(n, cfg.batch_size, cfg.effective_physical_batch_size(), cfg.seed)
+    sampler = PoissonSampler(n, cfg.batch_size, cfg.effective_physical_batch_size(replicas), cfg.seed)
+    slice_size = distribution.replica_slice_size(sampler.physical_batch_size, replicas)
     steps_per_epoch = sampler.steps_per_epoch()
     total_steps = max(1, round(cfg.epochs * steps_per_epoch))
     learning_rate = _learning_rate(cfg, total_steps)
@@ -110,41 +115,41 @@ def run(cfg):
         norm = state["config"]["norm"] if state else ("frozen_bn" if cfg.init_checkpoint else "group")
         logging.info("--norm=auto: using %s (%s)", norm,
                      "pretrained backbone" if norm == "frozen_bn" else "training from scratch")
-    model = build_pose_model(cfg.model, cfg.input_size, norm, cfg.split_ratio,
-                             maps_per_joint=cfg.maps_per_joint)
-    if cfg.init_checkpoint and not state:
-        load_backbone_weights(model, cfg.model, cfg.input_size, norm, cfg.init_checkpoint)
-    variables = trainable_variables(model, cfg.trainable)
-    codec = SimCCCodec(cfg.input_size, cfg.split_ratio, cfg.simcc_sigma or None)
-    trackables = {"model": model}
-    projection = None
-    average = None  # set below when --ema_decay > 0
-    if cfg.nonprivate:
-        optimizer = _plain_optimizer(cfg.optimizer, learning_rate)
-        steps_class = NonPrivateSteps
-    else:
-        optimizer = make_dp_optimizer(cfg.optimizer, learning_rate, plan.l2_norm_clip,
-                                      plan.noise_multiplier, cfg.batch_size, cfg.seed)
-        trackables["noise_rng"] = optimizer.noise_generator
-        if public is not None:
-            num_params = int(sum(np.prod(v.shape) for v in variables))
-            gigabytes = (basis_bytes(num_params, cfg.projection_dim)
-                         + basis_bytes(num_params, len(public))) / 2**30
-            if gigabytes > cfg.max_basis_gb:
-                raise ConfigError(
-                    f"PDP needs ~{gigabytes:.1f} GB for the basis and public gradients of "
-                    f"{num_params:,} trainable parameters (k={cfg.projection_dim}, m={len(public)}), "
-                    f"over --max_basis_gb={cfg.max_basis_gb:g}: use --trainable=last_stage (the paper's "
-                    "setting), a smaller --projection_dim/--public_examples, or raise --max_basis_gb")
-            projection = SubspaceProjection(num_params, cfg.projection_dim)
-            optimizer.gradient_transform = projection
-            trackables["pdp_basis"] = projection.basis
-            trackables["pdp_active"] = projection.active
-        steps_class = PrivateSteps
-    if cfg.ema_decay > 0:
-        average = WeightAverage(variables, cfg.ema_decay, optimizer.iterations)
-    steps = steps_class(model, optimizer, variables, cfg.temperature, average)
-    trackables["optimizer"] = optimizer
+    with strategy.scope():  # variables mirrored on every replica
+        model = build_pose_model(cfg.model, cfg.input_size, norm, cfg.split_ratio,
+                                 maps_per_joint=cfg.maps_per_joint)
+        if cfg.init_checkpoint and not state:
+            load_backbone_weights(model, cfg.model, cfg.input_size, norm, cfg.init_checkpoint)
+        variables = trainable_variables(model, cfg.trainable)
+        codec = SimCCCodec(cfg.input_size, cfg.split_ratio, cfg.simcc_sigma or None)
+        trackables = {"model": model}
+        projection = None
+        average = None  # set below when --ema_decay > 0
+        if cfg.nonprivate:
+            optimizer = _plain_optimizer(cfg.optimizer, learning_rate)
+            steps_class = NonPrivateSteps
+        else:
+            optimizer = make_dp_optimizer(cfg.optimizer, learning_rate, plan.l2_norm_clip,
+                                          plan.noise_multiplier, cfg.batch_size, cfg.seed)
+            if public is not None:
+                num_params = int(sum(np.prod(v.shape) for v in variables))
+                gigabytes = (basis_bytes(num_params, cfg.projection_dim)
+                             + basis_bytes(num_params, len(public))) / 2**30
+                if gigabytes > cfg.max_basis_gb:
+                    raise ConfigError(
+                        f"PDP needs ~{gigabytes:.1f} GB for the basis and public gradients of "
+                        f"{num_params:,} trainable parameters (k={cfg.projection_dim}, m={len(public)}), "
+                        f"over --max_basis_gb={cfg.max_basis_gb:g}: use --trainable=last_stage (the paper's "
+                        "setting), a smaller --projection_dim/--public_examples, or raise --max_basis_gb")
+                projection = SubspaceProjection(num_params, cfg.projection_dim)
+                optimizer.gradient_transform = projection
+                trackables["pdp_basis"] = projection.basis
+                trackables["pdp_active"] = projection.active
+            steps_class = PrivateSteps
+        if cfg.ema_decay > 0:
+            average = WeightAverage(variables, cfg.ema_decay, optimizer.iterations)
+        steps = steps_class(model, optimizer, variables, cfg.temperature, average, strategy)
+        trackables["optimizer"] = optimizer
     if average is not None:
         trackables["weight_average"] = average.shadows
     ledger = PrivacyLedger(plan.delta if plan else 0.0)
@@ -156,7 +161,7 @@ def run(cfg):
         logging.info("Resuming from %s at step %d (eps spent so far %.4f)", ckpt_dir, step,
                      state.get("epsilon", 0.0))
     os.makedirs(cfg.model_dir, exist_ok=True)
-    reporter = Reporter(cfg.model_dir)
+    reporter = Reporter(cfg.model_dir, enabled=chief)
     basis = None
     if projection is not None:
         basis = PublicBasis(model, public, variables, projection, cfg, codec)
@@ -167,8 +172,12 @@ def run(cfg):
                 "input_size": list(cfg.input_size), "num_private_examples": n,
                 "steps_per_epoch": steps_per_epoch, "total_steps": total_steps}
     logging.info("Run: %s", run_info)
+    logging.info("Devices: %s; each replica takes %d of every %d-slot chunk%s", distribution.describe(strategy),
+                 slice_size, sampler.physical_batch_size, "" if chief else " (not the chief: writes nothing)")
 
     def save(epsilon):
+        if not chief:  # the chief writes the (single) checkpoint of the mirrored state
+            return
         config = {"num_private_examples": n, "batch_size": cfg.batch_size, "nonprivate": cfg.nonprivate,
                   "model": cfg.model, "input_size": list(cfg.input_size), "seed": cfg.seed,
                   "noise_multiplier": plan.noise_multiplier if plan else None,
@@ -201,7 +210,14 @@ def run(cfg):
                 for img, k, s in zip(batch["image"][:count].numpy(), kp.numpy(), scores.numpy())]
 
     augment = AugmentConfig(half_body_prob=cfg.half_body_prob) if cfg.augment else None
-    it = iter(training_dataset(train, sampler, cfg.input_size, codec, step, augment, cfg.seed))
+
+    def replica_inputs(context):
+        per_pipeline = replicas // context.num_input_pipelines
+        first = context.input_pipeline_id * per_pipeline
+        return training_dataset(train, sampler, cfg.input_size, codec, step, augment, cfg.seed,
+                                slice_size, tuple(range(first, first + per_pipeline)))
+
+    it = iter(strategy.distribute_datasets_from_function(replica_inputs))
     window = {"loss": 0.0, "clipped": 0.0, "count": 0.0, "t0": time.time()}
     metrics = {}
     pdp_start = round(cfg.projection_start_epoch * steps_per_epoch)
@@ -241,7 +257,7 @@ def run(cfg):
                     diag["pdp/captured_energy"] = float(projection.captured_energy.numpy())
                 reporter.scalars(step, diag)
                 window = {"loss": 0.0, "clipped": 0.0, "count": 0.0, "t0": time.time()}
-            if epoch_end:
+            if epoch_end and chief:
                 metrics = evaluate()
                 reporter.scalars(step, metrics)
                 reporter.images(step, "val/predicted_skeletons", val_overlays())
@@ -257,6 +273,8 @@ def run(cfg):
         logging.warning("interrupted: saving a checkpoint at step %d before exiting", step)
         save(current_epsilon())
         raise
+    if not chief:
+        return {"method": method, "steps": step, "chief": False, **run_info}
     if not metrics:  # resumed a finished run: report its final model
         metrics = evaluate()
     eps = current_epsilon()

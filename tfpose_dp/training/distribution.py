@@ -1,0 +1,86 @@
+"""Which devices train: TensorFlow's distribution strategies, and what each replica sees.
+
+  default       one device (the single-device program)
+  mirrored      every local GPU, or --cpu_replicas logical CPUs (MirroredStrategy)
+  multi_worker  the machines of TF_CONFIG (MultiWorkerMirroredStrategy)
+
+A TPU would plug in as TPUStrategy here and a cluster launcher only has to set TF_CONFIG per
+process; nothing else in the trainer changes. Privacy does not depend on the replica count:
+the Poisson draw is global (same on every worker, a function of (seed, step)); every chunk
+of `physical_batch_size` slots is cut into one contiguous slice per replica, so each drawn
+example is processed by exactly one replica; the clipped sums are all-reduced and noise is
+added once to the global sum (privacy/optimizer.py).
+"""
+import functools
+import json
+import os
+
+import tensorflow as tf
+from absl import logging
+
+STRATEGIES = ("default", "mirrored", "multi_worker")
+
+
+class DistributionError(ValueError):
+    """The requested devices or replica layout cannot be used; the message says what to change."""
+
+
+def split_cpu(replicas):
+    """Splits the CPU into `replicas` logical devices; must run before TensorFlow starts its runtime."""
+    if replicas <= 1:
+        return
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    try:
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * replicas)
+    except RuntimeError as e:
+        if len(tf.config.list_logical_devices("CPU")) != replicas:
+            raise DistributionError(f"--cpu_replicas={replicas}: TensorFlow was already initialised "
+                                    f"with {len(tf.config.list_logical_devices('CPU'))} CPU device(s)") from e
+
+
+@functools.lru_cache(maxsize=None)
+def make_strategy(name, cpu_replicas=1):
+    """One strategy object per process and setting: two MirroredStrategy objects in one process
+    would reuse the same collective instance keys."""
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        gpus = tf.config.list_logical_devices("GPU")
+        devices = [d.name for d in gpus] or [d.name for d in tf.config.list_logical_devices("CPU")][:max(1, cpu_replicas)]
+        logging.info("MirroredStrategy over %s", devices)
+        return tf.distribute.MirroredStrategy(devices)
+    if name == "multi_worker":
+        if "TF_CONFIG" not in os.environ:
+            raise DistributionError("--strategy=multi_worker needs TF_CONFIG (cluster and this task) in the "
+                                    "environment of every worker process; see the README")
+        options = tf.distribute.experimental.CommunicationOptions(
+            implementation=tf.distribute.experimental.CommunicationImplementation.AUTO)
+        return tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
+    raise DistributionError(f"--strategy must be one of {', '.join(STRATEGIES)}, got {name!r}")
+
+
+def is_chief(strategy):
+    """True on the one process that writes checkpoints, TensorBoard and final metrics."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.cluster_spec().as_dict():
+        return True
+    task_type, task_id = resolver.task_type, resolver.task_id
+    if task_type == "chief":
+        return True
+    has_chief = "chief" in resolver.cluster_spec().as_dict()
+    return task_type == "worker" and task_id == 0 and not has_chief
+
+
+def replica_slice_size(physical_batch_size, replicas):
+    """Slots of each chunk one replica processes; the chunk must split evenly."""
+    if physical_batch_size % replicas:
+        raise DistributionError(
+            f"--physical_batch_size={physical_batch_size} must be a multiple of the {replicas} replicas "
+            f"(each replica takes an equal slice of every chunk), e.g. {replicas * max(1, physical_batch_size // replicas)}")
+    return physical_batch_size // replicas
+
+
+def describe(strategy):
+    resolver = getattr(strategy, "cluster_resolver", None)
+    cluster = json.dumps(resolver.cluster_spec().as_dict()) if resolver is not None else "local"
+    return f"{type(strategy).__name__} with {strategy.num_replicas_in_sync} replica(s), cluster {cluster}"
