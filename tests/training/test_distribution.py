@@ -6,6 +6,7 @@ import tensorflow as tf
 from tfpose_dp.data.pipeline import training_dataset
 from tfpose_dp.models.simcc import SimCCCodec
 from tfpose_dp.privacy.optimizer import make_dp_optimizer
+from tfpose_dp.privacy.projection import SubspaceProjection
 from tfpose_dp.privacy.sampling import PoissonSampler
 from tfpose_dp.training.distribution import DistributionError, make_strategy, replica_slice_size
 from tfpose_dp.training.steps import NonPrivateSteps, PrivateSteps
@@ -38,15 +39,22 @@ def _small_pose_model():
     return tf.keras.Model(image, {"simcc_x": sx, "simcc_y": sy})
 
 
-def _train_one_step(strategy, synthetic_dir, sigma, private=True, weights=None):
+def _train_one_step(strategy, synthetic_dir, sigma, private=True, weights=None, pdp=False):
     with strategy.scope():
         model = _small_pose_model()
         if weights is not None:
             model.set_weights(weights)
         variables = model.trainable_variables
         if private:
-            opt = make_dp_optimizer("sgd", 0.05, l2_norm_clip=0.5, noise_multiplier=sigma,
+            # A random 5-d subspace keeps little of the gradient: a larger step keeps it measurable.
+            opt = make_dp_optimizer("sgd", 5.0 if pdp else 0.05, l2_norm_clip=0.5, noise_multiplier=sigma,
                                     expected_batch_size=6, noise_seed=3)
+            if pdp:
+                p = int(sum(np.prod(v.shape) for v in variables))
+                projection = SubspaceProjection(p, 5)
+                basis, _ = np.linalg.qr(np.random.default_rng(0).normal(size=(p, 5)))
+                projection.set_basis(tf.constant(basis, tf.float32))
+                opt.gradient_transform = projection
             steps = PrivateSteps(model, opt, variables, strategy=strategy)
         else:
             steps = NonPrivateSteps(model, tf.keras.optimizers.legacy.SGD(0.05), variables, strategy=strategy)
@@ -60,12 +68,12 @@ def _train_one_step(strategy, synthetic_dir, sigma, private=True, weights=None):
     return model, totals
 
 
-@pytest.mark.parametrize("private", [True, False])
-def test_mirrored_step_equals_single_device_step_with_sigma_zero(synthetic_dir, private):
+@pytest.mark.parametrize("private,pdp", [(True, False), (True, True), (False, False)])
+def test_mirrored_step_equals_single_device_step_with_sigma_zero(synthetic_dir, private, pdp):
     mirrored = _mirrored()
     weights = _small_pose_model().get_weights()
-    single, t1 = _train_one_step(tf.distribute.get_strategy(), synthetic_dir, 0.0, private, weights)
-    double, t2 = _train_one_step(mirrored, synthetic_dir, 0.0, private, weights)
+    single, t1 = _train_one_step(tf.distribute.get_strategy(), synthetic_dir, 0.0, private, weights, pdp)
+    double, t2 = _train_one_step(mirrored, synthetic_dir, 0.0, private, weights, pdp)
     np.testing.assert_allclose(t1, t2, rtol=1e-5)  # same examples, same losses
     assert t1[2] > 0
     moved = 0.0

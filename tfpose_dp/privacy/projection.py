@@ -77,7 +77,9 @@ class SubspaceProjection:
             flat = flatten(grads)
             coords = tf.linalg.matvec(self.basis, flat, transpose_a=True)
             energy = tf.reduce_sum(tf.square(coords)) / tf.maximum(tf.reduce_sum(tf.square(flat)), 1e-30)
-            self.captured_energy.assign(energy)
-            return unflatten(tf.linalg.matvec(self.basis, coords), grads)
+            return [energy] + unflatten(tf.linalg.matvec(self.basis, coords), grads)
 
-        return tf.cond(self.active, project, lambda: [tf.identity(g) for g in grads])
+        out = tf.cond(self.active, project, lambda: [tf.constant(1.0)] + [tf.identity(g) for g in grads])
+        # Assigned outside the cond: under a distribution strategy the write is a sync point.
+        self.captured_energy.assign(out[0])
+        return out[1:]

@@ -1,4 +1,4 @@
-"""Atomic checkpoints: weights, optimizer slots and step (which also keys the noise), sampler step and the privacy ledger.
+"""Atomic checkpoints: weights, optimizer (its step keys the noise), PDP basis and privacy ledger.
 
 Layout under `<model_dir>/checkpoints/`:
   ckpt-00000123/ckpt.index, ckpt.data-*   tf.train.Checkpoint (model, optimizer, PDP basis, ...)
