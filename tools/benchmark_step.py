@@ -13,10 +13,11 @@ import numpy as np
 import tensorflow as tf
 from absl import app, flags
 from median_timer import median_ms
+from random_pose_batch import random_pose_batch
 from tensorflow_privacy import DPKerasSGDOptimizer
 
 from tfpose_dp.models.pose_model import build_pose_model, trainable_variables
-from tfpose_dp.models.simcc import SimCCCodec, simcc_per_example_loss
+from tfpose_dp.models.simcc import simcc_per_example_loss
 from tfpose_dp.privacy.clipping import per_example_gradients
 from tfpose_dp.privacy.optimizer import PoseDPSGD
 from tfpose_dp.privacy.projection import SubspaceProjection, top_eigenbasis
@@ -37,22 +38,13 @@ flags.DEFINE_integer("basis_refresh_steps", 100, "PDP: refresh period s (amortis
 FLAGS = flags.FLAGS
 
 
-def _batch(size, b):
-    codec = SimCCCodec(size)
-    rng = np.random.default_rng(0)
-    kp = rng.uniform(0, 1, (b, 16, 2)) * [size[1], size[0]]
-    tx, ty, w = codec.encode(kp.astype(np.float32), np.ones((b, 16)))
-    return {"image": tf.constant(rng.normal(size=(b, *size, 3)), tf.float32), "target_x": tx,
-            "target_y": ty, "target_weight": w, "mask": tf.ones([b])}
-
-
 def main(argv):
     del argv
     size = tuple(int(v) for v in FLAGS.input_size)
     b = FLAGS.batch_size
     model = build_pose_model(FLAGS.model, size, FLAGS.norm)
     variables = trainable_variables(model, FLAGS.trainable)
-    batch = _batch(size, b)
+    batch = random_pose_batch(size, b)
     losses = lambda out: simcc_per_example_loss(batch["target_x"], batch["target_y"],  # noqa: E731
                                                 batch["target_weight"], out["simcc_x"], out["simcc_y"])
     results = {"model": FLAGS.model, "input_size": list(size), "batch_size": b,
