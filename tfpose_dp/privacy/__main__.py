@@ -4,14 +4,14 @@
   python -m tfpose_dp.privacy --num_examples=22246 --batch_size=32 --epochs=25 --noise_multiplier=1.1
 
 Prints one JSON object: noise_multiplier, epsilon_pld, epsilon_rdp, delta, sampling_rate, steps.
-Steps are round(epochs * N / B), as the trainer plans them (Poisson sampling, q = B/N).
+Steps are round(epochs * round(N / B)), as the trainer plans them (Poisson sampling, q = B/N).
 """
 import json
 import sys
 
 from absl import app, flags
 
-from tfpose_dp.privacy import accounting
+from tfpose_dp.privacy import accounting, sampling
 
 flags.DEFINE_integer("num_examples", None, "Private training examples N.", lower_bound=1)
 flags.DEFINE_integer("batch_size", 32, "Expected batch size B.", lower_bound=1)
@@ -34,7 +34,7 @@ def main(argv):
             raise accounting.PrivacyConfigError(f"--batch_size={b} exceeds --num_examples={n}")
         accounting.check_delta(delta, n)
         q = b / n
-        steps = max(1, round(FLAGS.epochs * n / b))
+        steps = sampling.planned_steps(n, b, FLAGS.epochs)
         sigma = FLAGS.noise_multiplier
         if sigma is None:
             sigma = accounting.calibrate_noise_multiplier(q, steps, FLAGS.epsilon, delta, "pld")

@@ -54,5 +54,14 @@ class PoissonSampler:
         return out
 
     def steps_per_epoch(self):
-        """Steps that process N examples in expectation (1 / q, rounded)."""
-        return max(1, round(self.num_examples / self.expected_batch_size))
+        return steps_per_epoch(self.num_examples, self.expected_batch_size)
+
+
+def steps_per_epoch(num_examples, expected_batch_size):
+    """Steps that process N examples in expectation (1 / q, rounded)."""
+    return max(1, round(num_examples / expected_batch_size))
+
+
+def planned_steps(num_examples, expected_batch_size, epochs):
+    """Steps of a run of `epochs` epochs: the trainer's plan and the calculator's."""
+    return max(1, round(epochs * steps_per_epoch(num_examples, expected_batch_size)))

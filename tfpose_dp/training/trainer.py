@@ -21,7 +21,7 @@ from tfpose_dp.models.simcc import SimCCCodec
 from tfpose_dp.privacy.accounting import PrivacyLedger
 from tfpose_dp.privacy.optimizer import make_dp_optimizer
 from tfpose_dp.privacy.projection import SubspaceProjection, basis_bytes
-from tfpose_dp.privacy.sampling import PoissonSampler
+from tfpose_dp.privacy.sampling import PoissonSampler, planned_steps
 from tfpose_dp.training import checkpointing, datasets, distribution
 from tfpose_dp.training.config import ConfigError, validate
 from tfpose_dp.training.pdp_basis import PublicBasis
@@ -95,7 +95,7 @@ def run(cfg):
     sampler = PoissonSampler(n, cfg.batch_size, cfg.effective_physical_batch_size(replicas), cfg.seed)
     slice_size = distribution.replica_slice_size(sampler.physical_batch_size, replicas)
     steps_per_epoch = sampler.steps_per_epoch()
-    total_steps = max(1, round(cfg.epochs * steps_per_epoch))
+    total_steps = planned_steps(n, cfg.batch_size, cfg.epochs)
     learning_rate = _learning_rate(cfg, total_steps)
     plan = None
     if not cfg.nonprivate:
