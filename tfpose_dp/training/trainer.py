@@ -184,7 +184,8 @@ def run(cfg):
                   "delta": plan.delta if plan else None, "epsilon_target": plan.epsilon if plan else None,
                   "method": method, "norm": norm, "split_ratio": cfg.split_ratio, "data_dir": cfg.data_dir,
                   "synthetic": [cfg.synthetic_train, cfg.synthetic_val, cfg.seed],
-                  "maps_per_joint": cfg.maps_per_joint}
+                  "maps_per_joint": cfg.maps_per_joint, "trainable": cfg.trainable,
+                  "ema_decay": cfg.ema_decay}
         checkpointing.save(cfg.model_dir, trackables, {
             "step": step, "ledger": ledger.to_json(), "epsilon": epsilon, "config": config})
 
