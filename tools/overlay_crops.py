@@ -23,6 +23,7 @@ flags.DEFINE_string("split_file", None, "Annotation file inside --data_dir (defa
 flags.DEFINE_list("input_size", ["256", "192"], "H,W.")
 flags.DEFINE_integer("count", 8, "Crops to draw.")
 flags.DEFINE_bool("augment", True, "Apply training augmentation.")
+flags.DEFINE_float("half_body_prob", 0.0, "Probability of a half-body crop (with --augment).")
 flags.DEFINE_integer("scale", 2, "Upscaling of each tile.")
 flags.DEFINE_string("output", "crops.png", "PNG path.")
 FLAGS = flags.FLAGS
@@ -53,7 +54,7 @@ def main(argv):
     else:
         records = load_split(FLAGS.data_dir or ensure_synthetic_dataset(4000, 400, 0), "train")
     codec = SimCCCodec(size)
-    fn = make_example_fn(records, size, codec, AugmentConfig() if FLAGS.augment else None, seed=0)
+    fn = make_example_fn(records, size, codec, AugmentConfig(half_body_prob=FLAGS.half_body_prob) if FLAGS.augment else None, seed=0)
     tiles = [draw_tile(fn(tf.constant(i % len(records), tf.int64), tf.constant(i, tf.int64)), codec, FLAGS.scale)
              for i in range(FLAGS.count)]
     cols = min(4, len(tiles))
