@@ -76,6 +76,9 @@ def test_build_command_makes_it_from_a_folder_with_json_annotations(mpii_sample,
                     f"--data_dir={tmp_path / 'tfds'}"], check=True, capture_output=True, text=True)
     train = load_split(f"tfds:{tmp_path / 'tfds'}", "train")
     assert len(train) == 4  # the corrupt image's person is a counted skip
+    import tensorflow_datasets as tfds
+    info = tfds.builder("tfds_mpii", data_dir=str(tmp_path / "tfds")).info
+    assert info.metadata["train_skipped"] == {"missing_image": 0, "corrupt_image": 1}
 
 
 def test_missing_build_says_how_to_make_it(tmp_path):

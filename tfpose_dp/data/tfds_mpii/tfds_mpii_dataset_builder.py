@@ -1,8 +1,9 @@
 """MPII Human Pose as a TensorFlow Datasets dataset (`tfds_mpii`), built from a user's copy.
 
-One example per annotated person (top-down training indexes persons), in annotation order, with
-the person records also kept in the dataset's metadata so training can read them without
-touching the images. Build it in the random-access format the Poisson sampler needs:
+One example per annotated person (top-down training indexes persons), in the order the images
+come (archive order for the tarball, so not gt_valid.mat's order: score a predictions file
+against the converted JSON), with the person records also kept in the dataset's metadata so
+training can read them without touching the images. Build it in the random-access format the Poisson sampler needs:
 
   python -m tfpose_dp.data.tfds_mpii --manual_dir=/data/mpii_download   # = tfds build, array_record
   python -m tfpose_dp.train --data_dir=tfds: ...          # or tfds:/path/to/tensorflow_datasets
@@ -78,7 +79,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
             if name not in by_image:
                 continue
             if not bytes_decode(raw):
-                corrupt += len(by_image[name])
+                corrupt += len(by_image.pop(name))
                 continue
             for rec in by_image.pop(name):
                 head = rec.get("head_box", [-1.0] * 4)
