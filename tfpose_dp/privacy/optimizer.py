@@ -26,6 +26,14 @@ from tfpose_dp.privacy import clipping, noise
 _TFP_CONFIG_KEYS = ("global_state", "num_microbatches", "dp_sum_query", "gradient_accumulation_steps")
 
 
+def replica_local_zeros(variables, name):
+    """Per-replica accumulators (summed when read across replicas), one per variable."""
+    return [tf.Variable(tf.zeros(v.shape, v.dtype), trainable=False, name=f"{name}_{i}",
+                        synchronization=tf.VariableSynchronization.ON_READ,
+                        aggregation=tf.VariableAggregation.SUM)
+            for i, v in enumerate(variables)]
+
+
 class PrivateGradientMixin:
     """The one implementation of the private gradient shared by the SGD and Adam classes."""
 
@@ -55,11 +63,7 @@ class PrivateGradientMixin:
         # tracked (OptimizerV2 does not auto-track attributes), so not in checkpoints.
         if self._accumulators is None:
             with tf.init_scope():
-                self._accumulators = [
-                    tf.Variable(tf.zeros(v.shape, v.dtype), trainable=False, name=f"dp_sum_{i}",
-                                synchronization=tf.VariableSynchronization.ON_READ,
-                                aggregation=tf.VariableAggregation.SUM)
-                    for i, v in enumerate(var_list)]
+                self._accumulators = replica_local_zeros(var_list, "dp_sum")
         return self._accumulators
 
     def accumulate(self, per_example_loss_fn, batch, mask, var_list):

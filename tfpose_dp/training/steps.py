@@ -11,6 +11,7 @@ the default strategy this is the single-device program.
 import tensorflow as tf
 
 from tfpose_dp.models.simcc import simcc_per_example_loss
+from tfpose_dp.privacy.optimizer import replica_local_zeros
 
 _SUM = tf.distribute.ReduceOp.SUM
 
@@ -27,14 +28,6 @@ def make_per_example_loss_fn(model, temperature=1.0):
 
 
 _MODEL_INPUTS = ("image", "target_x", "target_y", "target_weight")
-
-
-def replica_local_zeros(variables, name):
-    """Per-replica accumulators (summed when read across replicas), one per variable."""
-    return [tf.Variable(tf.zeros(v.shape, v.dtype), trainable=False, name=f"{name}_{i}",
-                        synchronization=tf.VariableSynchronization.ON_READ,
-                        aggregation=tf.VariableAggregation.SUM)
-            for i, v in enumerate(variables)]
 
 
 class _Steps:
