@@ -4,8 +4,9 @@
   python -m tfpose_dp.evaluate --checkpoint=/tmp/run1 --data_dir=/data/mpii
   python -m tfpose_dp.evaluate --predictions=preds.json --annotations=gt_valid.mat
 
-Prints the MPII table (Head ... Ankle, Mean = PCKh@0.5 without pelvis/thorax, Mean@0.1) and
-writes it as JSON to --output_json. Predictions JSON: a list in the annotations' order of
+Prints the MPII table (Head = head top, Shoulder ... Ankle = mean of left and right, Mean =
+joint-count weighted PCKh@0.5 without pelvis/thorax, Mean@0.1; `--per_joint` adds the 16
+joints) and writes it, per-joint values included, as JSON to --output_json. Predictions JSON: a list in the annotations' order of
 {"image": str, "joints": [[x, y] x 16], "scores": [16] (optional)}, 0-based original pixels.
 """
 import json
@@ -23,7 +24,8 @@ flags.DEFINE_bool("flip_test", True, "Average logits of the crop and of its mirr
 flags.DEFINE_integer("eval_batch_size", 32, "Crops per batch.")
 flags.DEFINE_string("predictions", None, "Score this predictions JSON instead of a model.")
 flags.DEFINE_string("annotations", None, "With --predictions: gt_valid.mat or our JSON with head_box.")
-flags.DEFINE_string("output_json", None, "Write the table here.")
+flags.DEFINE_string("output_json", None, "Write the table here (per-joint values included).")
+flags.DEFINE_bool("per_joint", False, "Also print PCKh@0.5 of each of the 16 joints.")
 FLAGS = shared_flags.FLAGS
 
 
@@ -45,7 +47,7 @@ def _score_predictions():
     pred = np.array([p["joints"] for p in preds], np.float64)
     if pred.shape[1:] != (16, 2):
         raise ValueError(f"predictions must hold 16 [x, y] joints each, got {pred.shape[1:]}")
-    return pckh_table(pred, joints, visible, heads)
+    return pckh_table(pred, joints, visible, heads, per_joint=True)
 
 
 def _score_model():
@@ -61,7 +63,7 @@ def _score_model():
     logging.info("Scoring %s (%s) on %d persons of %s, flip test %s", FLAGS.checkpoint,
                  config.get("method"), len(records), root, FLAGS.flip_test)
     dataset = eval_dataset(records, tuple(config["input_size"]), codec, FLAGS.eval_batch_size)
-    return evaluate_pckh(model, dataset, codec, flip_test=FLAGS.flip_test)
+    return evaluate_pckh(model, dataset, codec, flip_test=FLAGS.flip_test, per_joint=True)
 
 
 def main(argv):
@@ -76,7 +78,8 @@ def main(argv):
     except (ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
-    print(format_table(table))
+    shown = table if FLAGS.per_joint else {k: v for k, v in table.items() if k != "per_joint"}
+    print(format_table(shown))
     if FLAGS.output_json:
         with open(FLAGS.output_json, "w") as f:
             json.dump(table, f, indent=1)

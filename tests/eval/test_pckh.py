@@ -41,9 +41,23 @@ def test_only_annotated_joints_count_and_pelvis_thorax_are_excluded():
     pred = gt.copy()
     pred[:, 6] += 100.0  # pelvis wrong: excluded from the mean
     pred[:, 7] += 100.0  # thorax wrong: excluded
-    pred[:, 9] += 100.0  # head top wrong but not annotated
-    vis[:, 9] = 0
+    pred[:2, 9] += 100.0  # head top wrong but not annotated for these two persons
+    vis[:2, 9] = 0
     table = pckh_table(pred, gt, vis, head)
     assert table["Mean"] == pytest.approx(100.0)
     assert table["Head"] == pytest.approx(100.0)
     assert "Mean@0.1" in format_table(table)
+
+
+def test_head_is_the_head_top_and_pairs_average_left_and_right():
+    gt, vis, head = _gt()
+    pred = gt.copy()
+    pred[:, 8] += 100.0  # upper neck wrong: no column of its own, but it counts in the mean
+    pred[0, 12] += 100.0  # one right shoulder of 4 wrong
+    vis[1:, 13] = 0  # left shoulder annotated once (and right)
+    table = pckh_table(pred, gt, vis, head, per_joint=True)
+    assert table["Head"] == pytest.approx(100.0)
+    assert table["Shoulder"] == pytest.approx(0.5 * (75.0 + 100.0))  # pooled would be 80
+    assert table["per_joint"]["neck"] == 0.0 and table["per_joint"]["rsho"] == pytest.approx(75.0)
+    assert table["Mean"] == pytest.approx(100.0 * (4 * 14 - 3 - 4 - 1) / (4 * 14 - 3))
+    assert "lwri" in format_table(table)

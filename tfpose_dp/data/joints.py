@@ -22,9 +22,14 @@ SKELETON = (
     (10, 11), (11, 12), (12, 7), (7, 13), (13, 14), (14, 15),
 )
 
-# Joint groups of the MPII PCKh table (pelvis 6 and thorax 7 are excluded from the mean).
-PCKH_GROUPS = (
-    ("Head", (8, 9)),
+# Short joint names of MPII's evaluation files (gt_valid.mat's dataset_joints), same order.
+PCKH_JOINT_NAMES = ("rank", "rkne", "rhip", "lhip", "lkne", "lank", "pelv", "thrx", "neck", "head",
+                    "rwri", "relb", "rsho", "lsho", "lelb", "lwri")
+
+# Columns of the MPII PCKh table, as the reference evaluation defines them: Head is the head
+# top alone; a left/right column is the mean of the two joints' PCKh (not of their pooled counts).
+PCKH_COLUMNS = (
+    ("Head", (9,)),
     ("Shoulder", (12, 13)),
     ("Elbow", (11, 14)),
     ("Wrist", (10, 15)),
@@ -32,6 +37,9 @@ PCKH_GROUPS = (
     ("Knee", (1, 4)),
     ("Ankle", (0, 5)),
 )
+
+# Joints left out of the Mean (and Mean@0.1): pelvis and thorax.
+PCKH_EXCLUDED = (6, 7)
 
 
 def flip_permutation():

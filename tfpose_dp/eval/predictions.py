@@ -31,9 +31,9 @@ def predict_dataset(model, dataset, codec, flip_test=False):
     return {k: np.concatenate(v) for k, v in rows.items()}
 
 
-def evaluate_pckh(model, dataset, codec, flip_test=False):
+def evaluate_pckh(model, dataset, codec, flip_test=False, per_joint=False):
     r = predict_dataset(model, dataset, codec, flip_test)
-    return pckh_table(r["pred"], r["joints"], r["visible"], r["head_size"])
+    return pckh_table(r["pred"], r["joints"], r["visible"], r["head_size"], per_joint)
 
 
 def _crop_matrices(records, input_size):
