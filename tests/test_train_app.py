@@ -27,9 +27,9 @@ def synthetic_root(tmp_path_factory):
     return str(tmp_path_factory.mktemp("synthetic_cache"))
 
 
-def _scalars(model_dir, tag):
+def _scalars(log_dir, tag):
     values = []
-    for path in glob.glob(os.path.join(model_dir, "events.out.tfevents.*")):
+    for path in glob.glob(os.path.join(log_dir, "events.out.tfevents.*")):
         acc = event_accumulator.EventAccumulator(path, size_guidance={"tensors": 0})
         acc.Reload()
         if tag in acc.Tags()["tensors"]:
@@ -58,7 +58,13 @@ def test_dp_run_then_resume_continues_the_same_ledger(tmp_path, synthetic_root):
     eps_curve = _scalars(model_dir, "privacy/epsilon")
     assert eps_curve[-1][0] == 8 and eps_curve[-1][1] == pytest.approx(final["epsilon"], rel=1e-6)
     assert [e for _, e in eps_curve] == sorted(e for _, e in eps_curve)
-    assert _scalars(model_dir, "diagnostics_nonprivate/loss")
+    # Diagnostics of private batches stay under private/, never beside what may be shared.
+    assert not _scalars(model_dir, "diagnostics_nonprivate/loss")
+    assert _scalars(os.path.join(model_dir, "private", "tensorboard"), "diagnostics_nonprivate/loss")
+    assert "loss" in open(os.path.join(model_dir, "private", "progress.log")).read()
+    assert not [ln for ln in first.stderr.splitlines() if "step" in ln and "loss" in ln]  # not printed
+    assert "Unit of privacy: one person record" in partial["privacy_statement"]
+    assert partial["dp_guarantee"] and "validation split" in partial["not_covered"]
     assert _scalars(model_dir, "val/pckh@0.5")
 
     # A model trained with the DP optimizer exports without touching the optimizer.
@@ -129,6 +135,7 @@ def test_nonprivate_baseline_then_evaluate_and_predict(tmp_path, synthetic_root)
     (["--delta=0.5"], "1/N"),
     (["--epsilon=0.000001", "--epochs=50"], "out of reach"),
     (["--batch_size=0"], "--batch_size=0"),
+    (["--batch_size=500"], "--batch_size=500 must be in [1, N=120]"),
 ])
 def test_bad_privacy_settings_fail_cleanly_and_write_nothing(tmp_path, synthetic_root, args, message):
     model_dir = str(tmp_path / "bad")

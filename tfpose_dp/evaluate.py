@@ -57,8 +57,11 @@ def _score_model():
     from tfpose_dp.eval.predictions import evaluate_pckh
     from tfpose_dp.training.restore_model import load_trained_model, run_data_root
     model, codec, config = load_trained_model(FLAGS.checkpoint)
-    root = run_data_root(config, FLAGS.data_dir, FLAGS.synthetic_root,
-                         (FLAGS.synthetic_train, FLAGS.synthetic_val, FLAGS.seed))
+    synthetic = None  # the run's own data, unless the flags ask for another synthetic set
+    if any(FLAGS[name].present for name in ("synthetic_domain", "synthetic_train", "synthetic_val",
+                                            "synthetic_seed")):
+        synthetic = (FLAGS.synthetic_train, FLAGS.synthetic_val, FLAGS.synthetic_seed, FLAGS.synthetic_domain)
+    root = run_data_root(config, FLAGS.data_dir, FLAGS.synthetic_root, synthetic)
     records = load_split(root, FLAGS.split)
     logging.info("Scoring %s (%s) on %d persons of %s, flip test %s", FLAGS.checkpoint,
                  config.get("method"), len(records), root, FLAGS.flip_test)

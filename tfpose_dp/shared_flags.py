@@ -17,9 +17,16 @@ flags.DEFINE_string("data_dir", None, "MPII folder (images/ + annotations/*.json
                     "dir] for the tfds_mpii build. Unset: the built-in synthetic people.")
 flags.DEFINE_integer("synthetic_train", 4000, "Synthetic training persons (when no --data_dir).")
 flags.DEFINE_integer("synthetic_val", 400, "Synthetic validation persons (when no --data_dir).")
+flags.DEFINE_enum("synthetic_domain", "public", ["public", "private"],
+                  "Built-in data: public = front-facing standing people over bright clutter; private = "
+                  "the same bodies as a clinic camera sees them (side/back views, seated, lying under "
+                  "blankets, low contrast, noise): the domain a public model is fine-tuned on.")
+flags.DEFINE_integer("synthetic_seed", 0, "Which synthetic people (the data; --seed varies the "
+                     "training randomness over the same data).")
 flags.DEFINE_string("synthetic_root", None, "Where the synthetic set is written once "
                     "(default ~/.cache/tfpose_dp).")
-flags.DEFINE_integer("seed", 0, "Seed for sampling, noise, augmentation and initialisation.")
+flags.DEFINE_integer("seed", 0, "Seed of the public randomness: initialisation, augmentation, the PDP "
+                     "holdout (DP noise and sampling come from a secret key, see --reproducible_noise).")
 
 FLAGS = flags.FLAGS
 

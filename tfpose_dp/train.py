@@ -9,7 +9,6 @@ privacy ledger, sampler and noise step), with the same or a different number of 
   python -m tfpose_dp.train --strategy=mirrored ...                 # every local GPU
   TF_CONFIG='{...}' python -m tfpose_dp.train --strategy=multi_worker ...   # one per machine
 """
-import signal
 import sys
 
 from absl import app, flags, logging
@@ -19,7 +18,7 @@ from tfpose_dp.data.annotations import AnnotationError
 from tfpose_dp.privacy.accounting import ACCOUNTANTS, PrivacyConfigError
 from tfpose_dp.privacy.optimizer import OPTIMIZERS
 from tfpose_dp.training.config import ConfigError, TrainConfig
-from tfpose_dp.training.datasets import PublicDataError
+from tfpose_dp.training.datasets import SplitOverlapError
 
 flags.DEFINE_string("model_dir", "/tmp/tfpose_dp_run", "Checkpoints, TensorBoard logs, final metrics.")
 flags.DEFINE_float("epsilon", 1.0, "Target epsilon of the whole run.")
@@ -50,6 +49,9 @@ flags.DEFINE_bool("nonprivate", False, "Plain training: the NON-PRIVATE baseline
 flags.DEFINE_enum("trainable", "all", ["all", "last_stage"],
                   "last_stage: final stage + norm layers + head (the paper's fine-tuning).")
 flags.DEFINE_string("init_checkpoint", None, "Backbone weights (.weights.h5 from tools/convert_tinyvit.py).")
+flags.DEFINE_string("init_from", None, "Start from another run's whole pose model (backbone and head): "
+                    "its --model_dir, a ckpt-* folder or a preset folder. Use a model trained on "
+                    "public data only (e.g. flags/public_pretrain.cfg): the guarantee does not cover it.")
 flags.DEFINE_integer("projection_dim", 100, "PDP: subspace dimension k.")
 flags.DEFINE_integer("public_examples", 100, "PDP: number m of public examples.")
 flags.DEFINE_enum("public_source", "holdout", ["holdout", "file"],
@@ -61,9 +63,19 @@ flags.DEFINE_float("projection_start_epoch", 0.0, "PDP: epoch at which projectio
 flags.DEFINE_float("simcc_sigma", 0.0, "SimCC label std in bins (0: mmpose's 256x192 value "
                    "scaled to --input_size).")
 flags.DEFINE_float("max_basis_gb", 6.0, "PDP: refuse a basis + public gradients larger than this.")
+flags.DEFINE_bool("pdp_diagnostics", False, "PDP: log the share of the clean clipped private gradient's "
+                  "energy inside the public subspace, the share of the noise's, and both signal-to-"
+                  "noise ratios. NON-PRIVATE (reads private gradients without DP): written under "
+                  "MODEL_DIR/private/ only.")
 flags.DEFINE_float("checkpoint_minutes", 10.0,
                    "Also checkpoint when this long has passed since the last checkpoint.")
 flags.DEFINE_integer("log_every", 10, "Steps between progress lines and privacy summaries.")
+flags.DEFINE_bool("reproducible_noise", False, "Derive the DP noise and Poisson sampling from --seed "
+                  "instead of a secret key from the OS: reproducible, for tests and debugging, and "
+                  "WITHOUT a DP guarantee (every output says so).")
+flags.DEFINE_bool("print_private_diagnostics", False, "Also print the loss, clip fraction and "
+                  "examples/s of private batches (not DP) to the log; they are always written to "
+                  "MODEL_DIR/private/.")
 
 FLAGS = flags.FLAGS
 
@@ -74,7 +86,9 @@ def config_from_flags():
         norm=FLAGS.norm, split_ratio=FLAGS.split_ratio, maps_per_joint=FLAGS.maps_per_joint, trainable=FLAGS.trainable,
         init_checkpoint=FLAGS.init_checkpoint, data_dir=FLAGS.data_dir,
         synthetic_train=FLAGS.synthetic_train, synthetic_val=FLAGS.synthetic_val,
-        synthetic_root=FLAGS.synthetic_root, seed=FLAGS.seed,
+        synthetic_root=FLAGS.synthetic_root, synthetic_domain=FLAGS.synthetic_domain,
+        synthetic_seed=FLAGS.synthetic_seed,
+        init_from=FLAGS.init_from, seed=FLAGS.seed,
         epochs=FLAGS.epochs, batch_size=FLAGS.batch_size, physical_batch_size=FLAGS.physical_batch_size,
         learning_rate=FLAGS.learning_rate, lr_schedule=FLAGS.lr_schedule, optimizer=FLAGS.optimizer,
         temperature=FLAGS.temperature, simcc_sigma=FLAGS.simcc_sigma, ema_decay=FLAGS.ema_decay,
@@ -84,30 +98,39 @@ def config_from_flags():
         public_source=FLAGS.public_source, public_annotations=FLAGS.public_annotations,
         basis_refresh_steps=FLAGS.basis_refresh_steps,
         projection_start_epoch=FLAGS.projection_start_epoch, max_basis_gb=FLAGS.max_basis_gb,
+        pdp_diagnostics=FLAGS.pdp_diagnostics,
         log_every=FLAGS.log_every, checkpoint_minutes=FLAGS.checkpoint_minutes,
-        max_steps=FLAGS.max_steps, strategy=FLAGS.strategy, cpu_replicas=FLAGS.cpu_replicas)
-
-
-def _stop_on_sigterm(signum, frame):
-    del signum, frame
-    raise KeyboardInterrupt  # the trainer checkpoints the current step, then exits
+        max_steps=FLAGS.max_steps, strategy=FLAGS.strategy, cpu_replicas=FLAGS.cpu_replicas,
+        reproducible_noise=FLAGS.reproducible_noise,
+        print_private_diagnostics=FLAGS.print_private_diagnostics)
 
 
 def main(argv):
     del argv
-    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    from tfpose_dp.training.stop_request import Interrupted, StopRequest
+    stop = StopRequest().install()  # SIGTERM / Ctrl-C: finish the step, checkpoint, exit
     from tfpose_dp.training import trainer  # heavy imports after flag parsing
     from tfpose_dp.training.distribution import DistributionError, split_cpu
+    from tfpose_dp.training.restore_model import CheckpointNotFound, IncompatibleModel
+    from tfpose_dp.privacy.dp_key import DPKeyError
     try:
         split_cpu(FLAGS.cpu_replicas)  # before anything starts TensorFlow's runtime
-        final = trainer.run(config_from_flags())
-    except (ConfigError, PrivacyConfigError, AnnotationError, PublicDataError,
-            flags.ValidationError, trainer.TrainingError, DistributionError) as e:
+        final = trainer.run(config_from_flags(), stop)
+    except Interrupted as e:
+        logging.warning("%s", e)
+        print(f"interrupted: {e}", file=sys.stderr)
+        sys.exit(128 + e.signum)
+    except (ConfigError, PrivacyConfigError, AnnotationError, SplitOverlapError,
+            flags.ValidationError, trainer.TrainingError, DistributionError, CheckpointNotFound,
+            IncompatibleModel, DPKeyError) as e:
         logging.error("%s", e)
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
     if not final.get("chief", True):
         logging.info("Done (worker, not the chief): %d steps", final["steps"])
+    elif final["private"] and not final["dp_guarantee"]:
+        logging.warning("Done: %d steps, val PCKh@0.5 %.2f. NO DP GUARANTEE: --reproducible_noise "
+                        "derived the noise from the public seed", final["steps"], final["pckh@0.5"])
     elif final["private"]:
         logging.info("Done: %d steps, (%.4f, %.3g)-DP (target eps %g), val PCKh@0.5 %.2f",
                      final["steps"], final["epsilon"], final["delta"], final["epsilon_target"],

@@ -32,7 +32,7 @@ def main(argv):
     size = tuple(int(v) for v in FLAGS.input_size)
     root = FLAGS.data_dir or ensure_synthetic_dataset(4000, 400, 0)
     records = load_split(root, "train")
-    sampler = PoissonSampler(len(records), FLAGS.batch_size, FLAGS.physical_batch_size, seed=0)
+    sampler = PoissonSampler(len(records), FLAGS.batch_size, FLAGS.physical_batch_size, entropy=0)
     ds = training_dataset(records, sampler, size, SimCCCodec(size), 0, AugmentConfig(), seed=0)
     it = iter(ds)
     for _ in range(5):

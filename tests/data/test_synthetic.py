@@ -52,3 +52,31 @@ def test_second_call_reuses_the_written_set(synthetic_dir, tmp_path):
     again = synthetic.ensure_synthetic_dataset(120, 24, 0, root)
     assert again == synthetic_dir
     assert not [d for d in os.listdir(root) if d.startswith(".synthetic_tmp_")]
+
+
+def test_private_domain_differs_the_way_clinical_footage_does():
+    anns = [synthetic.make_sample(0, i, domain="private")[1] for i in range(80)]
+    joints = [np.array(a["joints"]) for a in anns]
+    lying = [j for j in joints if np.ptp(j[:, 0]) > 1.3 * np.ptp(j[:, 1])]
+    back_or_side = [j for j in joints if j[12, 0] >= j[13, 0]]  # right shoulder not on image left
+    assert len(lying) >= 8 and len(back_or_side) >= 20
+    for a, j in zip(anns, joints):  # the crop box holds lying people too (3:4 aspect)
+        assert a["scale"] * 200 >= np.ptp(j[:, 1]) and a["scale"] * 200 * 0.75 >= np.ptp(j[:, 0]) * 0.99
+    hidden = sum(16 - sum(a["joints_vis"]) for a in anns) / len(anns)
+    public_hidden = sum(16 - sum(synthetic.make_sample(0, i)[1]["joints_vis"]) for i in range(80)) / 80
+    assert hidden > public_hidden  # blankets and furniture: heavier occlusion
+    images = [np.asarray(synthetic.make_sample(0, i, domain=d)[0], np.float32) for i in range(20)
+              for d in ("public", "private")]
+    contrast = [im.std() for im in images]
+    assert np.mean(contrast[1::2]) < 0.7 * np.mean(contrast[::2])  # low contrast
+    assert synthetic.make_sample(0, 3, domain="private")[1] != synthetic.make_sample(0, 3)[1]
+
+
+def test_both_domains_load_through_the_real_loader(tmp_path):
+    dirs = {d: synthetic.ensure_synthetic_dataset(30, 6, 0, str(tmp_path), domain=d) for d in synthetic.DOMAINS}
+    assert dirs["public"] != dirs["private"]
+    for d in dirs.values():
+        train, val = load_split(d, "train"), load_split(d, "valid")
+        assert len(train) == 30 and len(val) == 6 and np.all(train.head_sizes > 0)
+    with np.testing.assert_raises(ValueError):
+        synthetic.ensure_synthetic_dataset(3, 1, 0, str(tmp_path), domain="hospital")

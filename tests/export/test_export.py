@@ -1,4 +1,6 @@
 """Export parity: TFLite and ONNX against the Keras model (small model, real-looking crops)."""
+import json
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -77,7 +79,7 @@ def test_tflite_int8_within_measured_bound(setup):
     assert kp.mean() <= 4.0
 
 
-def test_onnx_matches_keras(setup, tmp_path):
+def test_onnx_matches_keras_with_a_dynamic_batch(setup, tmp_path):
     ort = pytest.importorskip("onnxruntime")
     model, codec, crops, reference = setup
     path = formats.write_onnx(model, codec, str(tmp_path / "pose.onnx"))
@@ -86,6 +88,27 @@ def test_onnx_matches_keras(setup, tmp_path):
     outputs = [dict(zip(names, sess.run(None, {"image": c[None]}))) for c in crops]
     kp, logits = _errors(outputs, reference)
     assert kp.max() <= 0.5 and logits.max() <= 1e-4
+    batch = dict(zip(names, sess.run(None, {"image": np.stack(crops[:3])})))  # servers batch crops
+    assert batch["keypoints"].shape == (3, 16, 2)
+    np.testing.assert_allclose(batch["simcc_x"][2], reference[2]["simcc_x"][0], atol=1e-4)
+
+
+RECORD = {"method": "pdp", "dp_guarantee": True, "epsilon": 0.2, "delta": 1e-5, "noise_multiplier": 3.1,
+          "steps": 40, "sampling_rate": 0.01, "accountant": "pld", "unit_of_privacy": "one person record"}
+
+
+def test_every_artifact_carries_the_privacy_record(setup, tmp_path):
+    from tfpose_dp.export import provenance
+    model, codec, _, _ = setup
+    content = formats.tflite_bytes(model, codec, "none", record=RECORD)
+    assert provenance.read_from_tflite(content) == RECORD
+    assert formats.run_tflite(content, np.zeros((1, *SIZE, 3), np.uint8))["keypoints"].shape == (1, 16, 2)
+    onnx_path = formats.write_onnx(model, codec, str(tmp_path / "pose.onnx"), RECORD)
+    assert provenance.read_from_onnx(onnx_path) == RECORD
+    sm = formats.write_saved_model(model, codec, str(tmp_path / "sm"), RECORD)
+    with open(f"{sm}/assets/privacy.json") as f:
+        assert json.load(f) == RECORD
+    assert "(0.2, 1e-05)-DP" in provenance.describe(RECORD)
 
 
 def test_saved_model_signature_takes_uint8_batches(setup, tmp_path):

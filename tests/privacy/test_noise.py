@@ -13,7 +13,7 @@ def test_noise_std_on_zero_gradient_is_sigma_times_clip():
     assert abs(sample.mean()) < 3 * sigma * clip / np.sqrt(n)
 
 
-def test_noise_is_a_function_of_seed_and_step_and_fresh_each_step():
+def test_noise_is_a_function_of_key_and_step_and_fresh_each_step():
     draw = lambda seed, step: noise.add_noise([tf.zeros([1000]), tf.zeros([1000])], 1.0,  # noqa: E731
                                               noise.step_key(seed, step))
     np.testing.assert_array_equal(draw(4, 7)[0].numpy(), draw(4, 7)[0].numpy())
@@ -26,3 +26,12 @@ def test_noise_is_a_function_of_seed_and_step_and_fresh_each_step():
 def test_normalise_divides_by_expected_batch_size():
     out = noise.normalise([tf.constant([8.0, 16.0])], expected_batch_size=8)
     np.testing.assert_allclose(out[0].numpy(), [1.0, 2.0])
+
+
+def test_a_run_key_of_two_words_works_like_an_int_key():
+    from tfpose_dp.privacy.dp_key import DPKey
+    key = DPKey.generate().noise_key()
+    a = noise.add_noise([tf.zeros([50])], 1.0, noise.step_key(key, 3))[0].numpy()
+    b = noise.add_noise([tf.zeros([50])], 1.0, noise.step_key(list(key), 3))[0].numpy()
+    np.testing.assert_array_equal(a, b)
+    assert a.std() > 0.5

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from tfpose_dp.privacy import accounting
@@ -79,3 +80,41 @@ def test_accounting_is_unaffected_by_projection():
     for ledger in (with_pdp, without):
         ledger.record_steps(0.01, 1.0, 50)
     assert with_pdp.epsilon() == without.epsilon()
+
+
+def test_basis_is_orthonormal_to_float32_precision_for_ill_conditioned_gradients():
+    rng = np.random.default_rng(0)
+    g = rng.normal(size=(60, 50_000)) * np.logspace(0, -2.5, 60)[:, None]  # eigenvalues over 5 decades
+    g = (g + 3.0 * rng.normal(size=(1, 50_000))).astype(np.float32)  # one dominant shared direction
+    v = top_eigenbasis(g, 60).numpy()
+    assert v.shape[1] > 30
+    np.testing.assert_allclose(v.T @ v, np.eye(v.shape[1]), atol=1e-5)
+
+
+def test_all_zero_public_gradients_leave_the_update_unprojected():
+    v = top_eigenbasis(np.zeros((5, 30), np.float32), 4)
+    assert v.shape == (30, 0)
+    proj = SubspaceProjection(30, 4)
+    proj.set_basis(v)
+    g = [tf.constant(np.arange(30, dtype=np.float32))]
+    np.testing.assert_array_equal(proj(g)[0].numpy(), g[0].numpy())  # identity, not zero
+
+
+def test_probe_reports_the_clean_energy_inside_the_subspace_with_known_answers():
+    rng = np.random.default_rng(3)
+    basis, _ = np.linalg.qr(rng.normal(size=(50, 5)))
+    proj = SubspaceProjection(50, 5)
+    proj.set_basis(tf.constant(basis, tf.float32))
+    inside = basis @ rng.normal(size=5)  # a gradient in the subspace
+    outside = rng.normal(size=50)
+    outside -= basis @ (basis.T @ outside)  # orthogonal to it
+    noise = [tf.constant(rng.normal(size=(10, 5)), tf.float32)]
+    for gradient, expected in ((inside, 1.0), (outside, 0.0)):
+        proj.probe([tf.constant(gradient.reshape(10, 5), tf.float32)], noise)
+        assert float(proj.clean_energy.numpy()) == pytest.approx(expected, abs=1e-5)
+    noise_share = float(proj.noise_energy.numpy())
+    assert 0.0 < noise_share < 0.5  # ~k/p = 0.1 for isotropic noise
+    half = (inside / np.linalg.norm(inside) + outside / np.linalg.norm(outside)).reshape(10, 5)
+    proj.probe([tf.constant(half, tf.float32)], noise)
+    assert float(proj.clean_energy.numpy()) == pytest.approx(0.5, abs=1e-5)
+    assert float(proj.subspace_snr.numpy()) > float(proj.full_snr.numpy())

@@ -24,10 +24,44 @@ def _public_from(synthetic_dir, tmp_path, split):
 
 
 def test_overlapping_public_file_is_refused(synthetic_dir, tmp_path):
-    with pytest.raises(PublicDataError, match="shares 5 person"):
+    with pytest.raises(PublicDataError, match="shares 5 image.*'000000.jpg'"):
         _public_from(synthetic_dir, tmp_path, "train")
 
 
 def test_disjoint_public_file_is_accepted(synthetic_dir, tmp_path):
     train, (private, public) = _public_from(synthetic_dir, tmp_path, "valid")
     assert len(public) == 5 and len(private) == len(train)
+
+
+def _multi_person_records(tmp_path, persons_per_image):
+    """A split whose images hold several persons each (as MPII's do)."""
+    from PIL import Image
+    records, index = [], 0
+    (tmp_path / "images").mkdir()
+    for image, count in enumerate(persons_per_image):
+        Image.new("RGB", (64, 64), (image * 20 % 255, 90, 40)).save(tmp_path / "images" / f"{image}.jpg")
+        for person in range(count):
+            records.append({"image": f"{image}.jpg", "center": [20 + 5 * person, 30], "scale": 0.2,
+                            "joints": [[10 + person, 10 + j] for j in range(16)], "joints_vis": [1] * 16})
+            index += 1
+    (tmp_path / "annotations").mkdir()
+    for split in ("train", "valid"):
+        (tmp_path / "annotations" / f"{split}.json").write_text(json.dumps(records))
+    return load_split(str(tmp_path), "train")
+
+
+def test_holdout_takes_whole_images(tmp_path):
+    train = _multi_person_records(tmp_path, [3, 1, 2, 4, 1, 2, 3, 1])
+    private, public = split_public(train, "holdout", 4, seed=0)
+    assert len(public) == 4
+    public_images = set(public.image_names())
+    assert not public_images & set(private.image_names())
+    held = [n for n in train.image_names() if n in public_images]
+    assert len(private) == len(train) - len(held)  # every person of a public image left
+
+
+def test_validation_sharing_an_image_with_training_is_refused(tmp_path):
+    from tfpose_dp.training.datasets import SplitOverlapError, load_train_val
+    _multi_person_records(tmp_path, [2, 1])
+    with pytest.raises(SplitOverlapError, match="validation split shares 2 image"):
+        load_train_val(str(tmp_path), 0, 0, 0)

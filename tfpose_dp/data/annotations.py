@@ -42,6 +42,10 @@ class PoseRecords:
     def __len__(self):
         return len(self.image_paths)
 
+    def image_names(self):
+        """(N,) the image each person is in: the unit a public/private split must respect."""
+        return np.array([i[0] for i in self.ids])
+
     def subset(self, indices):
         indices = np.asarray(indices, np.int64)
         return PoseRecords(self.image_paths[indices], self.centers[indices], self.scales[indices],

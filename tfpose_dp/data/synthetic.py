@@ -1,19 +1,21 @@
 """Built-in synthetic people: procedurally drawn figures annotated exactly like MPII.
 
-Each person is a stick-and-volume figure with the 16 MPII joints in MPII order, limb
-lengths in human proportions (relative to stature), joint angles within a plausible
-range of motion, thick limbs and a head drawn over a cluttered background, at random
-scale and position. Some joints are hidden behind an occluder (joints_vis = 0). The
-set is written once, as JPEG images plus `train.json` / `valid.json` in the HRNet/mmpose
-MPII format (1-based joints, center, scale = height/200) with an added `head_box`, so it
-goes through the very same loading pipeline as real MPII.
+Two domains, for the public-pretraining / private-fine-tuning regime:
+* `public` (default): a stick-and-volume figure with the 16 MPII joints in MPII order, limb
+  lengths in human proportions (relative to stature), joint angles within a plausible range
+  of motion, thick limbs and a head drawn front-facing and standing over a bright cluttered
+  background, at random scale and position; some joints hidden behind an occluder.
+* `private`: the same bodies as a clinic's camera sees them (synthetic_clinic.py): side and
+  back views, seated and lying postures, blankets, low contrast, noise and blur.
+Occluded joints have joints_vis = 0. A set is written once, as JPEG images plus `train.json`
+/ `valid.json` in the HRNet/mmpose MPII format (1-based joints, center, scale = extent/200)
+with an added `head_box`, so it goes through the very same loading pipeline as real MPII.
 
-Everything is a function of (seed, index): the same seed gives the same images, and
+Everything is a function of (domain, seed, index): the same seed gives the same images, and
 train and val use disjoint index ranges.
 """
 import hashlib
 import json
-import math
 import os
 import shutil
 import tempfile
@@ -23,45 +25,13 @@ from PIL import Image, ImageDraw
 
 from tfpose_dp.data.cache_root import cache_root
 from tfpose_dp.data.joints import NUM_JOINTS
+from tfpose_dp.data.synthetic_body import random_pose
+from tfpose_dp.data.synthetic_clinic import clinic_scene
+
+DOMAINS = ("public", "private")
 
 VERSION = 1
 CANVAS = 192  # square image side in pixels
-
-# Lengths as fractions of stature (after anthropometric tables, rounded).
-_TORSO, _NECK, _HEAD = 0.29, 0.05, 0.12
-_SHOULDER_HALF, _HIP_HALF = 0.11, 0.08
-_UPPER_ARM, _FOREARM, _THIGH, _SHIN = 0.17, 0.15, 0.24, 0.24
-
-
-def _direction(angle):
-    """Unit vector; angle 0 points down the image (+y), positive turns towards +x."""
-    return np.array([math.sin(angle), math.cos(angle)])
-
-
-def random_pose(rng, stature):
-    """Joint positions (16, 2) of a front-facing person in a frame centred on the pelvis."""
-    j = np.zeros((NUM_JOINTS, 2))
-    lean = rng.normal(0.0, 0.12)
-    up = _direction(math.pi + lean)  # torso axis, pointing up
-    side = np.array([-up[1], up[0]])  # towards the person's left (image right when facing us)
-    j[6] = 0.0  # pelvis
-    j[7] = up * _TORSO * stature  # thorax
-    j[8] = j[7] + _direction(math.pi + lean + rng.normal(0, 0.15)) * _NECK * stature
-    j[9] = j[8] + _direction(math.pi + lean + rng.normal(0, 0.2)) * _HEAD * stature
-    j[12], j[13] = j[7] - side * _SHOULDER_HALF * stature, j[7] + side * _SHOULDER_HALF * stature
-    j[2], j[3] = -side * _HIP_HALF * stature, side * _HIP_HALF * stature
-    for shoulder, elbow, wrist, sign in ((12, 11, 10, -1.0), (13, 14, 15, 1.0)):
-        upper = lean + sign * rng.uniform(-0.3, 2.6)  # arm down (0) to raised overhead
-        bend = sign * rng.uniform(0.0, 2.2)  # elbow flexion
-        j[elbow] = j[shoulder] + _direction(upper) * _UPPER_ARM * stature
-        j[wrist] = j[elbow] + _direction(upper + bend) * _FOREARM * stature
-    for hip, knee, ankle, sign in ((2, 1, 0, -1.0), (3, 4, 5, 1.0)):
-        thigh = lean * 0.3 + sign * rng.uniform(-0.15, 0.7)
-        knee_bend = -sign * rng.uniform(0.0, 1.2) * (rng.random() < 0.5)
-        j[knee] = j[hip] + _direction(thigh) * _THIGH * stature
-        j[ankle] = j[knee] + _direction(thigh + knee_bend) * _SHIN * stature
-    return j
-
 
 def _clutter(draw, rng, size):
     for _ in range(rng.integers(6, 14)):
@@ -102,9 +72,7 @@ def _draw_person(draw, rng, joints, stature):
         draw.ellipse([x - limb * 0.7, y - limb * 0.7, x + limb * 0.7, y + limb * 0.7], fill=skin)
 
 
-def make_sample(seed, index, size=CANVAS):
-    """Returns (PIL image, annotation dict in MPII JSON format) for one synthetic person."""
-    rng = np.random.default_rng([seed, index, VERSION])
+def _public_scene(rng, size):
     image = Image.new("RGB", (size, size), tuple(int(c) for c in rng.integers(0, 256, 3)))
     draw = ImageDraw.Draw(image)
     _clutter(draw, rng, size)
@@ -121,10 +89,23 @@ def make_sample(seed, index, size=CANVAS):
         draw.rectangle([x0, y0, x0 + w, y0 + h], fill=tuple(int(c) for c in rng.integers(0, 256, 3)))
         inside = np.all((joints >= [x0, y0]) & (joints <= [x0 + w, y0 + h]), axis=1)
         visible[inside] = 0
+    return image, joints, visible
+
+
+def make_sample(seed, index, size=CANVAS, domain="public"):
+    """Returns (PIL image, annotation dict in MPII JSON format) for one synthetic person."""
+    if domain == "public":
+        image, joints, visible = _public_scene(np.random.default_rng([seed, index, VERSION]), size)
+    elif domain == "private":
+        image, joints, visible = clinic_scene(np.random.default_rng([seed, index, VERSION, 0xC11]), size)
+    else:
+        raise ValueError(f"synthetic domain must be one of {DOMAINS}, got {domain!r}")
     outside = np.any((joints < 0) | (joints > size - 1), axis=1)
     visible[outside] = 0
     lo, hi = joints.min(0), joints.max(0)
     height = (hi[1] - lo[1]) * 1.1
+    if domain == "private":  # lying people: the box must hold their width at the 3:4 crop aspect
+        height = max(height, (hi[0] - lo[0]) * 1.1 / 0.75)
     scale = height / 200.0
     centre = (lo + hi) / 2.0 - [0.0, 15.0 * scale]  # the loader adds MPII's +15*scale y shift
     head_r = np.linalg.norm(joints[9] - joints[8]) * 0.6
@@ -141,18 +122,21 @@ def make_sample(seed, index, size=CANVAS):
     return image, ann
 
 
-def _dataset_dir(root, seed, num_train, num_val):
-    key = hashlib.sha1(f"v{VERSION}-{seed}-{num_train}-{num_val}-{CANVAS}".encode()).hexdigest()[:10]
+def _dataset_dir(root, seed, num_train, num_val, domain):
+    suffix = "" if domain == "public" else f"-{domain}"  # public sets keep their cached names
+    key = hashlib.sha1(f"v{VERSION}-{seed}-{num_train}-{num_val}-{CANVAS}{suffix}".encode()).hexdigest()[:10]
     return os.path.join(root, f"synthetic_{key}")
 
 
-def ensure_synthetic_dataset(num_train=4000, num_val=400, seed=0, root=None):
-    """Writes the synthetic set once (atomically) and returns its directory.
+def ensure_synthetic_dataset(num_train=4000, num_val=400, seed=0, root=None, domain="public"):
+    """Writes the synthetic set of `domain` once (atomically) and returns its directory.
 
     Layout: `<dir>/images/*.jpg`, `<dir>/annotations/train.json`, `<dir>/annotations/valid.json`.
     """
     root = root or cache_root()
-    target = _dataset_dir(root, seed, num_train, num_val)
+    if domain not in DOMAINS:
+        raise ValueError(f"--synthetic_domain must be one of {DOMAINS}, got {domain!r}")
+    target = _dataset_dir(root, seed, num_train, num_val, domain)
     if os.path.exists(os.path.join(target, "annotations", "valid.json")):
         return target
     os.makedirs(root, exist_ok=True)
@@ -164,7 +148,7 @@ def ensure_synthetic_dataset(num_train=4000, num_val=400, seed=0, root=None):
         for split, indices in splits.items():
             anns = []
             for index in indices:
-                image, ann = make_sample(seed, index)
+                image, ann = make_sample(seed, index, domain=domain)
                 image.save(os.path.join(tmp, "images", ann["image"]), quality=92)
                 anns.append(ann)
             with open(os.path.join(tmp, "annotations", f"{split}.json"), "w") as f:

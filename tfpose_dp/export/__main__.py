@@ -4,7 +4,9 @@
       --formats=saved_model,tflite,onnx --quantize=none,float16,dynamic,int8
 
 Input: uint8 RGB person crops at the training input size; outputs keypoints (crop pixels),
-scores and the raw SimCC logits. Nothing of the optimizer or the privacy state is exported.
+scores and the raw SimCC logits. Nothing of the optimizer or the privacy state is exported
+except the run's privacy record (method, epsilon, delta, sigma, steps, q, unit of privacy,
+accountant): assets/privacy.json, TFLite metadata and ONNX metadata_props; it is printed too.
 """
 import os
 import sys
@@ -29,8 +31,7 @@ def representative_crops(config, codec, count):
     from tfpose_dp.data.pipeline import eval_dataset
     from tfpose_dp.eval.overlay import crop_to_uint8
     from tfpose_dp.training.restore_model import run_data_root
-    root = run_data_root(config, FLAGS.data_dir, FLAGS.synthetic_root,
-                         (FLAGS.synthetic_train, FLAGS.synthetic_val, FLAGS.seed))
+    root = run_data_root(config, FLAGS.data_dir, FLAGS.synthetic_root)
     records = load_split(root, "valid")
     records = records.subset(np.arange(min(count, len(records))))
     crops = [crop_to_uint8(b["image"].numpy()) for b in eval_dataset(records, codec.input_size, codec, 1)]
@@ -40,7 +41,8 @@ def representative_crops(config, codec, count):
 def main(argv):
     del argv
     # pylint: disable=import-outside-toplevel
-    from tfpose_dp.export import formats
+    from tfpose_dp.export import formats, provenance
+    from tfpose_dp.training.checkpointing import latest_checkpoint, read_state
     from tfpose_dp.training.restore_model import CheckpointNotFound, load_trained_model
     try:
         if not FLAGS.checkpoint:
@@ -50,22 +52,25 @@ def main(argv):
         if unknown or bad_q:
             raise ValueError(f"unknown --formats {sorted(unknown)} or --quantize {sorted(bad_q)}")
         model, codec, config = load_trained_model(FLAGS.checkpoint)
+        record = provenance.privacy_record(read_state(latest_checkpoint(FLAGS.checkpoint)))
     except (ValueError, CheckpointNotFound) as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
+    print(provenance.describe(record))
     os.makedirs(FLAGS.output_dir, exist_ok=True)
     written = []
     if "saved_model" in FLAGS.formats:
-        written.append(formats.write_saved_model(model, codec, os.path.join(FLAGS.output_dir, "saved_model")))
+        written.append(formats.write_saved_model(model, codec, os.path.join(FLAGS.output_dir, "saved_model"),
+                                                 record))
     if "tflite" in FLAGS.formats:
         reps = representative_crops(config, codec, FLAGS.representative_count) if "int8" in FLAGS.quantize else None
         for q in FLAGS.quantize:
             path = os.path.join(FLAGS.output_dir, f"pose_{q if q != 'none' else 'float32'}.tflite")
             with open(path, "wb") as f:
-                f.write(formats.tflite_bytes(model, codec, q, reps))
+                f.write(formats.tflite_bytes(model, codec, q, reps, record))
             written.append(path)
     if "onnx" in FLAGS.formats:
-        written.append(formats.write_onnx(model, codec, os.path.join(FLAGS.output_dir, "pose.onnx")))
+        written.append(formats.write_onnx(model, codec, os.path.join(FLAGS.output_dir, "pose.onnx"), record))
     for path in written:
         logging.info("wrote %s", path)
         print(path)

@@ -1,27 +1,40 @@
 """Writers for SavedModel, TFLite (float32 / float16 / dynamic-range / int8) and ONNX."""
+import json
 import os
+import tempfile
 
 import numpy as np
 import tensorflow as tf
 
+from tfpose_dp.export import provenance
 from tfpose_dp.export.serving import serving_function
 
 QUANTIZATIONS = ("none", "float16", "dynamic", "int8")
 ONNX_OPSET = 13
 
 
-def write_saved_model(model, codec, path):
+def write_saved_model(model, codec, path, record=None):
     """SavedModel with a `serving_default` signature (dynamic batch). Only the model's weights
-    are tracked: no optimizer slots, PDP basis or privacy ledger."""
+    are tracked (no optimizer slots, PDP basis or privacy ledger); `record` (the privacy
+    record) becomes assets/privacy.json."""
     module = tf.Module()
     module.model = model
     module.serve = serving_function(model, codec)
+    if record is not None:
+        with tempfile.TemporaryDirectory() as tmp:
+            source = os.path.join(tmp, "privacy.json")
+            with open(source, "w") as f:
+                json.dump(record, f, indent=1)
+            module.privacy_record = tf.saved_model.Asset(source)
+            tf.saved_model.save(module, path, signatures={"serving_default": module.serve})
+        return path
     tf.saved_model.save(module, path, signatures={"serving_default": module.serve})
     return path
 
 
-def tflite_bytes(model, codec, quantize="none", representative_images=None):
-    """TFLite flatbuffer of the batch-1 serving graph (uint8 input, like mobile pose models)."""
+def tflite_bytes(model, codec, quantize="none", representative_images=None, record=None):
+    """TFLite flatbuffer of the batch-1 serving graph (uint8 input, like mobile pose models),
+    with `record` (the privacy record) as metadata."""
     if quantize not in QUANTIZATIONS:
         raise ValueError(f"--quantize={quantize!r} is not one of {QUANTIZATIONS}")
     serve = serving_function(model, codec, batch_size=1)
@@ -39,14 +52,18 @@ def tflite_bytes(model, codec, quantize="none", representative_images=None):
         # Integer kernels wherever they exist; argmax/softmax decoding may stay in float.
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8,
                                                tf.lite.OpsSet.TFLITE_BUILTINS]
-    return converter.convert()
+    content = converter.convert()
+    return content if record is None else provenance.add_to_tflite(content, record)
 
 
-def write_onnx(model, codec, path):
+def write_onnx(model, codec, path, record=None):
+    """ONNX with a dynamic batch dimension (servers batch crops); `record` as metadata."""
     import tf2onnx  # pylint: disable=import-outside-toplevel
-    serve = serving_function(model, codec, batch_size=1)
+    serve = serving_function(model, codec)
     tf2onnx.convert.from_function(serve, input_signature=serve.input_signature, opset=ONNX_OPSET,
                                   output_path=path)
+    if record is not None:
+        provenance.add_to_onnx(path, record)
     return path
 
 

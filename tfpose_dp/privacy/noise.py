@@ -2,7 +2,7 @@
 
 Noise std is `noise_multiplier * l2_norm_clip` on the sum (the sensitivity of
 `clipping.clipped_sum`), drawn once per logical batch. The draw is a pure function of
-(noise seed, step): stateless Philox streams, so every replica of a distributed run draws the
+(noise key, step), the key being the run's secret (privacy/dp_key.py): stateless Philox streams, so every replica of a distributed run draws the
 *same* vector for the same global sum (one noise addition, whatever the replica count), and a
 resumed run continues the sequence from the step in its checkpoint. Dividing by the expected
 batch size q*N (a public constant), never by the realised count, keeps the normaliser free of
@@ -11,17 +11,27 @@ private information.
 import tensorflow as tf
 
 
-def step_key(seed, step):
-    """Stateless RNG key for one step's noise (shape [2] int64)."""
-    base = tf.constant([0x5EED, 0], tf.int64) + tf.cast(tf.stack([0, seed]), tf.int64)
+def step_key(noise_key, step):
+    """Stateless RNG key (shape [2] int64) for one step's noise.
+
+    `noise_key`: two int64 words (DPKey.noise_key(); secret in a real run) or, in tests, an int.
+    """
+    if isinstance(noise_key, int):
+        noise_key = [0x5EED, noise_key]
+    base = tf.constant(noise_key, tf.int64)
     return tf.random.experimental.stateless_fold_in(base, tf.cast(step, tf.int64))
 
 
+def gaussian_noise(like, stddev, key):
+    """N(0, stddev^2 I) shaped like each tensor of `like`; tensor i uses the key folded with i."""
+    return [tf.random.stateless_normal(tf.shape(g), tf.random.experimental.stateless_fold_in(key, i),
+                                       stddev=stddev, dtype=g.dtype)
+            for i, g in enumerate(like)]
+
+
 def add_noise(grad_sums, stddev, key):
-    """Returns grad_sums + N(0, stddev^2 I); tensor i uses the key folded with i."""
-    return [g + tf.random.stateless_normal(tf.shape(g), tf.random.experimental.stateless_fold_in(key, i),
-                                           stddev=stddev, dtype=g.dtype)
-            for i, g in enumerate(grad_sums)]
+    """Returns grad_sums + N(0, stddev^2 I) (the draw of `gaussian_noise`)."""
+    return [g + z for g, z in zip(grad_sums, gaussian_noise(grad_sums, stddev, key))]
 
 
 def normalise(noisy_sums, expected_batch_size):

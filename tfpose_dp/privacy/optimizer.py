@@ -15,8 +15,11 @@ std on the sum). What changes is how the private gradient is computed:
 3. `apply_private_gradients(...)`: `apply_gradients` without a second cross-replica sum.
 
 The classes are registered Keras-serializable with a complete `get_config`, so a model
-compiled with them saves and loads.
+compiled with them saves and loads. The noise key is secret: it is never part of the config
+(a reloaded optimizer draws a new one from the OS) nor of checkpoints.
 """
+import secrets
+
 import tensorflow as tf
 from tensorflow_privacy.privacy.dp_query import gaussian_query
 from tensorflow_privacy.privacy.optimizers import dp_optimizer_keras
@@ -37,24 +40,30 @@ def replica_local_zeros(variables, name):
 class PrivateGradientMixin:
     """The one implementation of the private gradient shared by the SGD and Adam classes."""
 
-    def __init__(self, l2_norm_clip, noise_multiplier, expected_batch_size, noise_seed=0,
+    def __init__(self, l2_norm_clip, noise_multiplier, expected_batch_size, noise_key=None,
                  **kwargs):
+        """`noise_key`: DPKey.noise_key() of the run (secret); None draws one from the OS."""
         for key in _TFP_CONFIG_KEYS:  # written by TF Privacy's get_config; rebuilt here
             kwargs.pop(key, None)
-        stddev = 0.0 if noise_multiplier == 0 else l2_norm_clip * noise_multiplier  # C=inf, sigma=0
-        query = gaussian_query.GaussianSumQuery(l2_norm_clip, stddev)
-        super().__init__(dp_sum_query=query, num_microbatches=None, **kwargs)
         if not l2_norm_clip > 0:
             raise ValueError(f"--l2_norm_clip={l2_norm_clip} must be > 0")
-        if noise_multiplier < 0:
-            raise ValueError(f"noise_multiplier={noise_multiplier} must be >= 0")
+        if not noise_multiplier > 0:
+            raise ValueError(f"noise_multiplier={noise_multiplier} must be > 0: without noise there is "
+                             "no privacy guarantee (train with --nonprivate for a labelled baseline)")
+        stddev = l2_norm_clip * noise_multiplier
+        query = gaussian_query.GaussianSumQuery(l2_norm_clip, stddev)
+        super().__init__(dp_sum_query=query, num_microbatches=None, **kwargs)
         self.l2_norm_clip = float(l2_norm_clip)
         self.noise_multiplier = float(noise_multiplier)
         self.noise_stddev = float(stddev)
         self.expected_batch_size = float(expected_batch_size)
-        self.noise_seed = int(noise_seed)
+        if noise_key is None:
+            noise_key = [secrets.randbits(63), secrets.randbits(63)]
+        self._noise_key = noise_key
         self._accumulators = None
         self.gradient_transform = None  # post-processing of the noisy gradient (e.g. PDP)
+        # fn(clean clipped sum, noise): a NON-PRIVATE diagnostic of the clean sum (off by default).
+        self.clean_gradient_probe = None
         _ = self.iterations  # the noise step counter: created now, under the caller's strategy
 
     def _ensure_accumulators(self, var_list):
@@ -89,8 +98,10 @@ class PrivateGradientMixin:
         accumulators = self._ensure_accumulators(var_list)
         context = tf.distribute.get_replica_context()
         sums = context.all_reduce(tf.distribute.ReduceOp.SUM, [tf.identity(a) for a in accumulators])
-        noisy = noise.add_noise(sums, self.noise_stddev, noise.step_key(self.noise_seed, self.iterations))
-        grads = noise.normalise(noisy, self.expected_batch_size)
+        draw = noise.gaussian_noise(sums, self.noise_stddev, noise.step_key(self._noise_key, self.iterations))
+        if self.clean_gradient_probe is not None:  # sees private data without DP: diagnostics only
+            self.clean_gradient_probe(sums, draw)
+        grads = noise.normalise([s + z for s, z in zip(sums, draw)], self.expected_batch_size)
         if self.gradient_transform is not None:
             grads = self.gradient_transform(grads)
         with tf.control_dependencies(grads):
@@ -107,7 +118,7 @@ class PrivateGradientMixin:
         for key in _TFP_CONFIG_KEYS:
             config.pop(key, None)
         config.update(l2_norm_clip=self.l2_norm_clip, noise_multiplier=self.noise_multiplier,
-                      expected_batch_size=self.expected_batch_size, noise_seed=self.noise_seed)
+                      expected_batch_size=self.expected_batch_size)
         return config
 
 
@@ -125,10 +136,10 @@ OPTIMIZERS = {"sgd": PoseDPSGD, "adam": PoseDPAdam}
 
 
 def make_dp_optimizer(name, learning_rate, l2_norm_clip, noise_multiplier, expected_batch_size,
-                      noise_seed=0):
+                      noise_key=None):
     if name not in OPTIMIZERS:
         raise ValueError(f"--optimizer must be one of {sorted(OPTIMIZERS)}, got {name!r}")
     kwargs = {"momentum": 0.9} if name == "sgd" else {}
     return OPTIMIZERS[name](l2_norm_clip=l2_norm_clip, noise_multiplier=noise_multiplier,
-                            expected_batch_size=expected_batch_size, noise_seed=noise_seed,
+                            expected_batch_size=expected_batch_size, noise_key=noise_key,
                             learning_rate=learning_rate, **kwargs)

@@ -10,6 +10,7 @@ examples are not private training examples (the trainer enforces disjointness).
 """
 import numpy as np
 import tensorflow as tf
+from absl import logging
 
 
 def flatten(tensors):
@@ -25,6 +26,26 @@ def unflatten(vector, like):
     return out
 
 
+def _gram_float64(g, block=1 << 20):
+    """G G^T accumulated in float64 over column blocks (a float64 copy of all of G would not fit)."""
+    p = int(g.shape[1])
+    gram = None
+    for start in range(0, p, block):
+        part = tf.cast(g[:, start:start + block], tf.float64)
+        term = tf.matmul(part, part, transpose_b=True)
+        gram = term if gram is None else gram + term
+    return gram
+
+
+def _orthonormalise(v):
+    """V (V^T V)^-1/2 (Loewdin): the nearest orthonormal basis of the same span; removes the
+    float32 rounding that V = G^T U diag(lambda)^-1/2 leaves in the small directions."""
+    c = tf.cast(tf.matmul(v, v, transpose_a=True), tf.float64)
+    evals, evecs = tf.linalg.eigh((c + tf.transpose(c)) / 2.0)
+    inv_sqrt = tf.matmul(evecs * tf.math.rsqrt(evals)[None, :], evecs, transpose_b=True)
+    return tf.matmul(v, tf.cast(inv_sqrt, tf.float32))
+
+
 def top_eigenbasis(gradients, k, rel_tol=1e-6):
     """Orthonormal (p, r) basis of the top-r eigenvectors of G^T G, r = min(k, rank).
 
@@ -32,16 +53,19 @@ def top_eigenbasis(gradients, k, rel_tol=1e-6):
       gradients: (m, p) float32, one public per-example gradient per row.
       k: requested dimension.
       rel_tol: eigenvalues below rel_tol * largest are treated as zero (rank deficiency).
+
+    Returns a (p, 0) tensor when every public gradient is zero.
     """
     g = tf.convert_to_tensor(gradients, tf.float32)
-    gram = tf.matmul(g, g, transpose_b=True)
-    gram = tf.cast(gram, tf.float64)  # eigh in double: tiny eigenvalues stay well-conditioned
+    gram = _gram_float64(g)  # eigh in double: small eigenvalues stay accurate
     evals, evecs = tf.linalg.eigh((gram + tf.transpose(gram)) / 2.0)
     evals, evecs = tf.reverse(evals, [0]), tf.reverse(evecs, [1])  # descending
     keep = evals > rel_tol * tf.maximum(evals[0], 1e-30)
-    r = tf.minimum(tf.cast(k, tf.int32), tf.reduce_sum(tf.cast(keep, tf.int32)))
+    r = int(tf.minimum(tf.cast(k, tf.int32), tf.reduce_sum(tf.cast(keep, tf.int32))))
+    if r == 0:
+        return tf.zeros([int(g.shape[1]), 0], tf.float32)
     u = tf.cast(evecs[:, :r] * tf.math.rsqrt(evals[:r])[None, :], tf.float32)
-    return tf.matmul(g, u, transpose_a=True)  # (p, r) in float32: p x k doubles would not fit
+    return _orthonormalise(tf.matmul(g, u, transpose_a=True))  # (p, r) float32
 
 
 def basis_bytes(num_params, k):
@@ -65,12 +89,48 @@ class SubspaceProjection:
         # Written inside the (replicated) update; every replica computes the same value.
         self.captured_energy = tf.Variable(1.0, trainable=False, name="pdp_captured_energy",
                                            aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
+        # Filled by `probe` (a NON-PRIVATE diagnostic of the clean clipped sum), when enabled.
+        self.clean_energy = tf.Variable(0.0, trainable=False, name="pdp_clean_energy",
+                                        aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
+        self.noise_energy = tf.Variable(0.0, trainable=False, name="pdp_noise_energy",
+                                        aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
+        self.subspace_snr = tf.Variable(0.0, trainable=False, name="pdp_subspace_snr",
+                                        aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
+        self.full_snr = tf.Variable(0.0, trainable=False, name="pdp_full_snr",
+                                    aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
 
     def set_basis(self, v):
+        """Uses `v` (p, r), r <= k, from now on; r = 0 (no public signal) means no projection."""
         r = v.shape[1]
+        if r == 0:
+            logging.warning("PDP: the public gradients span nothing (all zero?): the projection is "
+                            "the identity until the next refresh finds a basis")
+            self.active.assign(False)
+            return
         padded = tf.pad(v, [[0, 0], [0, self.k - r]])  # rank < k: zero columns project nothing
         self.basis.assign(padded)
         self.active.assign(True)
+
+    def energy_fraction(self, tensors):
+        """||V^T g||^2 / ||g||^2 of a gradient list, and the two squared norms."""
+        flat = flatten(tensors)
+        inside = tf.reduce_sum(tf.square(tf.linalg.matvec(self.basis, flat, transpose_a=True)))
+        total = tf.reduce_sum(tf.square(flat))
+        return inside / tf.maximum(total, 1e-30), inside, total
+
+    def probe(self, clean_sum, noise):
+        """Why PDP helps or not: the share of the clean clipped gradient sum's energy inside the
+        public subspace (signal kept), the share of the noise's energy inside it (noise kept,
+        ~k/p), and the signal-to-noise norm ratio inside the subspace and in full space.
+
+        Reads the clean sum of private examples: a NON-PRIVATE diagnostic, for the data owner.
+        """
+        clean_fraction, clean_in, clean_all = self.energy_fraction(clean_sum)
+        noise_fraction, noise_in, noise_all = self.energy_fraction(noise)
+        self.clean_energy.assign(clean_fraction)
+        self.noise_energy.assign(noise_fraction)
+        self.subspace_snr.assign(tf.sqrt(clean_in / tf.maximum(noise_in, 1e-30)))
+        self.full_snr.assign(tf.sqrt(clean_all / tf.maximum(noise_all, 1e-30)))
 
     def __call__(self, grads):
         def project():

@@ -6,7 +6,9 @@ probability q = expected_batch_size / N: exactly the subsampling the accountant 
 cut into ceil(n / physical_batch_size) fixed-size chunks, the last padded with index -1
 (mask 0). There is no overflow: a large draw simply takes one more chunk, and an empty
 draw takes zero chunks (the step still adds noise). The draw for step t depends only on
-(seed, t), so the sampler's whole state is the step counter kept in checkpoints.
+(entropy, t), the entropy being derived from the run's secret DP key (privacy/dp_key.py), so
+the sampler's whole state is the step counter kept in checkpoints and nobody without the key
+can tell who was in a batch.
 """
 import numpy as np
 
@@ -16,7 +18,7 @@ PAD_INDEX = -1
 class PoissonSampler:
     """Draws Poisson-sampled logical batches of example indices.
 
-    >>> s = PoissonSampler(num_examples=1000, expected_batch_size=50, physical_batch_size=32, seed=0)
+    >>> s = PoissonSampler(num_examples=1000, expected_batch_size=50, physical_batch_size=32, entropy=0)
     >>> s.sampling_rate
     0.05
     >>> chunks = s.chunks(step=0)
@@ -24,7 +26,7 @@ class PoissonSampler:
     (32, True)
     """
 
-    def __init__(self, num_examples, expected_batch_size, physical_batch_size, seed):
+    def __init__(self, num_examples, expected_batch_size, physical_batch_size, entropy):
         if num_examples <= 0:
             raise ValueError("the private training set is empty: there is nothing to sample")
         if not 0 < expected_batch_size <= num_examples:
@@ -34,7 +36,8 @@ class PoissonSampler:
         self.num_examples = int(num_examples)
         self.expected_batch_size = int(expected_batch_size)
         self.physical_batch_size = int(physical_batch_size)
-        self.seed = int(seed)
+        # DPKey.sampling_entropy() in a run (secret); an int in tests.
+        self.entropy = [int(entropy)] if isinstance(entropy, int) else [int(w) for w in entropy]
 
     @property
     def sampling_rate(self):
@@ -42,7 +45,7 @@ class PoissonSampler:
 
     def indices(self, step):
         """Sorted indices of the examples in logical batch `step`."""
-        rng = np.random.default_rng([self.seed, int(step), 0x5A3])
+        rng = np.random.default_rng([*self.entropy, int(step), 0x5A3])
         return np.flatnonzero(rng.random(self.num_examples) < self.sampling_rate)
 
     def chunks(self, step):

@@ -32,6 +32,9 @@ class TrainConfig:
     synthetic_train: int = 4000
     synthetic_val: int = 400
     synthetic_root: Optional[str] = None
+    synthetic_domain: str = "public"
+    synthetic_seed: int = 0
+    init_from: Optional[str] = None  # another run's MODEL_DIR: start from its whole pose model
     seed: int = 0
     epochs: float = 25.0
     batch_size: int = 32
@@ -56,12 +59,15 @@ class TrainConfig:
     basis_refresh_steps: int = 100
     projection_start_epoch: float = 0.0
     max_basis_gb: float = 6.0
+    pdp_diagnostics: bool = False  # NON-PRIVATE: clean-gradient energy in the subspace, private/ only
     log_every: int = 10
     checkpoint_minutes: float = 10.0
     eval_batch_size: int = 64
     max_steps: int = 0  # 0: no cap (a cap stops early; eps covers only steps taken)
     strategy: str = "default"
     cpu_replicas: int = 1
+    reproducible_noise: bool = False  # noise and sampling from --seed: NO DP guarantee
+    print_private_diagnostics: bool = False
 
     def effective_physical_batch_size(self, replicas=1):
         """Slots per chunk (all replicas together)."""
@@ -95,6 +101,11 @@ def validate(cfg):
         raise ConfigError(f"--data_dir={cfg.data_dir} does not exist (leave it unset for the built-in data)")
     if cfg.init_checkpoint and not os.path.exists(cfg.init_checkpoint):
         raise ConfigError(f"--init_checkpoint={cfg.init_checkpoint} does not exist")
+    if cfg.init_from and cfg.init_checkpoint:
+        raise ConfigError("give --init_from (a whole pose model) or --init_checkpoint (a backbone), not both")
+    if cfg.init_from and not os.path.exists(cfg.init_from):
+        raise ConfigError(f"--init_from={cfg.init_from} does not exist (a training --model_dir or ckpt-* folder)")
+    _choice("synthetic_domain", cfg.synthetic_domain, ("public", "private"))
     for name in ("epochs", "learning_rate", "l2_norm_clip", "split_ratio", "temperature"):
         if not getattr(cfg, name) > 0:
             raise ConfigError(f"--{name}={getattr(cfg, name)} must be > 0")

@@ -18,6 +18,8 @@ import os
 import tensorflow as tf
 from absl import logging
 
+from tfpose_dp.privacy.dp_key import KEY_BYTES, DPKey
+
 STRATEGIES = ("default", "mirrored", "multi_worker")
 
 
@@ -84,3 +86,25 @@ def describe(strategy):
     resolver = getattr(strategy, "cluster_resolver", None)
     cluster = json.dumps(resolver.cluster_spec().as_dict()) if resolver is not None else "local"
     return f"{type(strategy).__name__} with {strategy.num_replicas_in_sync} replica(s), cluster {cluster}"
+
+
+def broadcast_key(strategy, key, chief):
+    """The chief's DP key on every worker of a multi-worker run (other strategies: `key` itself).
+
+    Every replica all-gathers one row [is_chief, 16 key words]; the words are < 2**16, so
+    float32 carries them exactly. The key never touches the file system of other workers.
+    """
+    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return key
+    words = key.to_words() if chief else [0] * (KEY_BYTES // 2)
+    row = tf.constant([[1.0 if chief else 0.0] + [float(w) for w in words]], tf.float32)
+
+    @tf.function
+    def gather():
+        return strategy.run(lambda: tf.distribute.get_replica_context().all_gather(row, axis=0))
+
+    rows = strategy.experimental_local_results(gather())[0].numpy()
+    chief_rows = rows[rows[:, 0] == 1.0]
+    if not len(chief_rows):
+        raise DistributionError("no chief took part in the DP key broadcast; check TF_CONFIG")
+    return DPKey.from_words(chief_rows[0, 1:])

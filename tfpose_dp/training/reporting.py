@@ -1,24 +1,49 @@
 """TensorBoard summaries and progress lines.
 
 Names say what may be released: `privacy/*` is public configuration and the accountant's
-output; `val/*` is computed on the validation split (not private training data);
-`pdp/*` is post-processing of the noisy gradient or public-data quantities;
-`diagnostics_nonprivate/*` is computed from private training examples and is *not*
-covered by the DP guarantee.
+output; `val/*` is computed on the validation split (not private training data, but not
+covered by DP either); `pdp/*` is post-processing of the noisy gradient or public-data
+quantities. `diagnostics_nonprivate/*` (loss, clip fraction, examples/s of private batches)
+is computed from private training examples without DP: it is written only under
+MODEL_DIR/private/ (TensorBoard with --logdir=MODEL_DIR still shows it locally) and printed
+only with --print_private_diagnostics.
 """
 import json
+import os
 
 import numpy as np
 import tensorflow as tf
 from absl import logging
 from tensorboard.plugins.hparams import api as hparams_api
 
+from tfpose_dp.training.run_files import ensure_private_dir
+
 
 class Reporter:
     """TensorBoard writer; a disabled one (non-chief workers) writes nothing."""
 
-    def __init__(self, model_dir, enabled=True):
-        self.writer = tf.summary.create_file_writer(model_dir) if enabled else tf.summary.create_noop_writer()
+    def __init__(self, model_dir, enabled=True, print_private=False):
+        self.print_private = print_private
+        self.private_log = None
+        if not enabled:
+            self.writer = self.private_writer = tf.summary.create_noop_writer()
+            return
+        self.writer = tf.summary.create_file_writer(model_dir)
+        private = ensure_private_dir(model_dir)
+        self.private_writer = tf.summary.create_file_writer(os.path.join(private, "tensorboard"))
+        self.private_log = os.path.join(private, "progress.log")
+
+    def private_diagnostics(self, step, values):
+        """Diagnostics of private training batches, computed without DP: private/ only."""
+        line = " | ".join(f"{k.split('/')[-1]} {v:.4g}" for k, v in values.items())
+        with self.private_writer.as_default(step=step):
+            for name, value in values.items():
+                tf.summary.scalar(name, value)
+        if self.private_log:
+            with open(self.private_log, "a") as f:
+                f.write(f"step {step} | {line}\n")
+        if self.print_private:
+            logging.info("step %d | diagnostics of private training batches (not DP): %s", step, line)
 
     def privacy(self, step, plan, epsilon, ledger_steps):
         if plan is None:
@@ -50,14 +75,13 @@ class Reporter:
 
     def flush(self):
         self.writer.flush()
+        self.private_writer.flush()
 
 
-def progress_line(step, total_steps, steps_per_epoch, loss, clip_fraction, epsilon, target,
-                  examples_per_s, private):
+def progress_line(step, total_steps, steps_per_epoch, epsilon, target, private):
+    """The public progress line: step, epoch and privacy spent (no private-batch statistic)."""
     eps = f"eps {epsilon:.3f}/{target:g}" if private else "NON-PRIVATE"
-    clip = f" | clipped {100 * clip_fraction:.0f}%" if private else ""
-    return (f"step {step}/{total_steps} | epoch {step / steps_per_epoch:.2f} | loss {loss:.4f}"
-            f"{clip} (diagnostics, not DP) | {eps} | {examples_per_s:.1f} ex/s")
+    return f"step {step}/{total_steps} | epoch {step / steps_per_epoch:.2f} | {eps}"
 
 
 def log_json(path, payload):

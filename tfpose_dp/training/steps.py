@@ -58,6 +58,8 @@ class PrivateSteps(_Steps):
     def __init__(self, model, optimizer, variables, temperature=1.0, weight_average=None, strategy=None):
         super().__init__(optimizer, variables, weight_average, strategy)
         self._loss_fn = make_per_example_loss_fn(model, temperature)
+        with self.strategy.scope():  # now, not in the first trace (which would then trace again)
+            optimizer._ensure_accumulators(variables)  # pylint: disable=protected-access
 
     def _accumulate(self, batch):
         inputs = {k: batch[k] for k in _MODEL_INPUTS}

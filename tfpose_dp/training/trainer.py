@@ -21,12 +21,15 @@ from tfpose_dp.models.simcc import SimCCCodec
 from tfpose_dp.privacy.accounting import PrivacyLedger
 from tfpose_dp.privacy.optimizer import make_dp_optimizer
 from tfpose_dp.privacy.projection import SubspaceProjection, basis_bytes
+from tfpose_dp.privacy import sampling
 from tfpose_dp.privacy.sampling import PoissonSampler, planned_steps
-from tfpose_dp.training import checkpointing, datasets, distribution
+from tfpose_dp.training import checkpointing, datasets, distribution, restore_model, run_files
 from tfpose_dp.training.config import ConfigError, validate
 from tfpose_dp.training.pdp_basis import PublicBasis
-from tfpose_dp.training.privacy_plan import make_plan
+from tfpose_dp.training.privacy_plan import NOT_COVERED, make_plan
 from tfpose_dp.training.reporting import Reporter, log_json, progress_line
+from tfpose_dp.training.resume import check_restored_step, check_resume
+from tfpose_dp.training.stop_request import Interrupted
 from tfpose_dp.training.steps import NonPrivateSteps, PrivateSteps
 from tfpose_dp.training.weight_average import WeightAverage
 
@@ -48,19 +51,6 @@ def _plain_optimizer(name, learning_rate):
     return tf.keras.optimizers.legacy.Adam(learning_rate)
 
 
-def _check_resume(state, plan, n, cfg):
-    saved = state["config"]
-    for key, now in (("num_private_examples", n), ("batch_size", cfg.batch_size),
-                     ("nonprivate", cfg.nonprivate), ("model", cfg.model),
-                     ("input_size", list(cfg.input_size)), ("seed", cfg.seed)):
-        if saved[key] != now:
-            raise ConfigError(
-                f"--model_dir={cfg.model_dir} holds a run with {key}={saved[key]!r}, now {now!r}: "
-                "resume with the same settings or choose a new --model_dir")
-    if plan is not None:
-        plan.noise_multiplier = saved["noise_multiplier"]  # the ledger continues with the same sigma
-
-
 def _budget_steps(plan, total_steps):
     """Largest step count <= total_steps whose epsilon stays within the target."""
     if plan is None or plan.epsilon_after(total_steps) <= plan.epsilon * (1 + 1e-6):
@@ -77,24 +67,46 @@ def _budget_steps(plan, total_steps):
     return lo
 
 
-def run(cfg):
-    """Trains (or resumes) according to `cfg`; returns the final metrics dict."""
+def _settings(cfg, n, plan, norm, data_desc):
+    """The run settings saved with every checkpoint; a resume must repeat most of them."""
+    return {"num_private_examples": n, "batch_size": cfg.batch_size, "nonprivate": cfg.nonprivate,
+            "model": cfg.model, "input_size": list(cfg.input_size), "seed": cfg.seed,
+            "noise_multiplier": plan.noise_multiplier if plan else None,
+            "delta": plan.delta if plan else None, "epsilon_target": plan.epsilon if plan else None,
+            "accountant": cfg.accountant if plan else None,
+            "l2_norm_clip": cfg.l2_norm_clip if plan else None, "projection": cfg.projection,
+            "optimizer": cfg.optimizer, "reproducible_noise": cfg.reproducible_noise,
+            "method": "nonprivate" if cfg.nonprivate else ("pdp" if cfg.projection == "pdp" else "dpsgd"),
+            "norm": norm, "split_ratio": cfg.split_ratio, "data_dir": cfg.data_dir,
+            "synthetic": [cfg.synthetic_train, cfg.synthetic_val, cfg.synthetic_seed],
+            "synthetic_domain": cfg.synthetic_domain, "data_description": data_desc,
+            "init_from": os.path.abspath(cfg.init_from) if cfg.init_from else None,
+            "maps_per_joint": cfg.maps_per_joint, "trainable": cfg.trainable,
+            "ema_decay": cfg.ema_decay}
+
+
+def run(cfg, stop=None):
+    """Trains (or resumes) according to `cfg`; returns the final metrics dict.
+
+    `stop`: a StopRequest whose flag (set by SIGTERM/Ctrl-C) ends training between steps.
+    """
     validate(cfg)
     distribution.split_cpu(cfg.cpu_replicas)
     strategy = distribution.make_strategy(cfg.strategy, cfg.cpu_replicas)
     chief = distribution.is_chief(strategy)
     replicas = strategy.num_replicas_in_sync
-    tf.keras.utils.set_random_seed(cfg.seed)
-    train, val, data_desc = datasets.load_train_val(cfg.data_dir, cfg.synthetic_train,
-                                                    cfg.synthetic_val, cfg.seed, cfg.synthetic_root)
+    tf.keras.utils.set_random_seed(cfg.seed)  # public randomness only: init, augmentation
+    train, val, data_desc = datasets.load_train_val(cfg.data_dir, cfg.synthetic_train, cfg.synthetic_val,
+                                                    cfg.synthetic_seed, cfg.synthetic_root,
+                                                    cfg.synthetic_domain)
     public = None
     if cfg.projection == "pdp":
         train, public = datasets.split_public(train, cfg.public_source, cfg.public_examples,
                                               cfg.seed, cfg.public_annotations)
     n = len(train)
-    sampler = PoissonSampler(n, cfg.batch_size, cfg.effective_physical_batch_size(replicas), cfg.seed)
-    slice_size = distribution.replica_slice_size(sampler.physical_batch_size, replicas)
-    steps_per_epoch = sampler.steps_per_epoch()
+    if not 0 < cfg.batch_size <= n:
+        raise ConfigError(f"--batch_size={cfg.batch_size} must be in [1, N={n}] (the private examples)")
+    steps_per_epoch = sampling.steps_per_epoch(n, cfg.batch_size)
     total_steps = planned_steps(n, cfg.batch_size, cfg.epochs)
     learning_rate = _learning_rate(cfg, total_steps)
     plan = None
@@ -106,20 +118,45 @@ def run(cfg):
                      plan.delta, total_steps, plan.sampling_rate, n)
     ckpt_dir = checkpointing.latest_checkpoint(cfg.model_dir) if os.path.isdir(cfg.model_dir) else None
     state = checkpointing.read_state(ckpt_dir) if ckpt_dir else None
-    if state:
-        _check_resume(state, plan, n, cfg)
+    if plan is not None and state:
+        plan.noise_multiplier = state["config"]["noise_multiplier"]  # the ledger continues with the same sigma
     total_steps = min(_budget_steps(plan, total_steps), cfg.max_steps or total_steps)
 
+    source = None  # the run --init_from starts from
+    if cfg.init_from:
+        source = checkpointing.read_state(restore_model.checkpoint_dir(cfg.init_from))["config"]
     norm = cfg.norm
     if norm == "auto":  # frozen BN keeps pretrained statistics; from scratch it would not normalise
-        norm = state["config"]["norm"] if state else ("frozen_bn" if cfg.init_checkpoint else "group")
-        logging.info("--norm=auto: using %s (%s)", norm,
+        norm = (state["config"]["norm"] if state else source["norm"] if source else
+                "frozen_bn" if cfg.init_checkpoint else "group")
+        logging.info("--norm=auto: using %s (%s)", norm, "the --init_from model's" if source else
                      "pretrained backbone" if norm == "frozen_bn" else "training from scratch")
+    settings = _settings(cfg, n, plan, norm, data_desc)
+    start = None
+    if source is not None:
+        start = (f"initialised from the model of {settings['init_from']} ({source.get('method')}, "
+                 f"{source.get('data_description') or source.get('data_dir') or 'built-in data'}); "
+                 "it must be public (trained on public data only)")
+    if state:
+        check_resume(state["config"], settings, cfg.model_dir)
+    if source is not None:
+        restore_model.check_compatible(source, settings, cfg.init_from)
+    key = None  # only now, so that a refused configuration writes nothing
+    if not cfg.nonprivate:
+        key = run_files.run_key(cfg.model_dir, cfg.seed, cfg.reproducible_noise, chief)
+        if not cfg.reproducible_noise:
+            key = distribution.broadcast_key(strategy, key, chief)
+    # Without a key (the non-private baseline) batches are drawn from the seed: nothing to protect.
+    sampler = PoissonSampler(n, cfg.batch_size, cfg.effective_physical_batch_size(replicas),
+                             key.sampling_entropy() if key else cfg.seed)
+    slice_size = distribution.replica_slice_size(sampler.physical_batch_size, replicas)
     with strategy.scope():  # variables mirrored on every replica
         model = build_pose_model(cfg.model, cfg.input_size, norm, cfg.split_ratio,
                                  maps_per_joint=cfg.maps_per_joint)
         if cfg.init_checkpoint and not state:
             load_backbone_weights(model, cfg.model, cfg.input_size, norm, cfg.init_checkpoint)
+        if cfg.init_from and not state:
+            restore_model.init_from_run(model, cfg.init_from, settings)
         variables = trainable_variables(model, cfg.trainable)
         codec = SimCCCodec(cfg.input_size, cfg.split_ratio, cfg.simcc_sigma or None)
         trackables = {"model": model}
@@ -130,7 +167,7 @@ def run(cfg):
             steps_class = NonPrivateSteps
         else:
             optimizer = make_dp_optimizer(cfg.optimizer, learning_rate, plan.l2_norm_clip,
-                                          plan.noise_multiplier, cfg.batch_size, cfg.seed)
+                                          plan.noise_multiplier, cfg.batch_size, key.noise_key())
             if public is not None:
                 num_params = int(sum(np.prod(v.shape) for v in variables))
                 gigabytes = (basis_bytes(num_params, cfg.projection_dim)
@@ -143,6 +180,8 @@ def run(cfg):
                         "setting), a smaller --projection_dim/--public_examples, or raise --max_basis_gb")
                 projection = SubspaceProjection(num_params, cfg.projection_dim)
                 optimizer.gradient_transform = projection
+                if cfg.pdp_diagnostics:
+                    optimizer.clean_gradient_probe = projection.probe
                 trackables["pdp_basis"] = projection.basis
                 trackables["pdp_active"] = projection.active
             steps_class = PrivateSteps
@@ -158,16 +197,25 @@ def run(cfg):
         checkpointing.restore(ckpt_dir, trackables)
         ledger = PrivacyLedger.from_json(state["ledger"])
         step = state["step"]
+        check_restored_step(ckpt_dir, step, int(optimizer.iterations.numpy()),
+                            ledger.steps if plan is not None else None)
         logging.info("Resuming from %s at step %d (eps spent so far %.4f)", ckpt_dir, step,
                      state.get("epsilon", 0.0))
     os.makedirs(cfg.model_dir, exist_ok=True)
-    reporter = Reporter(cfg.model_dir, enabled=chief)
+    reporter = Reporter(cfg.model_dir, enabled=chief,
+                        print_private=cfg.print_private_diagnostics or cfg.nonprivate)
     basis = None
     if projection is not None:
         basis = PublicBasis(model, public, variables, projection, cfg, codec)
-    method = "nonprivate" if cfg.nonprivate else ("pdp" if projection is not None else "dpsgd")
+    method = settings["method"]
     if step == 0 and plan is not None:
-        reporter.text(0, "privacy/statement_start", plan.statement(0, 0.0, cfg.projection))
+        statement = plan.statement(0, 0.0, cfg.projection, cfg.reproducible_noise, start)
+        reporter.text(0, "privacy/statement_start", statement)
+        logging.info("Privacy statement: %s", statement)
+    if chief and not cfg.nonprivate:
+        logging.info("Private diagnostics (loss, clip fraction, examples/s of private batches; not DP) "
+                     "go to %s only%s", run_files.private_dir(cfg.model_dir),
+                     "" if cfg.print_private_diagnostics else " (--print_private_diagnostics prints them)")
     run_info = {"method": method, "data": data_desc, "model": cfg.model,
                 "input_size": list(cfg.input_size), "num_private_examples": n,
                 "steps_per_epoch": steps_per_epoch, "total_steps": total_steps}
@@ -178,16 +226,9 @@ def run(cfg):
     def save(epsilon):
         if not chief:  # the chief writes the (single) checkpoint of the mirrored state
             return
-        config = {"num_private_examples": n, "batch_size": cfg.batch_size, "nonprivate": cfg.nonprivate,
-                  "model": cfg.model, "input_size": list(cfg.input_size), "seed": cfg.seed,
-                  "noise_multiplier": plan.noise_multiplier if plan else None,
-                  "delta": plan.delta if plan else None, "epsilon_target": plan.epsilon if plan else None,
-                  "method": method, "norm": norm, "split_ratio": cfg.split_ratio, "data_dir": cfg.data_dir,
-                  "synthetic": [cfg.synthetic_train, cfg.synthetic_val, cfg.seed],
-                  "maps_per_joint": cfg.maps_per_joint, "trainable": cfg.trainable,
-                  "ema_decay": cfg.ema_decay}
         checkpointing.save(cfg.model_dir, trackables, {
-            "step": step, "ledger": ledger.to_json(), "epsilon": epsilon, "config": config})
+            "step": step, "ledger": ledger.to_json(), "epsilon": epsilon, "config": settings,
+            "start_metrics": start_metrics})
 
     def current_epsilon():
         return ledger.epsilon(plan.accountant, plan.epsilon) if plan else float("inf")
@@ -221,74 +262,101 @@ def run(cfg):
     it = iter(strategy.distribute_datasets_from_function(replica_inputs))
     window = {"loss": 0.0, "clipped": 0.0, "count": 0.0, "t0": time.time()}
     metrics = {}
+    start_metrics = state.get("start_metrics") if state else None
+    if cfg.init_from and not state and chief:  # what fine-tuning is measured against
+        start_metrics = evaluate()
+        reporter.scalars(0, start_metrics)
+        logging.info("starting model (--init_from): val PCKh@0.5 %.2f, PCKh@0.1 %.2f",
+                     start_metrics["val/pckh@0.5"], start_metrics["val/pckh@0.1"])
     pdp_start = round(cfg.projection_start_epoch * steps_per_epoch)
     last_save = time.time()
-    try:
-        while step < total_steps:
-            if basis is not None and step >= pdp_start and (step - pdp_start) % cfg.basis_refresh_steps == 0:
-                seconds = basis.refresh()
-                reporter.scalars(step, {"pdp/refresh_seconds": seconds, "pdp/k": basis.rank,
-                                        "pdp/m": len(public)})
-            for _ in range(len(sampler.chunks(step))):
-                loss_sum, clipped, count = steps.accumulate(next(it))
-                window["loss"] += float(loss_sum)
-                window["clipped"] += float(clipped)
-                window["count"] += float(count)
-            if plan is not None:  # record before releasing: an interrupt can only over-count
-                ledger.record_steps(plan.sampling_rate, plan.noise_multiplier)
-            steps.apply()
-            step += 1
-            if not np.isfinite(window["loss"]):
-                raise TrainingError(
-                    f"the training loss became non-finite at step {step}: lower --learning_rate or "
-                    f"--l2_norm_clip; the last checkpoint in {cfg.model_dir} is kept")
-            epoch_end = step % steps_per_epoch == 0 or step == total_steps
-            if step % cfg.log_every == 0 or epoch_end:
-                count = max(window["count"], 1.0)
-                loss, clip_fraction = window["loss"] / count, window["clipped"] / count
-                eps = current_epsilon()
-                rate = window["count"] / max(time.time() - window["t0"], 1e-9)
-                logging.info(progress_line(step, total_steps, steps_per_epoch, loss, clip_fraction,
-                                           eps, plan.epsilon if plan else 0, rate, plan is not None))
-                reporter.privacy(step, plan, eps, ledger.steps)
-                diag = {"diagnostics_nonprivate/loss": loss, "diagnostics_nonprivate/examples_per_s": rate}
-                if plan is not None:
-                    diag["diagnostics_nonprivate/clip_fraction"] = clip_fraction
-                if projection is not None:
-                    diag["pdp/captured_energy"] = float(projection.captured_energy.numpy())
-                reporter.scalars(step, diag)
-                window = {"loss": 0.0, "clipped": 0.0, "count": 0.0, "t0": time.time()}
-            if epoch_end and chief:
-                metrics = evaluate()
-                reporter.scalars(step, metrics)
-                reporter.images(step, "val/predicted_skeletons", val_overlays())
-                logging.info("step %d: val PCKh@0.5 %.2f, PCKh@0.1 %.2f", step,
-                             metrics["val/pckh@0.5"], metrics["val/pckh@0.1"])
-                save(current_epsilon())
-                reporter.flush()
-                last_save = time.time()
-            elif time.time() - last_save > 60 * cfg.checkpoint_minutes:
-                save(current_epsilon())  # long epochs: lose at most a few minutes to a crash
-                last_save = time.time()
-    except KeyboardInterrupt:
-        logging.warning("interrupted: saving a checkpoint at step %d before exiting", step)
+    while step < total_steps:
+        if stop is not None and stop.requested:
+            break
+        if basis is not None and step >= pdp_start and (step - pdp_start) % cfg.basis_refresh_steps == 0:
+            seconds = basis.refresh()
+            reporter.scalars(step, {"pdp/refresh_seconds": seconds, "pdp/k": basis.rank,
+                                    "pdp/m": len(public)})
+        for _ in range(len(sampler.chunks(step))):
+            loss_sum, clipped, count = steps.accumulate(next(it))
+            window["loss"] += float(loss_sum)
+            window["clipped"] += float(clipped)
+            window["count"] += float(count)
+        # One unit, never split by a signal (the handler only sets a flag read above):
+        # record the event, release the update, count the step.
+        if plan is not None:
+            ledger.record_steps(plan.sampling_rate, plan.noise_multiplier)
+        steps.apply()
+        step += 1
+        if not np.isfinite(window["loss"]):
+            raise TrainingError(
+                f"the training loss became non-finite at step {step}: lower --learning_rate or "
+                f"--l2_norm_clip; the last checkpoint in {cfg.model_dir} is kept")
+        epoch_end = step % steps_per_epoch == 0 or step == total_steps
+        if step % cfg.log_every == 0 or epoch_end:
+            count = max(window["count"], 1.0)
+            eps = current_epsilon()
+            logging.info(progress_line(step, total_steps, steps_per_epoch, eps,
+                                       plan.epsilon if plan else 0, plan is not None))
+            reporter.privacy(step, plan, eps, ledger.steps)
+            diag = {"diagnostics_nonprivate/loss": window["loss"] / count,
+                    "diagnostics_nonprivate/examples_per_s":
+                        window["count"] / max(time.time() - window["t0"], 1e-9)}
+            if plan is not None:
+                diag["diagnostics_nonprivate/clip_fraction"] = window["clipped"] / count
+            if projection is not None and cfg.pdp_diagnostics:
+                diag.update({f"diagnostics_nonprivate/pdp_{name}": float(getattr(projection, name).numpy())
+                             for name in ("clean_energy", "noise_energy", "subspace_snr", "full_snr")})
+            reporter.private_diagnostics(step, diag)
+            if projection is not None:
+                reporter.scalars(step, {"pdp/captured_energy": float(projection.captured_energy.numpy())})
+            window = {"loss": 0.0, "clipped": 0.0, "count": 0.0, "t0": time.time()}
+        if epoch_end and chief:
+            metrics = evaluate()
+            reporter.scalars(step, metrics)
+            reporter.images(step, "val/predicted_skeletons", val_overlays())
+            logging.info("step %d: val PCKh@0.5 %.2f, PCKh@0.1 %.2f", step,
+                         metrics["val/pckh@0.5"], metrics["val/pckh@0.1"])
+            save(current_epsilon())
+            reporter.flush()
+            last_save = time.time()
+        elif time.time() - last_save > 60 * cfg.checkpoint_minutes:
+            save(current_epsilon())  # long epochs: lose at most a few minutes to a crash
+            last_save = time.time()
+    if stop is not None and stop.requested:
         save(current_epsilon())
-        raise
+        reporter.flush()
+        raise Interrupted(stop.signum, step)
     if not chief:
         return {"method": method, "steps": step, "chief": False, **run_info}
     if not metrics:  # resumed a finished run: report its final model
         metrics = evaluate()
     eps = current_epsilon()
+    statement = None
     if plan is not None:
-        reporter.text(step, "privacy/statement_end", plan.statement(step, eps, cfg.projection))
+        statement = plan.statement(step, eps, cfg.projection, cfg.reproducible_noise, start)
+        reporter.text(step, "privacy/statement_end", statement)
+        logging.info("Privacy statement: %s", statement)
     baseline = mean_pose_pckh(val, val, cfg.input_size)
     logging.info("val PCKh@0.5 %.2f vs %.2f for the val split's own mean pose (a model that ignores "
                  "the image)", metrics["val/pckh@0.5"], baseline["Mean"])
+    if start_metrics:
+        logging.info("val PCKh@0.5 %.2f after fine-tuning vs %.2f for the starting model (%+.2f)",
+                     metrics["val/pckh@0.5"], start_metrics["val/pckh@0.5"],
+                     metrics["val/pckh@0.5"] - start_metrics["val/pckh@0.5"])
     final = {"method": method, "epsilon": eps if plan else None, "epsilon_target": plan.epsilon if plan else None,
              "delta": plan.delta if plan else None, "noise_multiplier": plan.noise_multiplier if plan else None,
              "steps": step, "pckh@0.5": metrics.get("val/pckh@0.5"), "pckh@0.1": metrics.get("val/pckh@0.1"),
              "mean_pose_pckh@0.5": baseline["Mean"],
-             "private": plan is not None, **run_info}
+             "start_pckh@0.5": start_metrics["val/pckh@0.5"] if start_metrics else None,
+             "private": plan is not None,
+             "dp_guarantee": plan is not None and not cfg.reproducible_noise,
+             "noise_source": None if plan is None else (
+                 "public seed (--reproducible_noise): NO DP guarantee" if cfg.reproducible_noise
+                 else "secret per-run key (OS CSPRNG)"),
+             "unit_of_privacy": "one person record" if plan is not None else None,
+             "not_covered": NOT_COVERED if plan is not None else None,
+             "privacy_statement": statement, **run_info}
     reporter.hparams({"method": method, "epsilon_target": final["epsilon_target"] or 0.0,
                       "batch_size": cfg.batch_size, "learning_rate": cfg.learning_rate,
                       "l2_norm_clip": cfg.l2_norm_clip, "model": cfg.model,

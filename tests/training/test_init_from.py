@@ -1,0 +1,59 @@
+"""--init_from: a run starts from another run's whole pose model (backbone and head)."""
+import os
+
+import numpy as np
+import pytest
+
+from tfpose_dp.models.pose_model import build_pose_model
+from tfpose_dp.training import restore_model, trainer
+from tfpose_dp.training.restore_model import IncompatibleModel, load_trained_model
+
+
+@pytest.fixture(scope="module")
+def public_run(tmp_path_factory, run_config):
+    model_dir = tmp_path_factory.mktemp("public") / "run"
+    final = trainer.run(run_config(model_dir, nonprivate=True, max_steps=2, learning_rate=0.01,
+                                   optimizer="adam"))
+    return str(model_dir), final
+
+
+def _wanted(norm="group"):
+    return {"model": "tiny_vit_micro", "input_size": [64, 48], "norm": norm, "split_ratio": 2.0,
+            "maps_per_joint": 1}
+
+
+def test_weights_equal_the_source_run_head_included(public_run):
+    source, _, _ = load_trained_model(public_run[0])
+    target = build_pose_model("tiny_vit_micro", (64, 48), "group")
+    restore_model.init_from_run(target, public_run[0], _wanted())
+    names = [w.name for w in target.weights]
+    assert any("simcc_head" in n for n in names)
+    for a, b in zip(source.weights, target.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_a_model_of_another_norm_or_size_is_refused(public_run):
+    target = build_pose_model("tiny_vit_micro", (64, 48), "frozen_bn")
+    with pytest.raises(IncompatibleModel, match="--norm='group', this run has 'frozen_bn'"):
+        restore_model.init_from_run(target, public_run[0], _wanted("frozen_bn"))
+    with pytest.raises(IncompatibleModel, match="--input_size"):
+        restore_model.init_from_run(target, public_run[0], {**_wanted(), "input_size": [96, 72]})
+
+
+def test_private_fine_tuning_starts_from_the_public_model_and_says_so(public_run, run_config, tmp_path):
+    model_dir = tmp_path / "finetune"
+    final = trainer.run(run_config(model_dir, init_from=public_run[0], norm="auto"))
+    assert final["start_pckh@0.5"] == pytest.approx(public_run[1]["pckh@0.5"], abs=1e-9)
+    assert "initialised from the model of" in final["privacy_statement"]
+    from tfpose_dp.training import checkpointing
+    state = checkpointing.read_state(checkpointing.latest_checkpoint(str(model_dir)))
+    assert state["config"]["init_from"] == os.path.abspath(public_run[0])
+    from tfpose_dp.export.provenance import privacy_record
+    assert privacy_record(state)["initialised_from"] == os.path.abspath(public_run[0])
+
+
+def test_fine_tuning_with_an_explicit_other_norm_is_refused_before_writing(public_run, run_config, tmp_path):
+    model_dir = tmp_path / "bad"
+    with pytest.raises(IncompatibleModel):
+        trainer.run(run_config(model_dir, init_from=public_run[0], norm="frozen_bn"))
+    assert not os.path.exists(model_dir / "private" / "dp_key")

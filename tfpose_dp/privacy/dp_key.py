@@ -1,0 +1,97 @@
+"""The run's secret DP key: the only source of the randomness that protects privacy.
+
+Gaussian noise and Poisson batch membership must be unpredictable to an attacker who has the
+code, the flags and `--seed`. So a new run draws 256 bits from the OS CSPRNG (`secrets`) and
+derives both streams from them (stateless in the step, so a resumed run continues the same
+sequence); `--seed` keeps everything public (initialisation, augmentation, synthetic data, the
+public holdout). The key lives only in `MODEL_DIR/private/dp_key` (mode 0600); logs show a
+fingerprint (a hash that reveals nothing of it).
+
+`DPKey.from_public_seed(seed)` derives the key from a public seed instead: reproducible runs for
+tests and debugging, which carry **no** DP guarantee (`key.public` says so).
+
+>>> a, b = DPKey.from_public_seed(0), DPKey.from_public_seed(0)
+>>> a.noise_key() == b.noise_key() and a.public
+True
+>>> DPKey.generate().noise_key() != DPKey.generate().noise_key()
+True
+"""
+import hashlib
+import os
+import secrets
+import struct
+
+KEY_BYTES = 32
+_WORD_BITS = 16  # the key travels between workers as 16-bit words (exact in float32)
+
+
+class DPKeyError(RuntimeError):
+    """The run's key file is missing or unreadable; the message says what to do."""
+
+
+class DPKey:
+    """256 secret bits and the streams derived from them."""
+
+    def __init__(self, secret, public=False):
+        if len(secret) != KEY_BYTES:
+            raise ValueError(f"a DP key has {KEY_BYTES} bytes, got {len(secret)}")
+        self._secret = bytes(secret)
+        self.public = bool(public)
+
+    @classmethod
+    def generate(cls):
+        """A fresh key from the operating system's CSPRNG."""
+        return cls(secrets.token_bytes(KEY_BYTES))
+
+    @classmethod
+    def from_public_seed(cls, seed):
+        """A key anyone can recompute from `seed`: reproducible, NOT private."""
+        return cls(hashlib.sha256(f"tfpose_dp public seed {int(seed)}".encode()).digest(), public=True)
+
+    def _derive(self, purpose):
+        return hashlib.sha256(self._secret + purpose.encode()).digest()
+
+    def noise_key(self):
+        """Two int64 words: the stateless RNG key of the Gaussian noise (privacy/noise.py)."""
+        return list(struct.unpack("<qq", self._derive("gaussian noise")[:16]))
+
+    def sampling_entropy(self):
+        """Eight uint32 words seeding the Poisson draw of every step (privacy/sampling.py)."""
+        return list(struct.unpack("<8I", self._derive("poisson sampling")))
+
+    def fingerprint(self):
+        """A short hash to tell keys apart in logs; reveals nothing about the key."""
+        return ("public-seed:" if self.public else "") + self._derive("fingerprint")[:6].hex()
+
+    def to_words(self):
+        """The key as 16 integers < 2**16, for a broadcast between workers."""
+        return list(struct.unpack(f"<{KEY_BYTES // 2}H", self._secret))
+
+    @classmethod
+    def from_words(cls, words, public=False):
+        return cls(struct.pack(f"<{KEY_BYTES // 2}H", *[int(round(w)) for w in words]), public)
+
+    def save(self, path):
+        """Writes the key to a new file readable by the owner only (mode 0600)."""
+        folder = os.path.dirname(os.path.abspath(path))
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        os.chmod(folder, 0o700)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(self._secret.hex() + "\n")
+
+    @classmethod
+    def load(cls, path):
+        try:
+            with open(path) as f:
+                return cls(bytes.fromhex(f.read().strip()))
+        except FileNotFoundError as e:
+            raise DPKeyError(
+                f"{path} is missing: this run's checkpoints need the secret key they were trained "
+                "with to continue the same noise and sampling. Restore the file, or train in a new "
+                "--model_dir (a resumed run with a new key would not match its privacy ledger)") from e
+        except ValueError as e:
+            raise DPKeyError(f"{path} is not a DP key file ({e}); restore it from a backup") from e
+
+    def __repr__(self):  # never print the secret
+        return f"DPKey({self.fingerprint()})"
