@@ -12,15 +12,15 @@ def _run_dir(root, name, **metrics):
     (path / "final_metrics.json").write_text(json.dumps(metrics))
 
 
-def test_table_and_plot_from_finished_runs(tmp_path):
+def test_cells_are_mean_and_sd_over_seeds_and_the_plot_is_drawn(tmp_path):
     runs = tmp_path / "runs"
     runs.mkdir()
-    _run_dir(runs, "pdp02", method="pdp", epsilon=0.199, epsilon_target=0.2, delta=1e-5,
-             noise_multiplier=3.1, **{"pckh@0.5": 70.0, "pckh@0.1": 20.0})
-    _run_dir(runs, "dp02", method="dpsgd", epsilon=0.198, epsilon_target=0.2, delta=1e-5,
-             noise_multiplier=3.1, **{"pckh@0.5": 60.0, "pckh@0.1": 15.0})
-    _run_dir(runs, "np", method="nonprivate", epsilon=None, epsilon_target=None, delta=None,
-             noise_multiplier=None, **{"pckh@0.5": 85.0, "pckh@0.1": 30.0})
+    for seed, (pdp, dp) in enumerate(((70.0, 60.0), (72.0, 61.0), (74.0, 65.0))):
+        common = dict(epsilon_target=0.2, delta=1e-5, noise_multiplier=3.1, seed=seed, **{"start_pckh@0.5": 50.0})
+        _run_dir(runs, f"pdp_{seed}", method="pdp", epsilon=0.199, **common, **{"pckh@0.5": pdp, "pckh@0.1": 20.0})
+        _run_dir(runs, f"dp_{seed}", method="dpsgd", epsilon=0.198, **common, **{"pckh@0.5": dp, "pckh@0.1": 15.0})
+    _run_dir(runs, "np", method="nonprivate", epsilon=None, epsilon_target=None, seed=0,
+             **{"pckh@0.5": 85.0, "pckh@0.1": 30.0, "start_pckh@0.5": 50.0})
     (runs / "unfinished").mkdir()
     md, png = tmp_path / "r.md", tmp_path / "r.png"
     out = subprocess.run([sys.executable, "tools/results_table.py", f"--runs={runs}/*",
@@ -28,6 +28,8 @@ def test_table_and_plot_from_finished_runs(tmp_path):
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     table = md.read_text().splitlines()
-    assert len(table) == 2 + 3
-    assert "| pdp02 | pdp | 0.2 | 0.199 | 1e-05 | 3.100 | 70.00 | 20.00 |" in table
-    assert png.stat().st_size > 1000
+    assert "| starting model (no fine-tuning) | - | - | 1 | 50.00 | - |" in table
+    assert "| PDP-SGD | 0.2 | 0.199 | 3 (0,1,2) | 72.00 +- 2.00 | 20.00 +- 0.00 |" in table
+    assert "| non-private | - | - | 1 (0) | 85.00 +- 0.00 | 30.00 +- 0.00 |" in table
+    assert table.index("| non-private | - | - | 1 (0) | 85.00 +- 0.00 | 30.00 +- 0.00 |") == 3
+    assert png.stat().st_size > 10_000 and png.read_bytes()[:4] == b"\x89PNG"

@@ -1,23 +1,29 @@
-"""Collects finished runs into a Markdown table and a PCKh-vs-epsilon plot.
+"""Collects finished runs into a table of mean +- sd per (method, epsilon) and a plot.
 
-  python tools/results_table.py --runs='runs/*' --output_md=results.md --output_png=results.png
+  python tools/results_table.py --runs='runs/grid/*' --output_md=results.md --output_png=results.png
 
 Reads each run's `final_metrics.json` (written by tfpose_dp.train at the end of training).
+Runs of the same method and target epsilon are one cell (one run per seed); the plot draws
+PCKh@0.5 against epsilon (log axis) with +-1 sd error bars, one line per private method, and
+the non-private runs and the starting (public) model as horizontal references.
 """
+import collections
 import glob
 import json
 import os
 
+import numpy as np
 from absl import app, flags
-from PIL import Image, ImageDraw
 
 flags.DEFINE_string("runs", "runs/*", "Glob of model dirs.")
 flags.DEFINE_string("output_md", "results.md", "Markdown table path.")
 flags.DEFINE_string("output_png", "results.png", "Plot path.")
+flags.DEFINE_string("title", "", "Plot title.")
 FLAGS = flags.FLAGS
 
-PAPER = {"pdp": {0.2: 78.48}, "dpsgd": {0.2: 63.85}, "nonprivate": {None: 89.36}}
-COLOURS = {"pdp": (200, 40, 40), "dpsgd": (40, 80, 200), "nonprivate": (40, 150, 40)}
+LABELS = {"pdp": "PDP-SGD", "dpsgd": "DP-SGD", "nonprivate": "non-private", "gep": "GEP"}
+COLOURS = {"pdp": "tab:red", "dpsgd": "tab:blue", "nonprivate": "tab:green", "gep": "tab:purple",
+           "start": "tab:gray"}
 
 
 def collect(pattern):
@@ -30,59 +36,70 @@ def collect(pattern):
     return rows
 
 
-def _fmt(value, spec):
-    return "-" if value is None else format(value, spec)
+def cells(rows):
+    """{(method, epsilon target or None): [rows]}, and the starting model's PCKh (or None)."""
+    grouped = collections.defaultdict(list)
+    for r in rows:
+        if r.get("pckh@0.5") is not None:
+            grouped[(r["method"], r.get("epsilon_target"))].append(r)
+    starts = {round(r["start_pckh@0.5"], 6) for r in rows if r.get("start_pckh@0.5") is not None}
+    return dict(grouped), (starts.pop() if len(starts) == 1 else None)
+
+
+def mean_sd(values):
+    values = np.asarray(values, np.float64)
+    return float(values.mean()), float(values.std(ddof=1)) if len(values) > 1 else 0.0
 
 
 def markdown(rows):
-    lines = ["| run | method | eps (target) | eps spent | delta | sigma | PCKh@0.5 | PCKh@0.1 |",
-             "|---|---|---|---|---|---|---|---|"]
-    for r in sorted(rows, key=lambda r: (r["method"], r.get("epsilon_target") or 1e9)):
-        lines.append(
-            f"| {os.path.basename(r['run'])} | {r['method']} | {_fmt(r.get('epsilon_target'), 'g')} | "
-            f"{_fmt(r.get('epsilon'), '.3f')} | {_fmt(r.get('delta'), '.2g')} | "
-            f"{_fmt(r.get('noise_multiplier'), '.3f')} | {_fmt(r.get('pckh@0.5'), '.2f')} | "
-            f"{_fmt(r.get('pckh@0.1'), '.2f')} |")
+    grouped, start = cells(rows)
+    lines = ["| method | eps (target) | eps spent | runs (seeds) | PCKh@0.5 mean +- sd | PCKh@0.1 mean +- sd |",
+             "|---|---|---|---|---|---|"]
+    if start is not None:
+        lines.append(f"| starting model (no fine-tuning) | - | - | 1 | {start:.2f} | - |")
+    order = sorted(grouped, key=lambda k: (k[0] != "nonprivate", k[1] or 0.0, k[0]))
+    for method, eps in order:
+        group = grouped[(method, eps)]
+        p5, p1 = mean_sd([r["pckh@0.5"] for r in group]), mean_sd([r["pckh@0.1"] for r in group])
+        spent = "-" if eps is None else f"{max(r['epsilon'] for r in group):.3f}"
+        seeds = ",".join(str(r.get("seed", "?")) for r in group)
+        lines.append(f"| {LABELS.get(method, method)} | {'-' if eps is None else f'{eps:g}'} | {spent} | "
+                     f"{len(group)} ({seeds}) | {p5[0]:.2f} +- {p5[1]:.2f} | {p1[0]:.2f} +- {p1[1]:.2f} |")
     return "\n".join(lines) + "\n"
 
 
-def plot(rows, path, size=(640, 420), margin=60):
-    """PCKh@0.5 vs epsilon per method; the non-private baseline as a horizontal line."""
-    img = Image.new("RGB", size, "white")
-    d = ImageDraw.Draw(img)
-    w, h = size
-    private = [r for r in rows if r.get("epsilon_target")]
-    max_eps = max([r["epsilon_target"] for r in private] + [1.0])
-    to_xy = lambda eps, p: (margin + (w - 2 * margin) * eps / max_eps,  # noqa: E731
-                            h - margin - (h - 2 * margin) * p / 100.0)
-    d.line([margin, h - margin, w - margin, h - margin], fill="black")
-    d.line([margin, margin, margin, h - margin], fill="black")
-    for p in range(0, 101, 20):
-        x, y = to_xy(0, p)
-        d.text((x - 30, y - 6), f"{p}", fill="black")
-    for i in range(5):
-        eps = max_eps * i / 4
-        x, y = to_xy(eps, 0)
-        d.text((x - 10, y + 8), f"{eps:.2g}", fill="black")
-    d.text((w / 2 - 40, h - 25), "epsilon", fill="black")
-    d.text((5, 5), "PCKh@0.5", fill="black")
-    for legend_row, method in enumerate(("pdp", "dpsgd", "nonprivate")):
-        colour = COLOURS[method]
-        d.text((w - 150, margin + 15 * legend_row), method, fill=colour)
-        if method == "nonprivate":
-            for r in rows:
-                if r["method"] == method and r.get("pckh@0.5") is not None:
-                    y = to_xy(0, r["pckh@0.5"])[1]
-                    d.line([margin, y, w - margin, y], fill=colour)
-            continue
-        pts = sorted((r["epsilon_target"], r["pckh@0.5"]) for r in private
-                     if r["method"] == method and r.get("pckh@0.5") is not None)
-        xy = [to_xy(e, p) for e, p in pts]
-        if len(xy) > 1:
-            d.line(xy, fill=colour, width=2)
-        for x, y in xy:
-            d.ellipse([x - 3, y - 3, x + 3, y + 3], fill=colour)
-    img.save(path)
+def plot(rows, path, title=""):
+    import matplotlib  # pylint: disable=import-outside-toplevel
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
+    grouped, start = cells(rows)
+    fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=120)
+    for method in sorted({m for m, e in grouped if e is not None}):
+        points = sorted((e, *mean_sd([r["pckh@0.5"] for r in grouped[(m, e)]]))
+                        for m, e in grouped if m == method and e is not None)
+        eps, mean, sd = zip(*points)
+        ax.errorbar(eps, mean, yerr=sd, marker="o", capsize=4, color=COLOURS.get(method),
+                    label=LABELS.get(method, method))
+    references = []
+    if ("nonprivate", None) in grouped:
+        references.append(("nonprivate", "non-private fine-tuning",
+                           *mean_sd([r["pckh@0.5"] for r in grouped[("nonprivate", None)]])))
+    if start is not None:
+        references.append(("start", "public model, no fine-tuning", start, 0.0))
+    for key, label, mean, sd in references:
+        ax.axhline(mean, color=COLOURS[key], linestyle="--", label=label)
+        if sd:
+            ax.axhspan(mean - sd, mean + sd, color=COLOURS[key], alpha=0.15)
+    ax.set_xscale("log")
+    ax.set_xlabel("epsilon (log scale)")
+    ax.set_ylabel("val PCKh@0.5 (mean +- sd over seeds)")
+    if title:
+        ax.set_title(title)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
 
 
 def main(argv):
@@ -93,7 +110,7 @@ def main(argv):
     table = markdown(rows)
     with open(FLAGS.output_md, "w") as f:
         f.write(table)
-    plot(rows, FLAGS.output_png)
+    plot(rows, FLAGS.output_png, FLAGS.title)
     print(table)
 
 

@@ -218,7 +218,8 @@ def run(cfg, stop=None):
                      "" if cfg.print_private_diagnostics else " (--print_private_diagnostics prints them)")
     run_info = {"method": method, "data": data_desc, "model": cfg.model,
                 "input_size": list(cfg.input_size), "num_private_examples": n,
-                "steps_per_epoch": steps_per_epoch, "total_steps": total_steps}
+                "steps_per_epoch": steps_per_epoch, "total_steps": total_steps, "seed": cfg.seed,
+                "init_from": settings["init_from"]}
     logging.info("Run: %s", run_info)
     logging.info("Devices: %s; each replica takes %d of every %d-slot chunk%s", distribution.describe(strategy),
                  slice_size, sampler.physical_batch_size, "" if chief else " (not the chief: writes nothing)")
