@@ -8,7 +8,9 @@ def pytest_configure(config):
     test_distribution.py). Must happen before any test starts TensorFlow's runtime."""
     del config
     from tfpose_dp.training.distribution import split_cpu
+
     split_cpu(2)
+
 
 SHARED_SAMPLE = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "mpii_sample")
 
@@ -31,20 +33,36 @@ def mpii_sample():
 @pytest.fixture(scope="session")
 def synthetic_dir(tmp_path_factory):
     from tfpose_dp.data.synthetic import ensure_synthetic_dataset
+
     root = tmp_path_factory.mktemp("synthetic")
     return ensure_synthetic_dataset(num_train=120, num_val=24, seed=0, root=str(root))
 
 
 @pytest.fixture(scope="session")
 def run_config(synthetic_dir):
-    """fn(model_dir, **overrides) -> a TrainConfig of a tiny in-process run on `synthetic_dir`."""
-    from tfpose_dp.training.config import TrainConfig
+    """fn(model_dir, **overrides) -> the RunConfig of a tiny in-process run on `synthetic_dir`."""
+    from tfpose_dp.run_config import RunConfig
 
     def make(model_dir, **overrides):
-        settings = dict(model_dir=str(model_dir), model="tiny_vit_micro", norm="group", input_size=(64, 48),
-                        synthetic_train=120, synthetic_val=24, synthetic_root=os.path.dirname(synthetic_dir),
-                        batch_size=16, physical_batch_size=16, epochs=1, epsilon=4.0, augment=False,
-                        log_every=1, max_steps=1, learning_rate=0.05, optimizer="sgd")
+        settings = dict(
+            model_dir=str(model_dir),
+            model="tiny_vit_micro",
+            norm="group",
+            input_size=(64, 48),
+            synthetic_train=120,
+            synthetic_val=24,
+            synthetic_root=os.path.dirname(synthetic_dir),
+            batch_size=16,
+            physical_batch_size=16,
+            epochs=1,
+            epsilon=4.0,
+            augment=False,
+            log_every=1,
+            max_steps=1,
+            learning_rate=0.05,
+            optimizer="sgd",
+        )
         settings.update(overrides)
-        return TrainConfig(**settings)
+        return RunConfig.from_flat(settings)
+
     return make

@@ -16,16 +16,53 @@ def test_cells_are_mean_and_sd_over_seeds_and_the_plot_is_drawn(tmp_path):
     runs = tmp_path / "runs"
     runs.mkdir()
     for seed, (pdp, dp) in enumerate(((70.0, 60.0), (72.0, 61.0), (74.0, 65.0))):
-        common = dict(epsilon_target=0.2, delta=1e-5, noise_multiplier=3.1, seed=seed, **{"start_pckh@0.5": 50.0})
-        _run_dir(runs, f"pdp_{seed}", method="pdp", epsilon=0.199, **common, **{"pckh@0.5": pdp, "pckh@0.1": 20.0})
-        _run_dir(runs, f"dp_{seed}", method="dpsgd", epsilon=0.198, **common, **{"pckh@0.5": dp, "pckh@0.1": 15.0})
-    _run_dir(runs, "np", method="nonprivate", epsilon=None, epsilon_target=None, seed=0,
-             **{"pckh@0.5": 85.0, "pckh@0.1": 30.0, "start_pckh@0.5": 50.0})
+        common = dict(
+            epsilon_target=0.2,
+            delta=1e-5,
+            noise_multiplier=3.1,
+            seed=seed,
+            **{"start_pckh@0.5": 50.0},
+        )
+        _run_dir(
+            runs,
+            f"pdp_{seed}",
+            method="pdp",
+            epsilon=0.199,
+            **common,
+            **{"pckh@0.5": pdp, "pckh@0.1": 20.0},
+        )
+        _run_dir(
+            runs,
+            f"dp_{seed}",
+            method="dpsgd",
+            epsilon=0.198,
+            **common,
+            **{"pckh@0.5": dp, "pckh@0.1": 15.0},
+        )
+    _run_dir(
+        runs,
+        "np",
+        method="nonprivate",
+        epsilon=None,
+        epsilon_target=None,
+        seed=0,
+        **{"pckh@0.5": 85.0, "pckh@0.1": 30.0, "start_pckh@0.5": 50.0},
+    )
     (runs / "unfinished").mkdir()
     md, png = tmp_path / "r.md", tmp_path / "r.png"
-    out = subprocess.run([sys.executable, "tools/results_table.py", f"--runs={runs}/*",
-                          f"--output_md={md}", f"--output_png={png}"], cwd=REPO,
-                         capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "tools/results_table.py",
+            f"--runs={runs}/*",
+            f"--output_md={md}",
+            f"--output_png={png}",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
     table = md.read_text().splitlines()
     assert "| starting model (no fine-tuning) | - | - | 1 | 50.00 | - |" in table

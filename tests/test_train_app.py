@@ -1,4 +1,5 @@
 """End-to-end runs of `python -m tfpose_dp.train` on a tiny synthetic set."""
+
 import glob
 import json
 import os
@@ -11,14 +12,28 @@ from tensorboard.backend.event_processing import event_accumulator
 
 from tfpose_dp.privacy import accounting
 
+pytestmark = pytest.mark.slow  # end-to-end: trains or exports real models
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _run(args, synthetic_root):
-    cmd = [sys.executable, "-m", "tfpose_dp.train", "--model=tiny_vit_micro", "--norm=group",
-           "--input_size=64,48", "--synthetic_train=120", "--synthetic_val=24",
-           f"--synthetic_root={synthetic_root}", "--batch_size=16", "--epochs=1", "--epsilon=4",
-           "--log_every=2", "--physical_batch_size=16"] + args
+    cmd = [
+        sys.executable,
+        "-m",
+        "tfpose_dp.train",
+        "--model=tiny_vit_micro",
+        "--norm=group",
+        "--input_size=64,48",
+        "--synthetic_train=120",
+        "--synthetic_val=24",
+        f"--synthetic_root={synthetic_root}",
+        "--batch_size=16",
+        "--epochs=1",
+        "--epsilon=4",
+        "--log_every=2",
+        "--physical_batch_size=16",
+    ] + args
     return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=600)
 
 
@@ -60,18 +75,34 @@ def test_dp_run_then_resume_continues_the_same_ledger(tmp_path, synthetic_root):
     assert [e for _, e in eps_curve] == sorted(e for _, e in eps_curve)
     # Diagnostics of private batches stay under private/, never beside what may be shared.
     assert not _scalars(model_dir, "diagnostics_nonprivate/loss")
-    assert _scalars(os.path.join(model_dir, "private", "tensorboard"), "diagnostics_nonprivate/loss")
+    assert _scalars(
+        os.path.join(model_dir, "private", "tensorboard"), "diagnostics_nonprivate/loss"
+    )
     assert "loss" in open(os.path.join(model_dir, "private", "progress.log")).read()
-    assert not [ln for ln in first.stderr.splitlines() if "step" in ln and "loss" in ln]  # not printed
+    assert not [
+        ln for ln in first.stderr.splitlines() if "step" in ln and "loss" in ln
+    ]  # not printed
     assert "Unit of privacy: one person record" in partial["privacy_statement"]
     assert partial["dp_guarantee"] and "validation split" in partial["not_covered"]
     assert _scalars(model_dir, "val/pckh@0.5")
 
     # A model trained with the DP optimizer exports without touching the optimizer.
     export_dir = str(tmp_path / "export")
-    ex = subprocess.run([sys.executable, "-m", "tfpose_dp.export", f"--checkpoint={model_dir}",
-                         f"--output_dir={export_dir}", "--formats=saved_model,tflite", "--quantize=none"],
-                        cwd=REPO, capture_output=True, text=True, timeout=600)
+    ex = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tfpose_dp.export",
+            f"--checkpoint={model_dir}",
+            f"--output_dir={export_dir}",
+            "--formats=saved_model,tflite",
+            "--quantize=none",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert ex.returncode == 0, ex.stderr[-3000:]
     assert os.path.exists(os.path.join(export_dir, "pose_float32.tflite"))
     assert os.path.exists(os.path.join(export_dir, "saved_model", "saved_model.pb"))
@@ -79,8 +110,16 @@ def test_dp_run_then_resume_continues_the_same_ledger(tmp_path, synthetic_root):
 
 def test_pdp_run_projects_and_reports_captured_energy(tmp_path, synthetic_root):
     model_dir = str(tmp_path / "pdp")
-    out = _run([f"--model_dir={model_dir}", "--projection=pdp", "--projection_dim=8",
-                "--public_examples=12", "--basis_refresh_steps=4"], synthetic_root)
+    out = _run(
+        [
+            f"--model_dir={model_dir}",
+            "--projection=pdp",
+            "--projection_dim=8",
+            "--public_examples=12",
+            "--basis_refresh_steps=4",
+        ],
+        synthetic_root,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     assert "PDP basis refreshed: rank 8" in out.stderr
     with open(os.path.join(model_dir, "final_metrics.json")) as f:
@@ -88,8 +127,12 @@ def test_pdp_run_projects_and_reports_captured_energy(tmp_path, synthetic_root):
     assert final["method"] == "pdp" and final["num_private_examples"] == 108
     # Projection is post-processing: the ledger is the plain DP-SGD one for the private N.
     assert final["delta"] == pytest.approx(1 / 1080)
-    assert final["epsilon"] == pytest.approx(accounting.epsilon_spent(
-        [(16 / 108, final["noise_multiplier"], final["steps"])], final["delta"], "pld", 4.0), rel=1e-9)
+    assert final["epsilon"] == pytest.approx(
+        accounting.epsilon_spent(
+            [(16 / 108, final["noise_multiplier"], final["steps"])], final["delta"], "pld", 4.0
+        ),
+        rel=1e-9,
+    )
     energy = _scalars(model_dir, "pdp/captured_energy")
     assert energy and all(0.0 <= e <= 1.0 + 1e-5 for _, e in energy)
 
@@ -110,17 +153,41 @@ def test_nonprivate_baseline_then_evaluate_and_predict(tmp_path, synthetic_root)
     assert "val/predicted_skeletons" in tags
 
     table_path = str(tmp_path / "table.json")
-    ev = subprocess.run([sys.executable, "-m", "tfpose_dp.evaluate", f"--checkpoint={model_dir}",
-                         f"--synthetic_root={synthetic_root}", "--noflip_test", f"--output_json={table_path}"],
-                        cwd=REPO, capture_output=True, text=True, timeout=600)
+    ev = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tfpose_dp.evaluate",
+            f"--checkpoint={model_dir}",
+            f"--synthetic_root={synthetic_root}",
+            "--noflip_test",
+            f"--output_json={table_path}",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert ev.returncode == 0, ev.stderr[-3000:]
     with open(table_path) as f:
         assert json.load(f)["Mean"] == pytest.approx(final["pckh@0.5"], abs=1e-6)
 
     image = glob.glob(os.path.join(synthetic_root, "*", "images", "000130.jpg"))[0]
     png = str(tmp_path / "pose.png")
-    pr = subprocess.run([sys.executable, "-m", "tfpose_dp.predict", f"--checkpoint={model_dir}",
-                         f"--image={image}", f"--output={png}"], cwd=REPO, capture_output=True, text=True, timeout=600)
+    pr = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tfpose_dp.predict",
+            f"--checkpoint={model_dir}",
+            f"--image={image}",
+            f"--output={png}",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert pr.returncode == 0, pr.stderr[-3000:]
     assert "whole image" in pr.stderr
     with open(str(tmp_path / "pose.json")) as f:
@@ -129,15 +196,20 @@ def test_nonprivate_baseline_then_evaluate_and_predict(tmp_path, synthetic_root)
     assert os.path.getsize(png) > 1000
 
 
-@pytest.mark.parametrize("args,message", [
-    (["--epsilon=0"], "--epsilon=0"),
-    (["--epsilon=-1"], "--epsilon=-1"),
-    (["--delta=0.5"], "1/N"),
-    (["--epsilon=0.000001", "--epochs=50"], "out of reach"),
-    (["--batch_size=0"], "--batch_size=0"),
-    (["--batch_size=500"], "--batch_size=500 must be in [1, N=120]"),
-])
-def test_bad_privacy_settings_fail_cleanly_and_write_nothing(tmp_path, synthetic_root, args, message):
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--epsilon=0"], "--epsilon=0"),
+        (["--epsilon=-1"], "--epsilon=-1"),
+        (["--delta=0.5"], "1/N"),
+        (["--epsilon=0.000001", "--epochs=50"], "out of reach"),
+        (["--batch_size=0"], "--batch_size=0"),
+        (["--batch_size=500"], "--batch_size=500 must be in [1, N=120]"),
+    ],
+)
+def test_bad_privacy_settings_fail_cleanly_and_write_nothing(
+    tmp_path, synthetic_root, args, message
+):
     model_dir = str(tmp_path / "bad")
     out = _run([f"--model_dir={model_dir}"] + args, synthetic_root)
     assert out.returncode != 0

@@ -6,44 +6,56 @@
 
 Prints the MPII table (Head = head top, Shoulder ... Ankle = mean of left and right, Mean =
 joint-count weighted PCKh@0.5 without pelvis/thorax, Mean@0.1; `--per_joint` adds the 16
-joints) and writes it, per-joint values included, as JSON to --output_json. Predictions JSON: a list in the annotations' order of
+joints) and writes it, per-joint values included, as JSON to --output_json. Predictions
+JSON: a list in the annotations' order of
 {"image": str, "joints": [[x, y] x 16], "scores": [16] (optional)}, 0-based original pixels.
 """
+
 import json
 import sys
 
 import numpy as np
 from absl import app, flags, logging
 
-from tfpose_dp import shared_flags
+from tfpose_dp import config_flags
 from tfpose_dp.eval.pckh import format_table, pckh_table
 
 flags.DEFINE_string("checkpoint", None, "Training --model_dir (newest checkpoint) or a ckpt-* dir.")
 flags.DEFINE_string("split", "valid", "Split of --data_dir (or of the synthetic set) to score.")
 flags.DEFINE_bool("flip_test", True, "Average logits of the crop and of its mirror image.")
-flags.DEFINE_integer("eval_batch_size", 32, "Crops per batch.")
 flags.DEFINE_string("predictions", None, "Score this predictions JSON instead of a model.")
-flags.DEFINE_string("annotations", None, "With --predictions: gt_valid.mat or our JSON with head_box.")
+flags.DEFINE_string(
+    "annotations", None, "With --predictions: gt_valid.mat or our JSON with head_box."
+)
 flags.DEFINE_string("output_json", None, "Write the table here (per-joint values included).")
 flags.DEFINE_bool("per_joint", False, "Also print PCKh@0.5 of each of the 16 joints.")
-FLAGS = shared_flags.FLAGS
+config_flags.define_flags("data")  # --data_dir / --synthetic_*: score another data set
+config_flags.define_flags("runtime", only=("eval_batch_size",))
+FLAGS = flags.FLAGS
 
 
 def _score_predictions():
-    from tfpose_dp.eval.ground_truth import load_ground_truth  # pylint: disable=import-outside-toplevel
+    from tfpose_dp.eval.ground_truth import load_ground_truth
+
     if not FLAGS.annotations:
         raise ValueError("--predictions needs --annotations (gt_valid.mat or a JSON with head_box)")
     images, joints, visible, heads = load_ground_truth(FLAGS.annotations)
     with open(FLAGS.predictions) as f:
         preds = json.load(f)
     if len(preds) != len(joints):
-        raise ValueError(f"{FLAGS.predictions} has {len(preds)} predictions for {len(joints)} annotated "
-                         "persons: they must be in the same order, one per person")
+        raise ValueError(
+            f"{FLAGS.predictions} has {len(preds)} predictions for {len(joints)} annotated "
+            "persons: they must be in the same order, one per person"
+        )
     if images is not None:
-        wrong = [i for i, (p, name) in enumerate(zip(preds, images)) if p.get("image", name) != name]
+        wrong = [
+            i for i, (p, name) in enumerate(zip(preds, images)) if p.get("image", name) != name
+        ]
         if wrong:
-            raise ValueError(f"prediction {wrong[0]} is for {preds[wrong[0]]['image']!r} but the "
-                             f"annotation is {images[wrong[0]]!r}: keep the annotations' order")
+            raise ValueError(
+                f"prediction {wrong[0]} is for {preds[wrong[0]]['image']!r} but the "
+                f"annotation is {images[wrong[0]]!r}: keep the annotations' order"
+            )
     pred = np.array([p["joints"] for p in preds], np.float64)
     if pred.shape[1:] != (16, 2):
         raise ValueError(f"predictions must hold 16 [x, y] joints each, got {pred.shape[1:]}")
@@ -51,21 +63,35 @@ def _score_predictions():
 
 
 def _score_model():
-    # pylint: disable=import-outside-toplevel
+
     from tfpose_dp.data.annotations import load_split
     from tfpose_dp.data.pipeline import eval_dataset
     from tfpose_dp.eval.predictions import evaluate_pckh
-    from tfpose_dp.training.restore_model import load_trained_model, run_data_root
-    model, codec, config = load_trained_model(FLAGS.checkpoint)
+    from tfpose_dp.runs.restore import load_trained_model, run_data_root
+
+    model, codec, manifest = load_trained_model(FLAGS.checkpoint)
     synthetic = None  # the run's own data, unless the flags ask for another synthetic set
-    if any(FLAGS[name].present for name in ("synthetic_domain", "synthetic_train", "synthetic_val",
-                                            "synthetic_seed")):
-        synthetic = (FLAGS.synthetic_train, FLAGS.synthetic_val, FLAGS.synthetic_seed, FLAGS.synthetic_domain)
-    root = run_data_root(config, FLAGS.data_dir, FLAGS.synthetic_root, synthetic)
+    if any(
+        FLAGS[name].present
+        for name in ("synthetic_domain", "synthetic_train", "synthetic_val", "synthetic_seed")
+    ):
+        synthetic = (
+            FLAGS.synthetic_train,
+            FLAGS.synthetic_val,
+            FLAGS.synthetic_seed,
+            FLAGS.synthetic_domain,
+        )
+    root = run_data_root(manifest.config, FLAGS.data_dir, FLAGS.synthetic_root, synthetic)
     records = load_split(root, FLAGS.split)
-    logging.info("Scoring %s (%s) on %d persons of %s, flip test %s", FLAGS.checkpoint,
-                 config.get("method"), len(records), root, FLAGS.flip_test)
-    dataset = eval_dataset(records, tuple(config["input_size"]), codec, FLAGS.eval_batch_size)
+    logging.info(
+        "Scoring %s (%s) on %d persons of %s, flip test %s",
+        FLAGS.checkpoint,
+        manifest.config.method,
+        len(records),
+        root,
+        FLAGS.flip_test,
+    )
+    dataset = eval_dataset(records, manifest.config.model.input_size, codec, FLAGS.eval_batch_size)
     return evaluate_pckh(model, dataset, codec, flip_test=FLAGS.flip_test, per_joint=True)
 
 

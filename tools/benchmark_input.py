@@ -6,6 +6,7 @@
 Runs the training pipeline (Poisson-sampled chunks, augmentation, SimCC targets) exactly as
 the trainer builds it and prints, as its last line, one JSON object with `images_per_s`.
 """
+
 import json
 import os
 import time
@@ -42,9 +43,17 @@ def main(argv):
         next(it)
     seconds = time.perf_counter() - t0
     images = FLAGS.chunks * FLAGS.physical_batch_size
-    print(json.dumps({"images_per_s": images / seconds, "input_size": list(size),
-                      "data": FLAGS.data_dir or "synthetic", "cores": os.cpu_count(),
-                      "images": images}))
+    print(
+        json.dumps(
+            {
+                "images_per_s": images / seconds,
+                "input_size": list(size),
+                "data": FLAGS.data_dir or "synthetic",
+                "cores": os.cpu_count(),
+                "images": images,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

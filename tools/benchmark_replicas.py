@@ -1,6 +1,6 @@
 """DP step time on 1 vs N replicas (MirroredStrategy over logical CPUs, or GPUs when present).
 
-  python tools/benchmark_replicas.py                                   # TinyViT-5M, 128x96, chunk 16
+  python tools/benchmark_replicas.py                    # TinyViT-5M, 128x96, chunk 16
   python tools/benchmark_replicas.py --model=tiny_vit_micro --input_size=96,72
 
 Both runs happen in one process on the same chunk: one logical step = accumulate one chunk
@@ -8,6 +8,7 @@ of --physical_batch_size examples (split evenly over the replicas) + apply (all-
 update). On a 2-core CPU the logical devices share the same cores, so expect no speed-up;
 the number shows the cost of the distributed path. The last line is one JSON object.
 """
+
 import json
 
 import tensorflow as tf
@@ -41,6 +42,7 @@ def _step_ms(strategy, size, chunk):
     def step():
         steps.accumulate(next(it))
         steps.apply()
+
     return median_ms(step, FLAGS.steps, warmup=2)
 
 
@@ -51,10 +53,19 @@ def main(argv):
     chunk = random_pose_batch(size, FLAGS.physical_batch_size)
     one = _step_ms(tf.distribute.get_strategy(), size, chunk)
     many = _step_ms(make_strategy("mirrored", FLAGS.replicas), size, chunk)
-    print(json.dumps({"model": FLAGS.model, "input_size": list(size),
-                      "physical_batch_size": FLAGS.physical_batch_size, "replicas": FLAGS.replicas,
-                      "step_ms_1_replica": one, f"step_ms_{FLAGS.replicas}_replicas": many,
-                      "ratio": many / one}))
+    print(
+        json.dumps(
+            {
+                "model": FLAGS.model,
+                "input_size": list(size),
+                "physical_batch_size": FLAGS.physical_batch_size,
+                "replicas": FLAGS.replicas,
+                "step_ms_1_replica": one,
+                f"step_ms_{FLAGS.replicas}_replicas": many,
+                "ratio": many / one,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@
 All variants run in one process on the same model, batch and input; each reports the median
 of --steps timed steps after --warmup steps. The last line is one JSON object.
 """
+
 import json
 import resource
 
@@ -45,10 +46,22 @@ def main(argv):
     model = build_pose_model(FLAGS.model, size, FLAGS.norm)
     variables = trainable_variables(model, FLAGS.trainable)
     batch = random_pose_batch(size, b)
-    losses = lambda out: simcc_per_example_loss(batch["target_x"], batch["target_y"],  # noqa: E731
-                                                batch["target_weight"], out["simcc_x"], out["simcc_y"])
-    results = {"model": FLAGS.model, "input_size": list(size), "batch_size": b,
-               "num_trainable": int(sum(np.prod(v.shape) for v in variables))}
+
+    def losses(out):
+        return simcc_per_example_loss(
+            batch["target_x"],
+            batch["target_y"],
+            batch["target_weight"],
+            out["simcc_x"],
+            out["simcc_y"],
+        )
+
+    results = {
+        "model": FLAGS.model,
+        "input_size": list(size),
+        "batch_size": b,
+        "num_trainable": int(sum(np.prod(v.shape) for v in variables)),
+    }
 
     plain = tf.keras.optimizers.legacy.SGD(1e-3)
 
@@ -71,7 +84,9 @@ def main(argv):
 
         results["dp_stock_ms"] = median_ms(stock_step, FLAGS.stock_steps, 1)
 
-    ours = PoseDPSGD(l2_norm_clip=1.0, noise_multiplier=1.0, expected_batch_size=b, learning_rate=1e-3)
+    ours = PoseDPSGD(
+        l2_norm_clip=1.0, noise_multiplier=1.0, expected_batch_size=b, learning_rate=1e-3
+    )
     steps = PrivateSteps(model, ours, variables)
 
     def dp_step():
@@ -86,7 +101,7 @@ def main(argv):
     # PDP: the projection every step plus the basis refresh amortised over s steps.
     projection = SubspaceProjection(results["num_trainable"], FLAGS.projection_dim)
     ours.gradient_transform = projection
-    loss_fn = steps._loss_fn  # pylint: disable=protected-access
+    loss_fn = steps._loss_fn
 
     @tf.function
     def public_grads(chunk):
@@ -97,7 +112,7 @@ def main(argv):
 
     def refresh():
         rounds = -(-FLAGS.public_examples // b)
-        g = tf.concat([public_grads(chunk) for _ in range(rounds)], 0)[:FLAGS.public_examples]
+        g = tf.concat([public_grads(chunk) for _ in range(rounds)], 0)[: FLAGS.public_examples]
         projection.set_basis(top_eigenbasis(g, FLAGS.projection_dim))
 
     refresh_ms = median_ms(refresh, 2, 1)

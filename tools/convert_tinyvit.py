@@ -7,18 +7,22 @@
 Reads timm (`stages.*`) or official microsoft/Cream (`layers.*`) names; a checkpoint saved as
 {"model": state_dict} is unwrapped. Needs torch (CPU) to read the .pth, not timm.
 """
+
 from absl import app, flags, logging
 
 flags.DEFINE_string("checkpoint", None, "PyTorch .pth state dict.")
 flags.DEFINE_string("variant", "tiny_vit_5m", "tiny_vit_5m | tiny_vit_11m | tiny_vit_21m.")
 flags.DEFINE_string("output", None, "Output Keras weights file (*.weights.h5).")
-flags.DEFINE_list("input_size", ["224", "224"], "H,W to build the backbone at (weights do not depend on it).")
+flags.DEFINE_list(
+    "input_size", ["224", "224"], "H,W to build the backbone at (weights do not depend on it)."
+)
 flags.mark_flags_as_required(["checkpoint", "output"])
 FLAGS = flags.FLAGS
 
 
 def read_state_dict(path):
-    import torch  # pylint: disable=import-outside-toplevel
+    import torch
+
     state = torch.load(path, map_location="cpu", weights_only=True)
     if isinstance(state, dict) and "model" in state and isinstance(state["model"], dict):
         state = state["model"]
@@ -27,8 +31,9 @@ def read_state_dict(path):
 
 def main(argv):
     del argv
-    from tfpose_dp.models.tinyvit import build_backbone  # pylint: disable=import-outside-toplevel
-    from tfpose_dp.models.tinyvit_convert import load_state_dict  # pylint: disable=import-outside-toplevel
+    from tfpose_dp.models.tinyvit import build_backbone
+    from tfpose_dp.models.tinyvit_convert import load_state_dict
+
     size = tuple(int(v) for v in FLAGS.input_size)
     backbone = build_backbone(FLAGS.variant, (*size, 3), norm="frozen_bn")
     count = load_state_dict(backbone, read_state_dict(FLAGS.checkpoint))

@@ -9,6 +9,7 @@ Finished runs are skipped, so the command can be re-run after an interruption. T
 command of every run goes to OUTPUT_ROOT/commands.txt; the table and the plot to
 OUTPUT_ROOT/results.md and results.png (tools/results_table.py).
 """
+
 import os
 import shlex
 import subprocess
@@ -17,7 +18,7 @@ import sys
 from absl import app, flags
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import results_table  # noqa: E402  pylint: disable=wrong-import-position
+import results_table  # noqa: E402
 
 flags.DEFINE_string("public_model", None, "The public model every run starts from (--init_from).")
 flags.DEFINE_string("flagfile_base", "flags/finetune.cfg", "Flags shared by every run.")
@@ -33,8 +34,12 @@ flags.DEFINE_bool("dry_run", False, "Print the commands only.")
 flags.mark_flag_as_required("public_model")
 FLAGS = flags.FLAGS
 
-METHOD_FLAGS = {"nonprivate": ["--nonprivate"], "dpsgd": [], "pdp": ["--projection=pdp"],
-                "gep": ["--projection=gep"]}
+METHOD_FLAGS = {
+    "nonprivate": ["--nonprivate"],
+    "dpsgd": [],
+    "pdp": ["--projection=pdp"],
+    "gep": ["--projection=gep"],
+}
 
 
 def run_commands():
@@ -46,9 +51,18 @@ def run_commands():
             for seed in FLAGS.seeds:
                 name = f"{method}_seed{seed}" if eps is None else f"{method}_eps{eps}_seed{seed}"
                 model_dir = os.path.join(FLAGS.output_root, name)
-                argv = [sys.executable, "-m", "tfpose_dp.train", f"--flagfile={FLAGS.flagfile_base}",
-                        f"--init_from={FLAGS.public_model}", f"--seed={seed}", f"--model_dir={model_dir}",
-                        *METHOD_FLAGS[method], *([f"--epsilon={eps}"] if eps else []), *extra]
+                argv = [
+                    sys.executable,
+                    "-m",
+                    "tfpose_dp.train",
+                    f"--flagfile={FLAGS.flagfile_base}",
+                    f"--init_from={FLAGS.public_model}",
+                    f"--seed={seed}",
+                    f"--model_dir={model_dir}",
+                    *METHOD_FLAGS[method],
+                    *([f"--epsilon={eps}"] if eps else []),
+                    *extra,
+                ]
                 out.append((model_dir, argv))
     return out
 

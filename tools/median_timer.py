@@ -1,4 +1,5 @@
 """Median wall time of a callable, for the benchmarks in tools/ (one process, warm-up first)."""
+
 import statistics
 import time
 

@@ -6,20 +6,23 @@
 
 Dots: visible right-side joints yellow, left and centre joints green, invisible joints blue.
 """
+
 import tensorflow as tf
 from absl import app, flags
 from PIL import Image, ImageDraw
 
 from tfpose_dp.data.annotations import find_image_dir, load_records, load_split
-from tfpose_dp.data.joints import SKELETON
 from tfpose_dp.data.augmentation import AugmentConfig
 from tfpose_dp.data.pipeline import make_example_fn
 from tfpose_dp.data.synthetic import ensure_synthetic_dataset
 from tfpose_dp.eval.overlay import crop_to_uint8
 from tfpose_dp.models.simcc import SimCCCodec
+from tfpose_dp.skeleton import SKELETON
 
 flags.DEFINE_string("data_dir", None, "MPII-format folder; default: the built-in synthetic set.")
-flags.DEFINE_string("split_file", None, "Annotation file inside --data_dir (default: the train split).")
+flags.DEFINE_string(
+    "split_file", None, "Annotation file inside --data_dir (default: the train split)."
+)
 flags.DEFINE_list("input_size", ["256", "192"], "H,W.")
 flags.DEFINE_integer("count", 8, "Crops to draw.")
 flags.DEFINE_bool("augment", True, "Apply training augmentation.")
@@ -34,7 +37,9 @@ def draw_tile(example, codec, scale):
     tile = Image.fromarray(crop_to_uint8(example["image"].numpy()))
     tile = tile.resize((tile.width * scale, tile.height * scale), Image.NEAREST)
     draw = ImageDraw.Draw(tile)
-    kp, _ = codec.decode(tf.math.log(example["target_x"] + 1e-9), tf.math.log(example["target_y"] + 1e-9))
+    kp, _ = codec.decode(
+        tf.math.log(example["target_x"] + 1e-9), tf.math.log(example["target_y"] + 1e-9)
+    )
     kp = kp.numpy() * scale
     weight = example["target_weight"].numpy()
     for a, b in SKELETON:
@@ -50,13 +55,27 @@ def main(argv):
     del argv
     size = tuple(int(v) for v in FLAGS.input_size)
     if FLAGS.data_dir and FLAGS.split_file:
-        records = load_records(f"{FLAGS.data_dir}/{FLAGS.split_file}", find_image_dir(FLAGS.data_dir))
+        records = load_records(
+            f"{FLAGS.data_dir}/{FLAGS.split_file}", find_image_dir(FLAGS.data_dir)
+        )
     else:
         records = load_split(FLAGS.data_dir or ensure_synthetic_dataset(4000, 400, 0), "train")
     codec = SimCCCodec(size)
-    fn = make_example_fn(records, size, codec, AugmentConfig(half_body_prob=FLAGS.half_body_prob) if FLAGS.augment else None, seed=0)
-    tiles = [draw_tile(fn(tf.constant(i % len(records), tf.int64), tf.constant(i, tf.int64)), codec, FLAGS.scale)
-             for i in range(FLAGS.count)]
+    fn = make_example_fn(
+        records,
+        size,
+        codec,
+        AugmentConfig(half_body_prob=FLAGS.half_body_prob) if FLAGS.augment else None,
+        seed=0,
+    )
+    tiles = [
+        draw_tile(
+            fn(tf.constant(i % len(records), tf.int64), tf.constant(i, tf.int64)),
+            codec,
+            FLAGS.scale,
+        )
+        for i in range(FLAGS.count)
+    ]
     cols = min(4, len(tiles))
     rows = -(-len(tiles) // cols)
     grid = Image.new("RGB", (cols * tiles[0].width, rows * tiles[0].height))

@@ -7,6 +7,7 @@ Runs of the same method and target epsilon are one cell (one run per seed); the 
 PCKh@0.5 against epsilon (log axis) with +-1 sd error bars, one line per private method, and
 the non-private runs and the starting (public) model as horizontal references.
 """
+
 import collections
 import glob
 import json
@@ -22,8 +23,13 @@ flags.DEFINE_string("title", "", "Plot title.")
 FLAGS = flags.FLAGS
 
 LABELS = {"pdp": "PDP-SGD", "dpsgd": "DP-SGD", "nonprivate": "non-private", "gep": "GEP"}
-COLOURS = {"pdp": "tab:red", "dpsgd": "tab:blue", "nonprivate": "tab:green", "gep": "tab:purple",
-           "start": "tab:gray"}
+COLOURS = {
+    "pdp": "tab:red",
+    "dpsgd": "tab:blue",
+    "nonprivate": "tab:green",
+    "gep": "tab:purple",
+    "start": "tab:gray",
+}
 
 
 def collect(pattern):
@@ -53,8 +59,11 @@ def mean_sd(values):
 
 def markdown(rows):
     grouped, start = cells(rows)
-    lines = ["| method | eps (target) | eps spent | runs (seeds) | PCKh@0.5 mean +- sd | PCKh@0.1 mean +- sd |",
-             "|---|---|---|---|---|---|"]
+    lines = [
+        "| method | eps (target) | eps spent | runs (seeds) | PCKh@0.5 mean +- sd | PCKh@0.1 mean "
+        "+- sd |",
+        "|---|---|---|---|---|---|",
+    ]
     if start is not None:
         lines.append(f"| starting model (no fine-tuning) | - | - | 1 | {start:.2f} | - |")
     order = sorted(grouped, key=lambda k: (k[0] != "nonprivate", k[1] or 0.0, k[0]))
@@ -63,27 +72,46 @@ def markdown(rows):
         p5, p1 = mean_sd([r["pckh@0.5"] for r in group]), mean_sd([r["pckh@0.1"] for r in group])
         spent = "-" if eps is None else f"{max(r['epsilon'] for r in group):.3f}"
         seeds = ",".join(str(r.get("seed", "?")) for r in group)
-        lines.append(f"| {LABELS.get(method, method)} | {'-' if eps is None else f'{eps:g}'} | {spent} | "
-                     f"{len(group)} ({seeds}) | {p5[0]:.2f} +- {p5[1]:.2f} | {p1[0]:.2f} +- {p1[1]:.2f} |")
+        lines.append(
+            f"| {LABELS.get(method, method)} | {'-' if eps is None else f'{eps:g}'} | {spent} | "
+            f"{len(group)} ({seeds}) | {p5[0]:.2f} +- {p5[1]:.2f} | {p1[0]:.2f} +- {p1[1]:.2f} |"
+        )
     return "\n".join(lines) + "\n"
 
 
 def plot(rows, path, title=""):
-    import matplotlib  # pylint: disable=import-outside-toplevel
+    import matplotlib
+
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
+    import matplotlib.pyplot as plt
+
     grouped, start = cells(rows)
     fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=120)
     for method in sorted({m for m, e in grouped if e is not None}):
-        points = sorted((e, *mean_sd([r["pckh@0.5"] for r in grouped[(m, e)]]))
-                        for m, e in grouped if m == method and e is not None)
+        points = sorted(
+            (e, *mean_sd([r["pckh@0.5"] for r in grouped[(m, e)]]))
+            for m, e in grouped
+            if m == method and e is not None
+        )
         eps, mean, sd = zip(*points)
-        ax.errorbar(eps, mean, yerr=sd, marker="o", capsize=4, color=COLOURS.get(method),
-                    label=LABELS.get(method, method))
+        ax.errorbar(
+            eps,
+            mean,
+            yerr=sd,
+            marker="o",
+            capsize=4,
+            color=COLOURS.get(method),
+            label=LABELS.get(method, method),
+        )
     references = []
     if ("nonprivate", None) in grouped:
-        references.append(("nonprivate", "non-private fine-tuning",
-                           *mean_sd([r["pckh@0.5"] for r in grouped[("nonprivate", None)]])))
+        references.append(
+            (
+                "nonprivate",
+                "non-private fine-tuning",
+                *mean_sd([r["pckh@0.5"] for r in grouped[("nonprivate", None)]]),
+            )
+        )
     if start is not None:
         references.append(("start", "public model, no fine-tuning", start, 0.0))
     for key, label, mean, sd in references:

@@ -25,27 +25,48 @@ def head_box(rec):
 
 
 def _rect(rec):
-    points = [{"id": j, "x": x, "y": y, "is_visible": 1}
-              for j, (x, y) in enumerate(rec["joints"]) if rec["joints_vis"][j]]
+    points = [
+        {"id": j, "x": x, "y": y, "is_visible": 1}
+        for j, (x, y) in enumerate(rec["joints"])
+        if rec["joints_vis"][j]
+    ]
     x1, y1, x2, y2 = head_box(rec)
-    return {"x1": x1, "y1": y1, "x2": x2, "y2": y2, "annopoints": {"point": _struct_array(points)},
-            "scale": rec["scale"], "objpos": {"x": rec["center"][0], "y": rec["center"][1]}}
+    return {
+        "x1": x1,
+        "y1": y1,
+        "x2": x2,
+        "y2": y2,
+        "annopoints": {"point": _struct_array(points)},
+        "scale": rec["scale"],
+        "objpos": {"x": rec["center"][0], "y": rec["center"][1]},
+    }
 
 
 @pytest.fixture
 def mpii_release(mpii_sample, tmp_path):
-    """(release .mat, gt_valid.mat, sample records) in the official layouts, from the 5-image sample.
+    """(release .mat, gt_valid.mat, sample records) in the official layouts, from the sample.
 
     The release also holds a test image (img_train 0), a person without joints and one image
     with two persons; gt_valid.mat holds records 3 and 1 (in that order).
     """
     with open(os.path.join(mpii_sample, "test_mpii.json")) as f:
         records = json.load(f)
-    empty = {"x1": 1.0, "y1": 1.0, "x2": 9.0, "y2": 9.0, "annopoints": np.zeros((0, 0)), "scale": 1.0,
-             "objpos": {"x": 5.0, "y": 5.0}}
-    entries = [{"image": {"name": r["image"]}, "annorect": _struct_array([_rect(r)])} for r in records]
+    empty = {
+        "x1": 1.0,
+        "y1": 1.0,
+        "x2": 9.0,
+        "y2": 9.0,
+        "annopoints": np.zeros((0, 0)),
+        "scale": 1.0,
+        "objpos": {"x": 5.0, "y": 5.0},
+    }
+    entries = [
+        {"image": {"name": r["image"]}, "annorect": _struct_array([_rect(r)])} for r in records
+    ]
     entries[0]["annorect"] = _struct_array([_rect(records[0]), empty])
-    entries.append({"image": {"name": "test_only.jpg"}, "annorect": _struct_array([_rect(records[2])])})
+    entries.append(
+        {"image": {"name": "test_only.jpg"}, "annorect": _struct_array([_rect(records[2])])}
+    )
     release = {"annolist": _struct_array(entries), "img_train": np.array([[1, 1, 1, 1, 1, 0]])}
     mat = str(tmp_path / "mpii_human_pose_v1_u12_1.mat")
     savemat(mat, {"RELEASE": release})

@@ -25,8 +25,13 @@ def _write(tmp_path, records, image=True):
 
 
 def _record(**overrides):
-    rec = {"image": "a.jpg", "center": [50, 50], "scale": 1.0,
-           "joints": [[10 + i, 20 + i] for i in range(16)], "joints_vis": [1] * 16}
+    rec = {
+        "image": "a.jpg",
+        "center": [50, 50],
+        "scale": 1.0,
+        "joints": [[10 + i, 20 + i] for i in range(16)],
+        "joints_vis": [1] * 16,
+    }
     rec.update(overrides)
     return rec
 
@@ -77,7 +82,9 @@ def test_corrupt_jpegs_are_counted_skips_not_errors_mid_epoch(tmp_path, caplog):
     (tmp_path / "scrambled.jpg").write_bytes(good[:300] + garbage)  # valid header, broken data
     (tmp_path / "header.jpg").write_bytes(good[:40])
     path = tmp_path / "ann.json"
-    path.write_text(json.dumps([_record(), _record(image="scrambled.jpg"), _record(image="header.jpg")]))
+    path.write_text(
+        json.dumps([_record(), _record(image="scrambled.jpg"), _record(image="header.jpg")])
+    )
     records = load_records(str(path), str(tmp_path))
     assert [p.rsplit("/", 1)[-1] for p in records.image_paths] == ["a.jpg"]
     assert "2 whose image is not a decodable JPEG/PNG" in caplog.text

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from tfpose_dp.data.annotations import load_records
+from tfpose_dp.data.gt_valid import read_gt_valid
 from tfpose_dp.data.mpii_mat import MatFormatError, read_release, split_by_gt_valid, split_by_image
-from tfpose_dp.eval.ground_truth import load_ground_truth, read_gt_valid
+from tfpose_dp.eval.ground_truth import load_ground_truth
 
 
 def test_release_mat_gives_training_persons_with_head_boxes(mpii_release):
@@ -50,12 +51,23 @@ def test_image_split_holds_out_whole_images():
     assert len(valid) == 10 and not {p["image"] for p in train} & {p["image"] for p in valid}
 
 
-def test_converter_cli_output_loads_and_scores_against_gt_valid(mpii_release, mpii_sample, tmp_path):
+def test_converter_cli_output_loads_and_scores_against_gt_valid(
+    mpii_release, mpii_sample, tmp_path
+):
     mat, gt_valid, records = mpii_release
     out = tmp_path / "annotations"
-    result = subprocess.run([sys.executable, "tools/convert_mpii_mat.py", f"--mat={mat}",
-                             f"--gt_valid={gt_valid}", f"--output_dir={out}"],
-                            capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "tools/convert_mpii_mat.py",
+            f"--mat={mat}",
+            f"--gt_valid={gt_valid}",
+            f"--output_dir={out}",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     assert (summary["train"], summary["valid"]) == (3, 2)
     valid = load_records(str(out / "valid.json"), mpii_sample)

@@ -5,11 +5,10 @@ import tensorflow as tf
 
 from tfpose_dp.data import transforms
 from tfpose_dp.data.annotations import load_records
-from tfpose_dp.data.joints import flip_permutation
 from tfpose_dp.data.augmentation import AugmentConfig, half_body_box
-from tfpose_dp.data.joints import UPPER_BODY
 from tfpose_dp.data.pipeline import eval_dataset, make_example_fn
 from tfpose_dp.models.simcc import SimCCCodec
+from tfpose_dp.skeleton import UPPER_BODY, flip_permutation
 
 SIZE = (64, 48)
 
@@ -60,7 +59,13 @@ def test_pipeline_graph_mode_equals_eager(mpii_sample):
     codec = SimCCCodec(SIZE)
     fn = make_example_fn(records, SIZE, codec, AugmentConfig(), seed=3)
     eager = fn(tf.constant(2, tf.int64), tf.constant(5, tf.int64))
-    graph = next(iter(tf.data.Dataset.from_tensors((tf.constant(2, tf.int64), tf.constant(5, tf.int64))).map(fn)))
+    graph = next(
+        iter(
+            tf.data.Dataset.from_tensors((tf.constant(2, tf.int64), tf.constant(5, tf.int64))).map(
+                fn
+            )
+        )
+    )
     for key in ("image", "target_x", "target_weight", "crop_to_image"):
         np.testing.assert_allclose(eager[key].numpy(), graph[key].numpy(), atol=1e-4)
 
@@ -82,6 +87,7 @@ def test_flip_permutation_swaps_mpii_pairs():
 
 def test_eval_dataset_pads_with_masked_examples(synthetic_dir):
     from tfpose_dp.data.annotations import load_split
+
     val = load_split(synthetic_dir, "valid")
     batches = list(eval_dataset(val, SIZE, SimCCCodec(SIZE), batch_size=10))
     masks = np.concatenate([b["mask"].numpy() for b in batches])
@@ -92,6 +98,7 @@ def test_eval_dataset_pads_with_masked_examples(synthetic_dir):
 
 def test_truncated_jpeg_still_decodes(mpii_sample):
     from tfpose_dp.data.decode import decode_image
+
     raw = open(f"{mpii_sample}/052475643.jpg", "rb").read()
     full = decode_image(tf.constant(raw))
     cut = decode_image(tf.constant(raw[: int(len(raw) * 0.7)]))
@@ -102,9 +109,17 @@ def test_half_body_crop_frames_one_half_of_the_body(mpii_sample):
     records = _sample_records(mpii_sample)
     i = int(np.argmax(records.visible.sum(1)))
     assert records.visible[i].sum() > 8
-    for choose_upper, half in ((True, UPPER_BODY), (False, tuple(set(range(16)) - set(UPPER_BODY)))):
-        usable, centre, box = half_body_box(tf.constant(records.joints[i]), tf.constant(records.visible[i]),
-                                            SIZE, tf.constant(choose_upper), 8)
+    for choose_upper, half in (
+        (True, UPPER_BODY),
+        (False, tuple(set(range(16)) - set(UPPER_BODY))),
+    ):
+        usable, centre, box = half_body_box(
+            tf.constant(records.joints[i]),
+            tf.constant(records.visible[i]),
+            SIZE,
+            tf.constant(choose_upper),
+            8,
+        )
         assert bool(usable)
         _, full_box = transforms.crop_box(records.centers[i], records.scales[i], SIZE)
         assert float(box[1]) < float(full_box[1])
@@ -126,9 +141,15 @@ def test_photometric_jitter_changes_colour_only_and_is_deterministic(mpii_sample
     codec = SimCCCodec(SIZE)
     geometric = AugmentConfig(photometric=False)
     coloured = AugmentConfig(photometric=True, photometric_op_prob=1.0)
-    a = make_example_fn(records, SIZE, codec, geometric, seed=4)(tf.constant(1, tf.int64), tf.constant(2, tf.int64))
-    b = make_example_fn(records, SIZE, codec, coloured, seed=4)(tf.constant(1, tf.int64), tf.constant(2, tf.int64))
-    c = make_example_fn(records, SIZE, codec, coloured, seed=4)(tf.constant(1, tf.int64), tf.constant(2, tf.int64))
+    a = make_example_fn(records, SIZE, codec, geometric, seed=4)(
+        tf.constant(1, tf.int64), tf.constant(2, tf.int64)
+    )
+    b = make_example_fn(records, SIZE, codec, coloured, seed=4)(
+        tf.constant(1, tf.int64), tf.constant(2, tf.int64)
+    )
+    c = make_example_fn(records, SIZE, codec, coloured, seed=4)(
+        tf.constant(1, tf.int64), tf.constant(2, tf.int64)
+    )
     np.testing.assert_array_equal(a["target_x"].numpy(), b["target_x"].numpy())
     assert np.abs(a["image"].numpy() - b["image"].numpy()).mean() > 0.01
     np.testing.assert_array_equal(b["image"].numpy(), c["image"].numpy())
@@ -137,21 +158,32 @@ def test_photometric_jitter_changes_colour_only_and_is_deterministic(mpii_sample
 def test_half_body_augmentation_runs_in_the_pipeline(mpii_sample):
     records = _sample_records(mpii_sample)
     fn = make_example_fn(records, SIZE, SimCCCodec(SIZE), AugmentConfig(half_body_prob=1.0), seed=0)
-    ds = tf.data.Dataset.from_tensor_slices((np.arange(len(records)), np.zeros(len(records), np.int64))).map(fn)
+    ds = tf.data.Dataset.from_tensor_slices(
+        (np.arange(len(records)), np.zeros(len(records), np.int64))
+    ).map(fn)
     for ex in ds:
         assert np.isfinite(ex["image"].numpy()).all()
 
 
 def test_joints_outside_the_image_get_zero_weight_not_an_error(tmp_path):
     from PIL import Image
+
     Image.fromarray(np.full((100, 80, 3), 128, np.uint8)).save(tmp_path / "a.jpg")
     joints = [[40 + i, 30 + 2 * i] for i in range(16)]
     joints[0] = [5000, 30]  # far outside the image and the crop
     joints[5] = [-900, -900]
-    rec = {"image": "a.jpg", "center": [40, 50], "scale": 0.4, "joints": joints, "joints_vis": [1] * 16}
+    rec = {
+        "image": "a.jpg",
+        "center": [40, 50],
+        "scale": 0.4,
+        "joints": joints,
+        "joints_vis": [1] * 16,
+    }
     (tmp_path / "ann.json").write_text(json.dumps([rec]))
     records = load_records(str(tmp_path / "ann.json"), str(tmp_path))
-    ex = make_example_fn(records, SIZE, SimCCCodec(SIZE))(tf.constant(0, tf.int64), tf.constant(0, tf.int64))
+    ex = make_example_fn(records, SIZE, SimCCCodec(SIZE))(
+        tf.constant(0, tf.int64), tf.constant(0, tf.int64)
+    )
     weight = ex["target_weight"].numpy()
     assert weight[0] == 0 and weight[5] == 0 and weight[7] == 1
     assert np.isfinite(ex["target_x"].numpy()).all()

@@ -40,7 +40,8 @@ def test_dataset_writes_disjoint_splits_in_mpii_json(synthetic_dir):
     val = load_split(synthetic_dir, "valid")
     assert len(train) == 120 and len(val) == 24
     assert not set(os.path.basename(p) for p in train.image_paths) & set(
-        os.path.basename(p) for p in val.image_paths)
+        os.path.basename(p) for p in val.image_paths
+    )
     with open(os.path.join(synthetic_dir, "annotations", "train.json")) as f:
         first = json.load(f)[0]
     np.testing.assert_allclose(train.joints[0], np.array(first["joints"]) - 1.0, rtol=1e-6)
@@ -61,19 +62,30 @@ def test_private_domain_differs_the_way_clinical_footage_does():
     back_or_side = [j for j in joints if j[12, 0] >= j[13, 0]]  # right shoulder not on image left
     assert len(lying) >= 8 and len(back_or_side) >= 20
     for a, j in zip(anns, joints):  # the crop box holds lying people too (3:4 aspect)
-        assert a["scale"] * 200 >= np.ptp(j[:, 1]) and a["scale"] * 200 * 0.75 >= np.ptp(j[:, 0]) * 0.99
+        assert (
+            a["scale"] * 200 >= np.ptp(j[:, 1])
+            and a["scale"] * 200 * 0.75 >= np.ptp(j[:, 0]) * 0.99
+        )
     hidden = sum(16 - sum(a["joints_vis"]) for a in anns) / len(anns)
-    public_hidden = sum(16 - sum(synthetic.make_sample(0, i)[1]["joints_vis"]) for i in range(80)) / 80
+    public_hidden = (
+        sum(16 - sum(synthetic.make_sample(0, i)[1]["joints_vis"]) for i in range(80)) / 80
+    )
     assert hidden > public_hidden  # blankets and furniture: heavier occlusion
-    images = [np.asarray(synthetic.make_sample(0, i, domain=d)[0], np.float32) for i in range(20)
-              for d in ("public", "private")]
+    images = [
+        np.asarray(synthetic.make_sample(0, i, domain=d)[0], np.float32)
+        for i in range(20)
+        for d in ("public", "private")
+    ]
     contrast = [im.std() for im in images]
     assert np.mean(contrast[1::2]) < 0.7 * np.mean(contrast[::2])  # low contrast
     assert synthetic.make_sample(0, 3, domain="private")[1] != synthetic.make_sample(0, 3)[1]
 
 
 def test_both_domains_load_through_the_real_loader(tmp_path):
-    dirs = {d: synthetic.ensure_synthetic_dataset(30, 6, 0, str(tmp_path), domain=d) for d in synthetic.DOMAINS}
+    dirs = {
+        d: synthetic.ensure_synthetic_dataset(30, 6, 0, str(tmp_path), domain=d)
+        for d in synthetic.DOMAINS
+    }
     assert dirs["public"] != dirs["private"]
     for d in dirs.values():
         train, val = load_split(d, "train"), load_split(d, "valid")

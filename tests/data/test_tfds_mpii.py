@@ -17,16 +17,20 @@ SIZE = (64, 48)
 
 def _build(manual_dir, data_dir):
     import tensorflow_datasets as tfds
+
     from tfpose_dp.data.tfds_mpii.tfds_mpii_dataset_builder import Builder
+
     builder = Builder(data_dir=str(data_dir))
-    builder.download_and_prepare(file_format="array_record",
-                                 download_config=tfds.download.DownloadConfig(manual_dir=str(manual_dir)))
+    builder.download_and_prepare(
+        file_format="array_record",
+        download_config=tfds.download.DownloadConfig(manual_dir=str(manual_dir)),
+    )
     return builder
 
 
 @pytest.fixture
 def manual_dir(mpii_release, mpii_sample, tmp_path):
-    """The official layout: images tarball + release .mat + gt_valid.mat, from the 5-image sample."""
+    """The official layout: images tarball + release .mat + gt_valid.mat, from the sample."""
     mat, gt_valid, _ = mpii_release
     manual = tmp_path / "manual"
     manual.mkdir()
@@ -39,7 +43,9 @@ def manual_dir(mpii_release, mpii_sample, tmp_path):
     return manual
 
 
-def test_build_from_tarball_and_mat_gives_the_same_crops_as_the_raw_files(manual_dir, mpii_sample, tmp_path):
+def test_build_from_tarball_and_mat_gives_the_same_crops_as_the_raw_files(
+    manual_dir, mpii_sample, tmp_path
+):
     _build(manual_dir, tmp_path / "tfds")
     train = load_split(f"tfds:{tmp_path / 'tfds'}", "train")
     valid = load_split(f"tfds:{tmp_path / 'tfds'}", "valid")
@@ -54,7 +60,9 @@ def test_build_from_tarball_and_mat_gives_the_same_crops_as_the_raw_files(manual
         j = names.index(os.path.basename(valid.image_paths[i]))
         expected = from_files(tf.constant(j, tf.int64), tf.constant(0, tf.int64))
         np.testing.assert_allclose(example["image"].numpy(), expected["image"].numpy(), atol=1e-5)
-        np.testing.assert_allclose(example["target_x"].numpy(), expected["target_x"].numpy(), atol=1e-6)
+        np.testing.assert_allclose(
+            example["target_x"].numpy(), expected["target_x"].numpy(), atol=1e-6
+        )
     assert np.all(valid.head_sizes > 0)
     # A subset (as the public/private split takes) still reads its own images.
     sub = valid.subset([1])
@@ -72,11 +80,22 @@ def test_build_command_makes_it_from_a_folder_with_json_annotations(mpii_sample,
     (manual / "images" / "052475643.jpg").write_bytes(b"\xff\xd8 broken")
     shutil.copy(os.path.join(mpii_sample, "test_mpii.json"), manual / "train.json")
     shutil.copy(os.path.join(mpii_sample, "test_mpii.json"), manual / "valid.json")
-    subprocess.run([sys.executable, "-m", "tfpose_dp.data.tfds_mpii", f"--manual_dir={manual}",
-                    f"--data_dir={tmp_path / 'tfds'}"], check=True, capture_output=True, text=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tfpose_dp.data.tfds_mpii",
+            f"--manual_dir={manual}",
+            f"--data_dir={tmp_path / 'tfds'}",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     train = load_split(f"tfds:{tmp_path / 'tfds'}", "train")
     assert len(train) == 4  # the corrupt image's person is a counted skip
     import tensorflow_datasets as tfds
+
     info = tfds.builder("tfds_mpii", data_dir=str(tmp_path / "tfds")).info
     assert info.metadata["train_skipped"] == {"missing_image": 0, "corrupt_image": 1}
 
@@ -86,12 +105,26 @@ def test_missing_build_says_how_to_make_it(tmp_path):
         load_split(f"tfds:{tmp_path}", "train")
 
 
+@pytest.mark.slow
 def test_trainer_runs_on_the_tfds_build(manual_dir, tmp_path):
-    from tfpose_dp.training.config import TrainConfig
+    from tfpose_dp.run_config import RunConfig
     from tfpose_dp.training.trainer import run
+
     _build(manual_dir, tmp_path / "tfds")
-    cfg = TrainConfig(model_dir=str(tmp_path / "run"), data_dir=f"tfds:{tmp_path / 'tfds'}",
-                      model="tiny_vit_micro", input_size=(64, 48), nonprivate=True, batch_size=2,
-                      physical_batch_size=2, max_steps=2, epochs=1, eval_batch_size=2, augment=True)
+    cfg = RunConfig.from_flat(
+        dict(
+            model_dir=str(tmp_path / "run"),
+            data_dir=f"tfds:{tmp_path / 'tfds'}",
+            model="tiny_vit_micro",
+            input_size=(64, 48),
+            nonprivate=True,
+            batch_size=2,
+            physical_batch_size=2,
+            max_steps=2,
+            epochs=1,
+            eval_batch_size=2,
+            augment=True,
+        )
+    )
     result = run(cfg)
     assert result["steps"] == 2 and np.isfinite(result["pckh@0.5"])

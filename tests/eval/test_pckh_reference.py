@@ -1,5 +1,6 @@
 """Our MPII table against a separate implementation of the reference formula (the one HRNet and
 mmpose ship), on random gt_valid.mat data with missing joints and joints exactly on a threshold."""
+
 import json
 import subprocess
 import sys
@@ -7,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from tfpose_dp.data.joints import PCKH_JOINT_NAMES
+from tfpose_dp.skeleton import PCKH_JOINT_NAMES
 
 REPO = __file__.rsplit("/tests/", 1)[0]
 
@@ -28,10 +29,17 @@ def _reference_table(pos_pred_src, pos_gt_src, jnt_missing, headboxes_src):
     ratio = count.astype(np.float64).copy()
     ratio[6:8] = 0
     ratio /= ratio.sum()
-    return {"Head": p5[9], "Shoulder": 0.5 * (p5[13] + p5[12]), "Elbow": 0.5 * (p5[14] + p5[11]),
-            "Wrist": 0.5 * (p5[15] + p5[10]), "Hip": 0.5 * (p5[3] + p5[2]),
-            "Knee": 0.5 * (p5[4] + p5[1]), "Ankle": 0.5 * (p5[5] + p5[0]),
-            "Mean": np.sum(p5 * ratio), "Mean@0.1": np.sum(p1 * ratio)}, p5
+    return {
+        "Head": p5[9],
+        "Shoulder": 0.5 * (p5[13] + p5[12]),
+        "Elbow": 0.5 * (p5[14] + p5[11]),
+        "Wrist": 0.5 * (p5[15] + p5[10]),
+        "Hip": 0.5 * (p5[3] + p5[2]),
+        "Knee": 0.5 * (p5[4] + p5[1]),
+        "Ankle": 0.5 * (p5[5] + p5[0]),
+        "Mean": np.sum(p5 * ratio),
+        "Mean@0.1": np.sum(p1 * ratio),
+    }, p5
 
 
 def _random_case(seed, n=60):
@@ -55,13 +63,31 @@ def _random_case(seed, n=60):
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_every_column_equals_the_reference_formula(tmp_path, seed):
     from scipy.io import savemat
+
     pos, missing, boxes, pred = _random_case(seed)
-    savemat(tmp_path / "gt_valid.mat", {"pos_gt_src": pos, "jnt_missing": missing, "headboxes_src": boxes})
-    preds = [{"image": str(i), "joints": (pred[:, :, i] - 1.0).tolist()} for i in range(pos.shape[2])]
+    savemat(
+        tmp_path / "gt_valid.mat",
+        {"pos_gt_src": pos, "jnt_missing": missing, "headboxes_src": boxes},
+    )
+    preds = [
+        {"image": str(i), "joints": (pred[:, :, i] - 1.0).tolist()} for i in range(pos.shape[2])
+    ]
     (tmp_path / "preds.json").write_text(json.dumps(preds))
-    out = subprocess.run([sys.executable, "-m", "tfpose_dp.evaluate", f"--predictions={tmp_path / 'preds.json'}",
-                          f"--annotations={tmp_path / 'gt_valid.mat'}", f"--output_json={tmp_path / 't.json'}",
-                          "--per_joint"], cwd=REPO, capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tfpose_dp.evaluate",
+            f"--predictions={tmp_path / 'preds.json'}",
+            f"--annotations={tmp_path / 'gt_valid.mat'}",
+            f"--output_json={tmp_path / 't.json'}",
+            "--per_joint",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     ours = json.loads((tmp_path / "t.json").read_text())
     reference, per_joint = _reference_table(pred, pos, missing, boxes)

@@ -1,4 +1,5 @@
 """Export parity: TFLite and ONNX against the Keras model (small model, real-looking crops)."""
+
 import json
 
 import numpy as np
@@ -13,6 +14,8 @@ from tfpose_dp.export.serving import serving_function
 from tfpose_dp.models.pose_model import build_pose_model
 from tfpose_dp.models.simcc import SimCCCodec, simcc_per_example_loss
 
+pytestmark = pytest.mark.slow  # end-to-end: trains or exports real models
+
 SIZE = (64, 48)
 
 
@@ -26,10 +29,18 @@ def _briefly_trained(model, codec, synthetic_dir, steps=60):
         idx = tf.random.stateless_uniform([16], [i, 0], 0, 120, tf.int32)
         with tf.GradientTape() as tape:
             out = model(tf.gather(train["image"], idx), training=True)
-            loss = tf.reduce_mean(simcc_per_example_loss(
-                tf.gather(train["target_x"], idx), tf.gather(train["target_y"], idx),
-                tf.gather(train["target_weight"], idx), out["simcc_x"], out["simcc_y"]))
-        optimizer.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables))
+            loss = tf.reduce_mean(
+                simcc_per_example_loss(
+                    tf.gather(train["target_x"], idx),
+                    tf.gather(train["target_y"], idx),
+                    tf.gather(train["target_weight"], idx),
+                    out["simcc_x"],
+                    out["simcc_y"],
+                )
+            )
+        optimizer.apply_gradients(
+            zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables)
+        )
 
     for i in range(steps):
         step(tf.constant(i))
@@ -40,7 +51,9 @@ def _briefly_trained(model, codec, synthetic_dir, steps=60):
 def setup(synthetic_dir):
     tf.keras.utils.set_random_seed(3)
     codec = SimCCCodec(SIZE)
-    model = _briefly_trained(build_pose_model("tiny_vit_micro", SIZE, norm="group"), codec, synthetic_dir)
+    model = _briefly_trained(
+        build_pose_model("tiny_vit_micro", SIZE, norm="group"), codec, synthetic_dir
+    )
     records = load_split(synthetic_dir, "valid").subset(np.arange(12))
     crops = [crop_to_uint8(b["image"].numpy()[0]) for b in eval_dataset(records, SIZE, codec, 1)]
     serve = serving_function(model, codec)
@@ -49,9 +62,14 @@ def setup(synthetic_dir):
 
 
 def _errors(outputs, reference):
-    kp = [np.linalg.norm(o["keypoints"] - r["keypoints"], axis=-1).mean() for o, r in zip(outputs, reference)]
-    logits = [max(np.abs(o["simcc_x"] - r["simcc_x"]).max(), np.abs(o["simcc_y"] - r["simcc_y"]).max())
-              for o, r in zip(outputs, reference)]
+    kp = [
+        np.linalg.norm(o["keypoints"] - r["keypoints"], axis=-1).mean()
+        for o, r in zip(outputs, reference)
+    ]
+    logits = [
+        max(np.abs(o["simcc_x"] - r["simcc_x"]).max(), np.abs(o["simcc_y"] - r["simcc_y"]).max())
+        for o, r in zip(outputs, reference)
+    ]
     return np.array(kp), np.array(logits)
 
 
@@ -93,16 +111,30 @@ def test_onnx_matches_keras_with_a_dynamic_batch(setup, tmp_path):
     np.testing.assert_allclose(batch["simcc_x"][2], reference[2]["simcc_x"][0], atol=1e-4)
 
 
-RECORD = {"method": "pdp", "dp_guarantee": True, "epsilon": 0.2, "delta": 1e-5, "noise_multiplier": 3.1,
-          "steps": 40, "sampling_rate": 0.01, "accountant": "pld", "unit_of_privacy": "one person record"}
+RECORD = {
+    "method": "pdp",
+    "dp_guarantee": True,
+    "epsilon": 0.2,
+    "delta": 1e-5,
+    "noise_multiplier": 3.1,
+    "steps": 40,
+    "sampling_rate": 0.01,
+    "accountant": "pld",
+    "unit_of_privacy": "one person record",
+}
 
 
 def test_every_artifact_carries_the_privacy_record(setup, tmp_path):
     from tfpose_dp.export import provenance
+
     model, codec, _, _ = setup
     content = formats.tflite_bytes(model, codec, "none", record=RECORD)
     assert provenance.read_from_tflite(content) == RECORD
-    assert formats.run_tflite(content, np.zeros((1, *SIZE, 3), np.uint8))["keypoints"].shape == (1, 16, 2)
+    assert formats.run_tflite(content, np.zeros((1, *SIZE, 3), np.uint8))["keypoints"].shape == (
+        1,
+        16,
+        2,
+    )
     onnx_path = formats.write_onnx(model, codec, str(tmp_path / "pose.onnx"), RECORD)
     assert provenance.read_from_onnx(onnx_path) == RECORD
     sm = formats.write_saved_model(model, codec, str(tmp_path / "sm"), RECORD)

@@ -35,7 +35,9 @@ def test_frozen_batchnorm_ignores_batch_statistics():
 def test_backbone_training_and_inference_agree_with_frozen_bn():
     model = build_backbone("tiny_vit_micro", (64, 48, 3), norm="frozen_bn")
     x = tf.random.normal((3, 64, 48, 3))
-    np.testing.assert_allclose(model(x, training=True).numpy(), model(x, training=False).numpy(), atol=1e-5)
+    np.testing.assert_allclose(
+        model(x, training=True).numpy(), model(x, training=False).numpy(), atol=1e-5
+    )
 
 
 def test_examples_are_independent_with_group_norm():
@@ -46,14 +48,17 @@ def test_examples_are_independent_with_group_norm():
     np.testing.assert_allclose(alone.numpy(), together.numpy(), atol=1e-5)
 
 
-@pytest.mark.parametrize("layer", [
-    tinyvit_layers.ConvNorm(8, 3, 2, norm="group"),
-    tinyvit_layers.MBConv(8, norm="frozen_bn"),
-    tinyvit_layers.PatchMerging(16),
-    tinyvit_layers.PatchEmbed(16),
-    tinyvit_layers.TinyViTBlock(16, 2, 4, drop_path=0.1),
-    tinyvit_layers.DropPath(0.2),
-])
+@pytest.mark.parametrize(
+    "layer",
+    [
+        tinyvit_layers.ConvNorm(8, 3, 2, norm="group"),
+        tinyvit_layers.MBConv(8, norm="frozen_bn"),
+        tinyvit_layers.PatchMerging(16),
+        tinyvit_layers.PatchEmbed(16),
+        tinyvit_layers.TinyViTBlock(16, 2, 4, drop_path=0.1),
+        tinyvit_layers.DropPath(0.2),
+    ],
+)
 def test_layer_get_config_round_trip(layer):
     clone = layer.__class__.from_config(layer.get_config())
     assert clone.get_config() == layer.get_config()

@@ -4,7 +4,14 @@ import pytest
 from tfpose_dp.privacy import accounting
 
 
-@pytest.mark.parametrize("eps,n,b,epochs", [(0.2, 22246, 32, 2), (1.0, 3000, 64, 3), (8.0, 4000, 128, 4)])
+@pytest.mark.parametrize(
+    "eps,n,b,epochs",
+    [
+        pytest.param(0.2, 22246, 32, 2, marks=pytest.mark.slow),  # a fine PLD grid: ~30 s
+        (1.0, 3000, 64, 3),
+        (8.0, 4000, 128, 4),
+    ],
+)
 def test_calibrated_sigma_reproduces_target_with_dp_accounting(eps, n, b, epochs):
     q, steps, delta = b / n, round(epochs * n / b), accounting.default_delta(n)
     sigma = accounting.calibrate_noise_multiplier(q, steps, eps, delta)

@@ -15,14 +15,17 @@ def _tiny_model():
 
 def _batch(n=7):
     rng = np.random.default_rng(0)
-    return (tf.constant(rng.normal(size=(n, 6, 6, 2)), tf.float32),
-            tf.constant(rng.normal(size=(n, 4)), tf.float32))
+    return (
+        tf.constant(rng.normal(size=(n, 6, 6, 2)), tf.float32),
+        tf.constant(rng.normal(size=(n, 4)), tf.float32),
+    )
 
 
 def _loss_fn(model):
     def loss(example):
         x, y = example
         return tf.reduce_sum(tf.square(model(x[None])[0] - y))
+
     return loss
 
 
@@ -31,7 +34,7 @@ def _naive(model, batch, clip, mask):
     total = [np.zeros(v.shape) for v in model.trainable_variables]
     for i in range(x.shape[0]):
         with tf.GradientTape() as tape:
-            loss = tf.reduce_sum(tf.square(model(x[i:i + 1])[0] - y[i]))
+            loss = tf.reduce_sum(tf.square(model(x[i : i + 1])[0] - y[i]))
         g = tape.gradient(loss, model.trainable_variables)
         norm = np.sqrt(sum(float(tf.reduce_sum(t * t)) for t in g))
         f = min(1.0, clip / norm) * mask[i]

@@ -18,7 +18,7 @@ def test_fresh_keys_differ_and_public_seed_keys_repeat():
 def test_streams_are_separate_derivations_of_the_key():
     key = DPKey.generate()
     words = key.noise_key()
-    assert len(words) == 2 and all(-2**63 <= w < 2**63 for w in words)
+    assert len(words) == 2 and all(-(2**63) <= w < 2**63 for w in words)
     entropy = key.sampling_entropy()
     assert len(entropy) == 8 and all(0 <= w < 2**32 for w in entropy)
     assert key.fingerprint() not in key._secret.hex()

@@ -14,13 +14,18 @@ def test_noise_std_on_zero_gradient_is_sigma_times_clip():
 
 
 def test_noise_is_a_function_of_key_and_step_and_fresh_each_step():
-    draw = lambda seed, step: noise.add_noise([tf.zeros([1000]), tf.zeros([1000])], 1.0,  # noqa: E731
-                                              noise.step_key(seed, step))
+    def draw(seed, step):
+        return noise.add_noise(
+            [tf.zeros([1000]), tf.zeros([1000])], 1.0, noise.step_key(seed, step)
+        )
+
     np.testing.assert_array_equal(draw(4, 7)[0].numpy(), draw(4, 7)[0].numpy())
     samples = [draw(4, 7)[0], draw(4, 7)[1], draw(4, 8)[0], draw(5, 7)[0]]
     flat = np.stack([s.numpy() for s in samples])
     corr = np.corrcoef(flat)
-    assert np.all(np.abs(corr[np.triu_indices(4, 1)]) < 0.15)  # tensors, steps and seeds independent
+    assert np.all(
+        np.abs(corr[np.triu_indices(4, 1)]) < 0.15
+    )  # tensors, steps and seeds independent
 
 
 def test_normalise_divides_by_expected_batch_size():
@@ -30,6 +35,7 @@ def test_normalise_divides_by_expected_batch_size():
 
 def test_a_run_key_of_two_words_works_like_an_int_key():
     from tfpose_dp.privacy.dp_key import DPKey
+
     key = DPKey.generate().noise_key()
     a = noise.add_noise([tf.zeros([50])], 1.0, noise.step_key(key, 3))[0].numpy()
     b = noise.add_noise([tf.zeros([50])], 1.0, noise.step_key(list(key), 3))[0].numpy()

@@ -84,7 +84,9 @@ def test_accounting_is_unaffected_by_projection():
 
 def test_basis_is_orthonormal_to_float32_precision_for_ill_conditioned_gradients():
     rng = np.random.default_rng(0)
-    g = rng.normal(size=(60, 50_000)) * np.logspace(0, -2.5, 60)[:, None]  # eigenvalues over 5 decades
+    g = (
+        rng.normal(size=(60, 50_000)) * np.logspace(0, -2.5, 60)[:, None]
+    )  # eigenvalues over 5 decades
     g = (g + 3.0 * rng.normal(size=(1, 50_000))).astype(np.float32)  # one dominant shared direction
     v = top_eigenbasis(g, 60).numpy()
     assert v.shape[1] > 30

@@ -29,7 +29,7 @@ def test_chunks_hold_exactly_the_draw_padded_with_masked_indices():
         assert chunks.shape == (-(-len(idx) // 8), 8)
         real = chunks[chunks != PAD_INDEX]
         np.testing.assert_array_equal(real, idx)
-        assert np.all(chunks.reshape(-1)[len(idx):] == PAD_INDEX)
+        assert np.all(chunks.reshape(-1)[len(idx) :] == PAD_INDEX)
 
 
 def test_draw_is_a_function_of_entropy_and_step_only():

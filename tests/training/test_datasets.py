@@ -20,7 +20,9 @@ def _public_from(synthetic_dir, tmp_path, split):
     path = tmp_path / "public.json"
     path.write_text(json.dumps(records))
     train = load_split(synthetic_dir, "train")
-    return train, split_public(train, "file", 100, 0, str(path), public_image_dir=f"{synthetic_dir}/images")
+    return train, split_public(
+        train, "file", 100, 0, str(path), public_image_dir=f"{synthetic_dir}/images"
+    )
 
 
 def test_overlapping_public_file_is_refused(synthetic_dir, tmp_path):
@@ -36,13 +38,23 @@ def test_disjoint_public_file_is_accepted(synthetic_dir, tmp_path):
 def _multi_person_records(tmp_path, persons_per_image):
     """A split whose images hold several persons each (as MPII's do)."""
     from PIL import Image
+
     records, index = [], 0
     (tmp_path / "images").mkdir()
     for image, count in enumerate(persons_per_image):
-        Image.new("RGB", (64, 64), (image * 20 % 255, 90, 40)).save(tmp_path / "images" / f"{image}.jpg")
+        Image.new("RGB", (64, 64), (image * 20 % 255, 90, 40)).save(
+            tmp_path / "images" / f"{image}.jpg"
+        )
         for person in range(count):
-            records.append({"image": f"{image}.jpg", "center": [20 + 5 * person, 30], "scale": 0.2,
-                            "joints": [[10 + person, 10 + j] for j in range(16)], "joints_vis": [1] * 16})
+            records.append(
+                {
+                    "image": f"{image}.jpg",
+                    "center": [20 + 5 * person, 30],
+                    "scale": 0.2,
+                    "joints": [[10 + person, 10 + j] for j in range(16)],
+                    "joints_vis": [1] * 16,
+                }
+            )
             index += 1
     (tmp_path / "annotations").mkdir()
     for split in ("train", "valid"):
@@ -62,6 +74,7 @@ def test_holdout_takes_whole_images(tmp_path):
 
 def test_validation_sharing_an_image_with_training_is_refused(tmp_path):
     from tfpose_dp.training.datasets import SplitOverlapError, load_train_val
+
     _multi_person_records(tmp_path, [2, 1])
     with pytest.raises(SplitOverlapError, match="validation split shares 2 image"):
         load_train_val(str(tmp_path), 0, 0, 0)

@@ -1,4 +1,5 @@
 """Distributed DP training: same step as one device, noise added once, global sampling."""
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -22,14 +23,17 @@ def _mirrored():
 
 def _chunk(records_dir, physical, slice_size, replica_ids, step=0, seed=0):
     from tfpose_dp.data.annotations import load_split
+
     records = load_split(records_dir, "train")
     sampler = PoissonSampler(len(records), 6, physical, entropy=seed)
-    ds = training_dataset(records, sampler, SIZE, SimCCCodec(SIZE), step, None, seed, slice_size, replica_ids)
+    ds = training_dataset(
+        records, sampler, SIZE, SimCCCodec(SIZE), step, None, seed, slice_size, replica_ids
+    )
     return ds, sampler
 
 
 def _small_pose_model():
-    """A few-parameter stand-in with the pose model's outputs (TinyViT traces take minutes per replica)."""
+    """A few-parameter stand-in with the pose model's outputs (TinyViT traces take minutes)."""
     codec = SimCCCodec(SIZE)
     image = tf.keras.Input([*SIZE, 3])
     x = tf.keras.layers.Conv2D(4, 3, strides=4, activation="relu")(image)
@@ -47,8 +51,14 @@ def _train_one_step(strategy, synthetic_dir, sigma, private=True, weights=None, 
         variables = model.trainable_variables
         if private:
             # A random 5-d subspace keeps little of the gradient: a larger step keeps it measurable.
-            opt = make_dp_optimizer("sgd", 5.0 if pdp else 0.05, l2_norm_clip=0.5, noise_multiplier=sigma,
-                                    expected_batch_size=6, noise_key=3)
+            opt = make_dp_optimizer(
+                "sgd",
+                5.0 if pdp else 0.05,
+                l2_norm_clip=0.5,
+                noise_multiplier=sigma,
+                expected_batch_size=6,
+                noise_key=3,
+            )
             if pdp:
                 p = int(sum(np.prod(v.shape) for v in variables))
                 projection = SubspaceProjection(p, 5)
@@ -57,10 +67,14 @@ def _train_one_step(strategy, synthetic_dir, sigma, private=True, weights=None, 
                 opt.gradient_transform = projection
             steps = PrivateSteps(model, opt, variables, strategy=strategy)
         else:
-            steps = NonPrivateSteps(model, tf.keras.optimizers.legacy.SGD(0.05), variables, strategy=strategy)
+            steps = NonPrivateSteps(
+                model, tf.keras.optimizers.legacy.SGD(0.05), variables, strategy=strategy
+            )
     replicas = strategy.num_replicas_in_sync
     ds, sampler = _chunk(synthetic_dir, 8, 8 // replicas, tuple(range(replicas)))
-    it = iter(strategy.distribute_datasets_from_function(lambda context: ds))  # as the trainer feeds it
+    it = iter(
+        strategy.distribute_datasets_from_function(lambda context: ds)
+    )  # as the trainer feeds it
     totals = np.zeros(3)
     for _ in range(len(sampler.chunks(0))):
         totals += [float(v) for v in steps.accumulate(next(it))]
@@ -73,7 +87,9 @@ def test_mirrored_step_equals_single_device_step_with_negligible_noise(synthetic
     mirrored = _mirrored()
     weights = _small_pose_model().get_weights()
     sigma = 1e-9  # noise std 5e-10: far below the tolerance (zero noise is refused)
-    single, t1 = _train_one_step(tf.distribute.get_strategy(), synthetic_dir, sigma, private, weights, pdp)
+    single, t1 = _train_one_step(
+        tf.distribute.get_strategy(), synthetic_dir, sigma, private, weights, pdp
+    )
     double, t2 = _train_one_step(mirrored, synthetic_dir, sigma, private, weights, pdp)
     np.testing.assert_allclose(t1, t2, rtol=1e-5)  # same examples, same losses
     assert t1[2] > 0
@@ -90,8 +106,14 @@ def test_noise_on_the_global_sum_has_variance_sigma_squared_c_squared(replicas):
     sigma, clip, n = 1.5, 0.4, 20_000
     with strategy.scope():
         w = tf.Variable(tf.zeros([n]))
-        opt = make_dp_optimizer("sgd", 1.0, l2_norm_clip=clip, noise_multiplier=sigma,
-                                expected_batch_size=1, noise_key=7)
+        opt = make_dp_optimizer(
+            "sgd",
+            1.0,
+            l2_norm_clip=clip,
+            noise_multiplier=sigma,
+            expected_batch_size=1,
+            noise_key=7,
+        )
         steps = PrivateSteps(None, opt, [w], strategy=strategy)
     steps.apply()  # no example drawn: the update is the noise alone (SGD, lr 1, first step)
     noise = -w.numpy()

@@ -1,25 +1,32 @@
 """--init_from: a run starts from another run's whole pose model (backbone and head)."""
+
 import os
 
 import numpy as np
 import pytest
 
 from tfpose_dp.models.pose_model import build_pose_model
-from tfpose_dp.training import restore_model, trainer
-from tfpose_dp.training.restore_model import IncompatibleModel, load_trained_model
+from tfpose_dp.runs import checkpoints
+from tfpose_dp.runs import restore as restore_model
+from tfpose_dp.runs.restore import IncompatibleModel, load_trained_model
+from tfpose_dp.training import trainer
+
+pytestmark = pytest.mark.slow  # end-to-end: trains or exports real models
 
 
 @pytest.fixture(scope="module")
 def public_run(tmp_path_factory, run_config):
     model_dir = tmp_path_factory.mktemp("public") / "run"
-    final = trainer.run(run_config(model_dir, nonprivate=True, max_steps=2, learning_rate=0.01,
-                                   optimizer="adam"))
+    final = trainer.run(
+        run_config(model_dir, nonprivate=True, max_steps=2, learning_rate=0.01, optimizer="adam")
+    )
     return str(model_dir), final
 
 
-def _wanted(norm="group"):
-    return {"model": "tiny_vit_micro", "input_size": [64, 48], "norm": norm, "split_ratio": 2.0,
-            "maps_per_joint": 1}
+def _wanted(norm="group", input_size=(64, 48)):
+    from tfpose_dp.run_config import RunConfig
+
+    return RunConfig.from_flat({"model": "tiny_vit_micro", "input_size": input_size, "norm": norm})
 
 
 def test_weights_equal_the_source_run_head_included(public_run):
@@ -37,22 +44,26 @@ def test_a_model_of_another_norm_or_size_is_refused(public_run):
     with pytest.raises(IncompatibleModel, match="--norm='group', this run has 'frozen_bn'"):
         restore_model.init_from_run(target, public_run[0], _wanted("frozen_bn"))
     with pytest.raises(IncompatibleModel, match="--input_size"):
-        restore_model.init_from_run(target, public_run[0], {**_wanted(), "input_size": [96, 72]})
+        restore_model.init_from_run(target, public_run[0], _wanted(input_size=(96, 72)))
 
 
-def test_private_fine_tuning_starts_from_the_public_model_and_says_so(public_run, run_config, tmp_path):
+def test_private_fine_tuning_starts_from_the_public_model_and_says_so(
+    public_run, run_config, tmp_path
+):
     model_dir = tmp_path / "finetune"
     final = trainer.run(run_config(model_dir, init_from=public_run[0], norm="auto"))
     assert final["start_pckh@0.5"] == pytest.approx(public_run[1]["pckh@0.5"], abs=1e-9)
     assert "initialised from the model of" in final["privacy_statement"]
-    from tfpose_dp.training import checkpointing
-    state = checkpointing.read_state(checkpointing.latest_checkpoint(str(model_dir)))
-    assert state["config"]["init_from"] == os.path.abspath(public_run[0])
+    state = checkpoints.read_state(checkpoints.latest_checkpoint(str(model_dir)))
+    assert state["manifest"]["config"]["model"]["init_from"] == os.path.abspath(public_run[0])
     from tfpose_dp.export.provenance import privacy_record
+
     assert privacy_record(state)["initialised_from"] == os.path.abspath(public_run[0])
 
 
-def test_fine_tuning_with_an_explicit_other_norm_is_refused_before_writing(public_run, run_config, tmp_path):
+def test_fine_tuning_with_an_explicit_other_norm_is_refused_before_writing(
+    public_run, run_config, tmp_path
+):
     model_dir = tmp_path / "bad"
     with pytest.raises(IncompatibleModel):
         trainer.run(run_config(model_dir, init_from=public_run[0], norm="frozen_bn"))

@@ -1,13 +1,29 @@
-"""Two MultiWorkerMirroredStrategy workers on 127.0.0.1 train; the chief's checkpoint resumes on one."""
+"""Two MultiWorkerMirroredStrategy workers on 127.0.0.1 train; the chief's checkpoint resumes
+on one."""
+
 import json
 import os
 import socket
 import subprocess
 import sys
 
-ARGS = ["--model=tiny_vit_micro", "--input_size=64,48", "--norm=group", "--synthetic_train=64",
-        "--synthetic_val=16", "--batch_size=8", "--physical_batch_size=8", "--epochs=1",
-        "--epsilon=8", "--noaugment", "--log_every=1"]
+import pytest
+
+pytestmark = pytest.mark.slow  # end-to-end: trains or exports real models
+
+ARGS = [
+    "--model=tiny_vit_micro",
+    "--input_size=64,48",
+    "--norm=group",
+    "--synthetic_train=64",
+    "--synthetic_val=16",
+    "--batch_size=8",
+    "--physical_batch_size=8",
+    "--epochs=1",
+    "--epsilon=8",
+    "--noaugment",
+    "--log_every=1",
+]
 
 
 def _free_ports(n):
@@ -21,12 +37,24 @@ def _free_ports(n):
 
 
 def _train(model_dir, synthetic_root, max_steps, env=None):
-    cmd = [sys.executable, "-m", "tfpose_dp.train", *ARGS, f"--model_dir={model_dir}",
-           f"--synthetic_root={synthetic_root}", f"--max_steps={max_steps}"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "tfpose_dp.train",
+        *ARGS,
+        f"--model_dir={model_dir}",
+        f"--synthetic_root={synthetic_root}",
+        f"--max_steps={max_steps}",
+    ]
     if env is not None:
         cmd.append("--strategy=multi_worker")
-    return subprocess.Popen(cmd, env={**os.environ, **(env or {})}, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        cmd,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def _state(model_dir):
@@ -39,8 +67,15 @@ def _state(model_dir):
 def test_two_workers_train_and_the_chief_checkpoint_resumes_on_one(tmp_path):
     model_dir, synthetic = str(tmp_path / "run"), str(tmp_path / "synthetic")
     cluster = {"worker": [f"127.0.0.1:{p}" for p in _free_ports(2)]}
-    workers = [_train(model_dir, synthetic, 3, {"TF_CONFIG": json.dumps(
-        {"cluster": cluster, "task": {"type": "worker", "index": i}})}) for i in range(2)]
+    workers = [
+        _train(
+            model_dir,
+            synthetic,
+            3,
+            {"TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}})},
+        )
+        for i in range(2)
+    ]
     logs = [w.communicate(timeout=600)[0] for w in workers]
     assert [w.returncode for w in workers] == [0, 0], logs[0][-3000:] + logs[1][-3000:]
     assert "2 replica(s)" in logs[0] and "not the chief: writes nothing" in logs[1]

@@ -1,4 +1,5 @@
 """The guarantee against someone who has the code, the flags and the seed (in-process runs)."""
+
 import base64
 import json
 import os
@@ -12,13 +13,18 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfpose_dp.training import checkpointing, trainer
-from tfpose_dp.training.config import ConfigError
+from tfpose_dp.run_config import ConfigError
+from tfpose_dp.runs import checkpoints as checkpointing
+from tfpose_dp.training import trainer
 from tfpose_dp.training.stop_request import Interrupted, StopRequest
+
+pytestmark = pytest.mark.slow  # end-to-end: trains or exports real models
 
 
 def _weights(model_dir):
-    reader = tf.train.load_checkpoint(os.path.join(checkpointing.latest_checkpoint(str(model_dir)), "ckpt"))
+    reader = tf.train.load_checkpoint(
+        os.path.join(checkpointing.latest_checkpoint(str(model_dir)), "ckpt")
+    )
     names = sorted(n for n in reader.get_variable_to_shape_map() if n.startswith("model/"))
     return [reader.get_tensor(n) for n in names]
 
@@ -34,7 +40,7 @@ def _counters(model_dir):
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory, run_config):
-    """Two runs with identical flags and seed, and two more with --reproducible_noise (1 step each)."""
+    """Two runs with identical flags and seed, two more with --reproducible_noise (1 step each)."""
     root = tmp_path_factory.mktemp("runs")
     out = {}
     for name, reproducible in (("a", False), ("b", False), ("c", True), ("d", True)):
@@ -66,7 +72,8 @@ def _all_bytes_under(folder, skip):
 
 def test_key_is_owner_only_and_appears_nowhere_else(runs, tmp_path):
     from tfpose_dp.export import formats, provenance
-    from tfpose_dp.training.restore_model import load_trained_model
+    from tfpose_dp.runs.restore import load_trained_model
+
     model_dir = runs["a"][0]
     key_file = str(model_dir / "private" / "dp_key")
     assert stat.S_IMODE(os.stat(key_file).st_mode) == 0o600
@@ -74,7 +81,9 @@ def test_key_is_owner_only_and_appears_nowhere_else(runs, tmp_path):
     secret = bytes.fromhex(open(key_file).read().strip())
     export = tmp_path / "export"
     model, codec, _ = load_trained_model(str(model_dir))
-    record = provenance.privacy_record(checkpointing.read_state(checkpointing.latest_checkpoint(str(model_dir))))
+    record = provenance.privacy_record(
+        checkpointing.read_state(checkpointing.latest_checkpoint(str(model_dir)))
+    )
     formats.write_saved_model(model, codec, str(export / "sm"), record)
     (export / "pose.tflite").write_bytes(formats.tflite_bytes(model, codec, "none", record=record))
     forms = [secret, secret.hex().encode(), secret.hex().upper().encode(), base64.b64encode(secret)]
@@ -88,9 +97,13 @@ def test_resume_refuses_a_changed_delta_and_other_mechanism_settings(runs, run_c
     model_dir = tmp_path / "run"
     shutil.copytree(runs["a"][0], model_dir)
     delta = runs["a"][1]["delta"]
-    for change, flag in (({"delta": delta / 2}, "--delta"), ({"l2_norm_clip": 2.0}, "--l2_norm_clip"),
-                         ({"optimizer": "adam"}, "--optimizer"), ({"epsilon": 3.0}, "--epsilon"),
-                         ({"reproducible_noise": True}, "--reproducible_noise")):
+    for change, flag in (
+        ({"delta": delta / 2}, "--delta"),
+        ({"l2_norm_clip": 2.0}, "--l2_norm_clip"),
+        ({"optimizer": "adam"}, "--optimizer"),
+        ({"epsilon": 3.0}, "--epsilon"),
+        ({"reproducible_noise": True}, "--reproducible_noise"),
+    ):
         with pytest.raises(ConfigError, match=f"holds a run with {flag}="):
             trainer.run(run_config(model_dir, max_steps=2, **change))
     assert _counters(model_dir) == (1, 1, 1)  # nothing was written
@@ -108,7 +121,6 @@ def test_an_inconsistent_checkpoint_is_refused(runs, run_config, tmp_path):
         trainer.run(run_config(model_dir, max_steps=2))
 
 
-@pytest.mark.slow
 def test_sigterm_at_random_moments_never_splits_a_step(tmp_path, run_config):
     previous = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
     rng = random.Random()  # random moments on purpose: every run of the suite probes others

@@ -31,17 +31,36 @@ def test_early_decay_warms_up():
 
 def test_evaluate_and_export_load_the_runs_weight_average(tmp_path):
     from tfpose_dp.models.pose_model import build_pose_model, trainable_variables
-    from tfpose_dp.training import checkpointing
-    from tfpose_dp.training.restore_model import load_trained_model
+    from tfpose_dp.run_config import RunConfig
+    from tfpose_dp.runs import checkpoints
+    from tfpose_dp.runs.manifest import Manifest
+    from tfpose_dp.runs.restore import load_trained_model
+
     model = build_pose_model("tiny_vit_micro", (64, 48), "group")
     variables = trainable_variables(model, "last_stage")
     shadows = [tf.Variable(v + 1.0) for v in variables]
-    config = {"model": "tiny_vit_micro", "input_size": [64, 48], "norm": "group", "split_ratio": 2.0,
-              "maps_per_joint": 1, "trainable": "last_stage", "ema_decay": 0.99}
-    checkpointing.save(str(tmp_path), {"model": model, "weight_average": shadows}, {"step": 1, "config": config})
+    config = RunConfig.from_flat(
+        {
+            "model": "tiny_vit_micro",
+            "input_size": (64, 48),
+            "norm": "group",
+            "trainable": "last_stage",
+            "ema_decay": 0.99,
+        }
+    )
+    manifest = Manifest(config, 10, "test").to_json()
+    checkpoints.save(
+        str(tmp_path),
+        {"model": model, "weight_average": shadows},
+        {"step": 1, "manifest": manifest},
+    )
     averaged, _, _ = load_trained_model(str(tmp_path))
     raw, _, _ = load_trained_model(str(tmp_path), use_average=False)
-    for a, r, s, v in zip(trainable_variables(averaged, "last_stage"), trainable_variables(raw, "last_stage"),
-                          shadows, variables):
+    for a, r, s, v in zip(
+        trainable_variables(averaged, "last_stage"),
+        trainable_variables(raw, "last_stage"),
+        shadows,
+        variables,
+    ):
         np.testing.assert_array_equal(a.numpy(), s.numpy())
         np.testing.assert_array_equal(r.numpy(), v.numpy())

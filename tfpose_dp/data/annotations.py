@@ -4,6 +4,7 @@ Each record: `image` (file name), `center` [x, y], `scale` (person height / 200)
 `joints` 16 x [x, y] and `joints_vis` 16 x {0, 1}, MATLAB 1-based pixel coordinates;
 optionally `head_box` [x1, y1, x2, y2] (1-based), needed for PCKh.
 """
+
 import dataclasses
 import json
 import os
@@ -12,7 +13,7 @@ import numpy as np
 from absl import logging
 
 from tfpose_dp.data.image_check import undecodable_images
-from tfpose_dp.data.joints import NUM_JOINTS
+from tfpose_dp.skeleton import NUM_JOINTS
 
 SPLIT_FILES = {
     "train": ("train.json", "mpii_train.json"),
@@ -27,6 +28,7 @@ class AnnotationError(ValueError):
 @dataclasses.dataclass
 class PoseRecords:
     """One split as arrays (0-based pixel coordinates)."""
+
     image_paths: np.ndarray  # (N,) str, absolute
     centers: np.ndarray  # (N, 2) float32, MPII centre (before the +15*scale shift)
     scales: np.ndarray  # (N,) float32, person height / 200
@@ -48,10 +50,17 @@ class PoseRecords:
 
     def subset(self, indices):
         indices = np.asarray(indices, np.int64)
-        return PoseRecords(self.image_paths[indices], self.centers[indices], self.scales[indices],
-                           self.joints[indices], self.visible[indices], self.head_sizes[indices],
-                           [self.ids[i] for i in indices], self.image_source,
-                           None if self.source_index is None else self.source_index[indices])
+        return PoseRecords(
+            self.image_paths[indices],
+            self.centers[indices],
+            self.scales[indices],
+            self.joints[indices],
+            self.visible[indices],
+            self.head_sizes[indices],
+            [self.ids[i] for i in indices],
+            self.image_source,
+            None if self.source_index is None else self.source_index[indices],
+        )
 
 
 def find_annotation_file(data_dir, split):
@@ -64,7 +73,8 @@ def find_annotation_file(data_dir, split):
     raise AnnotationError(
         f"no {split} annotations in --data_dir={data_dir}: expected one of "
         f"{', '.join(SPLIT_FILES[split])} in {data_dir}/annotations/ or {data_dir}/ "
-        "(the HRNet/mmpose MPII JSON; tools/convert_mpii_mat.py makes it from the official .mat)")
+        "(the HRNet/mmpose MPII JSON; tools/convert_mpii_mat.py makes it from the official .mat)"
+    )
 
 
 def find_image_dir(data_dir):
@@ -104,7 +114,8 @@ def records_from_list(raw, json_path, image_dir, check_files=True):
         if joints.shape != (NUM_JOINTS, 2) or vis.shape != (NUM_JOINTS,):
             raise AnnotationError(
                 f"{json_path} record {i} ({image}): expected {NUM_JOINTS} joints as [x, y] and "
-                f"{NUM_JOINTS} joints_vis, got joints {joints.shape} and joints_vis {vis.shape}")
+                f"{NUM_JOINTS} joints_vis, got joints {joints.shape} and joints_vis {vis.shape}"
+            )
         if center.shape != (2,) or not scale > 0:
             raise AnnotationError(f"{json_path} record {i} ({image}): bad center/scale")
         path = os.path.join(image_dir, image)
@@ -119,23 +130,45 @@ def records_from_list(raw, json_path, image_dir, check_files=True):
         if head is not None:
             x1, y1, x2, y2 = [float(v) for v in head]
             head_size = 0.6 * float(np.hypot(x2 - x1, y2 - y1))
-        keep.append((path, center - 1.0, scale, joints - 1.0, (vis > 0).astype(np.float32),
-                     head_size, (image, int(round(center[0])), int(round(center[1])))))
+        keep.append(
+            (
+                path,
+                center - 1.0,
+                scale,
+                joints - 1.0,
+                (vis > 0).astype(np.float32),
+                head_size,
+                (image, int(round(center[0])), int(round(center[1]))),
+            )
+        )
     if check_files and keep:
         bad = undecodable_images([k[0] for k in keep])
         bad_images = sorted(os.path.basename(p) for p in bad)
         corrupt = sum(k[0] in bad for k in keep)
         keep = [k for k in keep if k[0] not in bad]
     if missing or no_joints or corrupt:
-        logging.warning("%s: skipped %d records whose image file is missing, %d whose image is not "
-                        "a decodable JPEG/PNG (e.g. %s) and %d with no visible joint; %d kept", json_path,
-                        missing, corrupt, bad_images[:3], no_joints, len(keep))
+        logging.warning(
+            "%s: skipped %d records whose image file is missing, %d whose image is not "
+            "a decodable JPEG/PNG (e.g. %s) and %d with no visible joint; %d kept",
+            json_path,
+            missing,
+            corrupt,
+            bad_images[:3],
+            no_joints,
+            len(keep),
+        )
     if not keep:
         raise AnnotationError(f"{json_path}: no usable records (see the log for skips)")
     cols = list(zip(*keep))
-    return PoseRecords(np.array(cols[0]), np.stack(cols[1]).astype(np.float32),
-                       np.array(cols[2], np.float32), np.stack(cols[3]).astype(np.float32),
-                       np.stack(cols[4]), np.array(cols[5], np.float32), list(cols[6]))
+    return PoseRecords(
+        np.array(cols[0]),
+        np.stack(cols[1]).astype(np.float32),
+        np.array(cols[2], np.float32),
+        np.stack(cols[3]).astype(np.float32),
+        np.stack(cols[4]),
+        np.array(cols[5], np.float32),
+        list(cols[6]),
+    )
 
 
 TFDS_PREFIX = "tfds:"
@@ -144,8 +177,9 @@ TFDS_PREFIX = "tfds:"
 def load_split(data_dir, split):
     """A split of an MPII folder, or of the TFDS build with --data_dir=tfds:<TFDS data dir>."""
     if data_dir.startswith(TFDS_PREFIX):
-        from tfpose_dp.data.tfds_source import load_tfds_split  # pylint: disable=import-outside-toplevel
-        return load_tfds_split(data_dir[len(TFDS_PREFIX):] or None, split)
+        from tfpose_dp.data.tfds_source import load_tfds_split
+
+        return load_tfds_split(data_dir[len(TFDS_PREFIX) :] or None, split)
     if not os.path.isdir(data_dir):
         raise AnnotationError(f"--data_dir={data_dir} does not exist")
     return load_records(find_annotation_file(data_dir, split), find_image_dir(data_dir))

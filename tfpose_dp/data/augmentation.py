@@ -7,25 +7,29 @@ saturation and hue ops; their random values are drawn here from a stateless seed
 by the layers' own generators, so the crops of a run depend only on (seed, step, index) and a
 resumed or re-sharded run sees the same crops.
 """
+
 import dataclasses
 
 import tensorflow as tf
 
 from tfpose_dp.data import transforms
-from tfpose_dp.data.joints import NUM_JOINTS, UPPER_BODY
+from tfpose_dp.skeleton import NUM_JOINTS, UPPER_BODY
 
 _RANDOM_VALUES = 14
 
 
 @dataclasses.dataclass
 class AugmentConfig:
-    """Training augmentation; the defaults are the HRNet/mmpose MPII ones (half-body off, as there)."""
+    """Training augmentation; defaults are the HRNet/mmpose MPII ones (half-body off, as there)."""
+
     scale_factor: float = 0.25
     rotation_deg: float = 30.0
     rotation_prob: float = 0.6
     flip_prob: float = 0.5
     half_body_prob: float = 0.0
-    half_body_min_joints: int = 8  # a person needs more visible joints than this for a half-body crop
+    half_body_min_joints: int = (
+        8  # a person needs more visible joints than this for a half-body crop
+    )
     photometric: bool = True
     brightness: float = 32.0  # +- pixel values
     contrast: float = 0.3  # factor in [1 - c, 1 + c]
@@ -36,7 +40,9 @@ class AugmentConfig:
 
 def draw(seed, step, index):
     """(NUM,) uniforms in [0, 1) for one example, a pure function of (seed, step, index)."""
-    key = tf.stack([tf.cast(seed, tf.int64) * 1_000_003 + tf.cast(step, tf.int64), tf.cast(index, tf.int64)])
+    key = tf.stack(
+        [tf.cast(seed, tf.int64) * 1_000_003 + tf.cast(step, tf.int64), tf.cast(index, tf.int64)]
+    )
     return tf.random.stateless_uniform([_RANDOM_VALUES], seed=key)
 
 
@@ -66,8 +72,9 @@ def half_body_box(joints, visible, input_size, choose_upper, min_joints):
 def geometry(config, u, center, box, joints, visible, input_size):
     """Applies half-body, scale, rotation and flip draws -> (centre, box, rotation_deg, flip)."""
     if config.half_body_prob > 0:
-        usable, hb_centre, hb_box = half_body_box(joints, visible, input_size, u[0] < 0.5,
-                                                  config.half_body_min_joints)
+        usable, hb_centre, hb_box = half_body_box(
+            joints, visible, input_size, u[0] < 0.5, config.half_body_min_joints
+        )
         use = usable & (u[1] < config.half_body_prob)
         center, box = tf.where(use, hb_centre, center), tf.where(use, hb_box, box)
     s = config.scale_factor
@@ -81,7 +88,8 @@ class Photometric:
     """Colour jitter of a (H, W, 3) [0, 255] crop with keras-cv's ops and our own draws."""
 
     def __init__(self, config):
-        import keras_cv  # pylint: disable=import-outside-toplevel  (heavy; only training needs it)
+        import keras_cv  # heavy; only training needs it
+
         self.config = config
         rng = (0.0, 255.0)
         self._ops = (
@@ -103,7 +111,12 @@ class Photometric:
             lambda im: hue.augment_images(im, tf.reshape(c.hue * (2.0 * u[9] - 1.0), [1])),
         )
         images = crop[None]
-        for k, step in enumerate(steps):  # skipped ops cost nothing (the HSV ones are the dear ones)
-            images = tf.cond(u[10 + k] < c.photometric_op_prob, lambda im=images, f=step: f(im),
-                             lambda im=images: im)
+        for k, step in enumerate(
+            steps
+        ):  # skipped ops cost nothing (the HSV ones are the dear ones)
+            images = tf.cond(
+                u[10 + k] < c.photometric_op_prob,
+                lambda im=images, f=step: f(im),
+                lambda im=images: im,
+            )
         return tf.clip_by_value(images[0], 0.0, 255.0)

@@ -1,9 +1,11 @@
-"""Which image files decode, so a corrupt image is a counted skip at load time, not an error mid-epoch.
+"""Which image files decode, so a corrupt image is a counted skip at load time, not an error
+mid-epoch.
 
 Every file is decoded once (JPEGs at 1/8 scale: the entropy decoder still reads every byte, at
 a fraction of the cost) in a parallel tf.data pass; results are cached per file by size and
 modification time under the cache root, so later runs only check new or changed files.
 """
+
 import hashlib
 import json
 import os
@@ -33,14 +35,18 @@ def _stamp(path):
 def _decodes(paths):
     """The subset of `paths` that decode (one parallel pass; failures are dropped, not raised)."""
     ds = tf.data.Dataset.from_tensor_slices(list(paths))
-    ds = ds.map(lambda p: (p, tf.shape(decode_image(tf.io.read_file(p), ratio=8))[0]),
-                num_parallel_calls=tf.data.AUTOTUNE, deterministic=False)
+    ds = ds.map(
+        lambda p: (p, tf.shape(decode_image(tf.io.read_file(p), ratio=8))[0]),
+        num_parallel_calls=tf.data.AUTOTUNE,
+        deterministic=False,
+    )
     ds = ds.ignore_errors()
     return {p.decode() for p, _ in ds.as_numpy_iterator()}
 
 
 def bytes_decode(raw):
-    """True when encoded image bytes decode (eager; for images that are not files, e.g. in a tarball)."""
+    """True when encoded image bytes decode (eager; for images that are not files, e.g. in a
+    tarball)."""
     try:
         decode_image(tf.constant(raw), ratio=8)
         return True
@@ -63,7 +69,9 @@ def undecodable_images(paths):
     todo = [p for p in paths if stamps[p] is not None and cache.get(p, [None])[:2] != stamps[p]]
     if todo:
         if len(todo) > 1000:
-            logging.info("checking that %d images decode (once; cached in %s)", len(todo), cache_path)
+            logging.info(
+                "checking that %d images decode (once; cached in %s)", len(todo), cache_path
+            )
         ok = _decodes(todo)
         for p in todo:
             cache[p] = stamps[p] + [p in ok]

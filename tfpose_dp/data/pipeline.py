@@ -7,12 +7,13 @@ Every element is one person crop with its SimCC targets:
 Augmentation randomness is stateless, seeded by (seed, step, index): a run is reproducible
 and a resumed run sees the same crops it would have seen.
 """
+
 import numpy as np
 import tensorflow as tf
 
 from tfpose_dp.data import augmentation, transforms
 from tfpose_dp.data.decode import decode_image
-from tfpose_dp.data.joints import flip_permutation
+from tfpose_dp.skeleton import flip_permutation
 
 
 def _image_reader(records):
@@ -23,7 +24,8 @@ def _image_reader(records):
     positions = tf.constant(records.source_index, tf.int64)
     source = records.image_source
     return lambda i: tf.ensure_shape(
-        tf.numpy_function(lambda j: source[j], [positions[i]], tf.string, stateful=False), [])
+        tf.numpy_function(lambda j: source[j], [positions[i]], tf.string, stateful=False), []
+    )
 
 
 def make_example_fn(records, input_size, codec, augment=None, seed=0):
@@ -34,7 +36,9 @@ def make_example_fn(records, input_size, codec, augment=None, seed=0):
     head_sizes = tf.constant(records.head_sizes)
     perm = tf.constant(flip_permutation(), tf.int32)
     height, width = input_size
-    photometric = augmentation.Photometric(augment) if augment is not None and augment.photometric else None
+    photometric = (
+        augmentation.Photometric(augment) if augment is not None and augment.photometric else None
+    )
 
     def example(index, step):
         index = tf.cast(index, tf.int64)
@@ -46,7 +50,8 @@ def make_example_fn(records, input_size, codec, augment=None, seed=0):
         if augment is not None:
             u = augmentation.draw(seed, step, i)
             center, box, rotation, flip = augmentation.geometry(
-                augment, u, center, box, joints[i], visible[i], input_size)
+                augment, u, center, box, joints[i], visible[i], input_size
+            )
         m = transforms.crop_to_image_matrix(center, box, input_size, rotation, flip)
         crop = transforms.warp_image(image, m, input_size)
         if photometric is not None:
@@ -59,16 +64,31 @@ def make_example_fn(records, input_size, codec, augment=None, seed=0):
         mask = tf.cast(real, tf.float32)
         return {
             "image": tf.ensure_shape(transforms.normalise_image(crop), [height, width, 3]),
-            "target_x": target_x, "target_y": target_y, "target_weight": weight * mask,
-            "mask": mask, "index": index, "crop_to_image": m,
-            "joints": joints[i], "visible": visible[i] * mask, "head_size": head_sizes[i],
+            "target_x": target_x,
+            "target_y": target_y,
+            "target_weight": weight * mask,
+            "mask": mask,
+            "index": index,
+            "crop_to_image": m,
+            "joints": joints[i],
+            "visible": visible[i] * mask,
+            "head_size": head_sizes[i],
         }
 
     return example
 
 
-def training_dataset(records, sampler, input_size, codec, start_step, augment, seed,
-                     slice_size=None, replica_ids=(0,)):
+def training_dataset(
+    records,
+    sampler,
+    input_size,
+    codec,
+    start_step,
+    augment,
+    seed,
+    slice_size=None,
+    replica_ids=(0,),
+):
     """Chunks of `sampler` from `start_step` on, forever.
 
     The trainer reads `len(sampler.chunks(step))` chunks per logical step, in order. Each chunk
@@ -84,12 +104,13 @@ def training_dataset(records, sampler, input_size, codec, start_step, augment, s
         while True:
             for chunk in sampler.chunks(step):
                 for r in replica_ids:
-                    for index in chunk[r * slice_size:(r + 1) * slice_size]:
+                    for index in chunk[r * slice_size : (r + 1) * slice_size]:
                         yield index, step
             step += 1
 
     ds = tf.data.Dataset.from_generator(
-        index_stream, output_signature=(tf.TensorSpec([], tf.int64), tf.TensorSpec([], tf.int64)))
+        index_stream, output_signature=(tf.TensorSpec([], tf.int64), tf.TensorSpec([], tf.int64))
+    )
     fn = make_example_fn(records, input_size, codec, augment, seed)
     ds = ds.map(fn, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return ds.batch(slice_size, drop_remainder=True).prefetch(2)
@@ -102,6 +123,9 @@ def eval_dataset(records, input_size, codec, batch_size):
     indices = np.full(padded, -1, np.int64)
     indices[:n] = np.arange(n)
     ds = tf.data.Dataset.from_tensor_slices((indices, np.zeros(padded, np.int64)))
-    ds = ds.map(make_example_fn(records, input_size, codec), num_parallel_calls=tf.data.AUTOTUNE,
-                deterministic=True)
+    ds = ds.map(
+        make_example_fn(records, input_size, codec),
+        num_parallel_calls=tf.data.AUTOTUNE,
+        deterministic=True,
+    )
     return ds.batch(batch_size, drop_remainder=True).prefetch(2)

@@ -14,6 +14,7 @@ with an added `head_box`, so it goes through the very same loading pipeline as r
 Everything is a function of (domain, seed, index): the same seed gives the same images, and
 train and val use disjoint index ranges.
 """
+
 import hashlib
 import json
 import os
@@ -24,14 +25,15 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from tfpose_dp.data.cache_root import cache_root
-from tfpose_dp.data.joints import NUM_JOINTS
 from tfpose_dp.data.synthetic_body import random_pose
 from tfpose_dp.data.synthetic_clinic import clinic_scene
+from tfpose_dp.skeleton import NUM_JOINTS
 
 DOMAINS = ("public", "private")
 
 VERSION = 1
 CANVAS = 192  # square image side in pixels
+
 
 def _clutter(draw, rng, size):
     for _ in range(rng.integers(6, 14)):
@@ -62,11 +64,15 @@ def _draw_person(draw, rng, joints, stature):
         draw.line([pt(a), pt(b)], fill=skin, width=limb)
     centre = (joints[8] + joints[9]) / 2.0
     r = np.linalg.norm(joints[9] - joints[8]) / 2.0 + 1.0
-    draw.ellipse([centre[0] - r * 0.8, centre[1] - r, centre[0] + r * 0.8, centre[1] + r], fill=skin)
+    draw.ellipse(
+        [centre[0] - r * 0.8, centre[1] - r, centre[0] + r * 0.8, centre[1] + r], fill=skin
+    )
     # Eyes mark the facing direction (front-facing: the person's right is on image left).
     eye = centre + (joints[9] - joints[8]) * -0.05
     for dx in (-0.3 * r, 0.3 * r):
-        draw.ellipse([eye[0] + dx - 1.5, eye[1] - 1.5, eye[0] + dx + 1.5, eye[1] + 1.5], fill=(0, 0, 0))
+        draw.ellipse(
+            [eye[0] + dx - 1.5, eye[1] - 1.5, eye[0] + dx + 1.5, eye[1] + 1.5], fill=(0, 0, 0)
+        )
     for k in (0, 5, 10, 15):  # hands and feet
         x, y = joints[k]
         draw.ellipse([x - limb * 0.7, y - limb * 0.7, x + limb * 0.7, y + limb * 0.7], fill=skin)
@@ -85,8 +91,12 @@ def _public_scene(rng, size):
     visible = np.ones(NUM_JOINTS)
     if rng.random() < 0.4:  # an occluder hides a random region
         w, h = rng.uniform(0.15, 0.35, 2) * stature
-        x0, y0 = joints[rng.integers(NUM_JOINTS)] - [w / 2, h / 2] + rng.normal(0, stature * 0.05, 2)
-        draw.rectangle([x0, y0, x0 + w, y0 + h], fill=tuple(int(c) for c in rng.integers(0, 256, 3)))
+        x0, y0 = (
+            joints[rng.integers(NUM_JOINTS)] - [w / 2, h / 2] + rng.normal(0, stature * 0.05, 2)
+        )
+        draw.rectangle(
+            [x0, y0, x0 + w, y0 + h], fill=tuple(int(c) for c in rng.integers(0, 256, 3))
+        )
         inside = np.all((joints >= [x0, y0]) & (joints <= [x0 + w, y0 + h]), axis=1)
         visible[inside] = 0
     return image, joints, visible
@@ -97,7 +107,9 @@ def make_sample(seed, index, size=CANVAS, domain="public"):
     if domain == "public":
         image, joints, visible = _public_scene(np.random.default_rng([seed, index, VERSION]), size)
     elif domain == "private":
-        image, joints, visible = clinic_scene(np.random.default_rng([seed, index, VERSION, 0xC11]), size)
+        image, joints, visible = clinic_scene(
+            np.random.default_rng([seed, index, VERSION, 0xC11]), size
+        )
     else:
         raise ValueError(f"synthetic domain must be one of {DOMAINS}, got {domain!r}")
     outside = np.any((joints < 0) | (joints > size - 1), axis=1)
@@ -116,15 +128,21 @@ def make_sample(seed, index, size=CANVAS, domain="public"):
         "scale": float(scale),
         "joints": [[float(x) + 1.0, float(y) + 1.0] for x, y in joints],
         "joints_vis": [int(v) for v in visible],
-        "head_box": [float(head_c[0] - head_r) + 1.0, float(head_c[1] - head_r) + 1.0,
-                     float(head_c[0] + head_r) + 1.0, float(head_c[1] + head_r) + 1.0],
+        "head_box": [
+            float(head_c[0] - head_r) + 1.0,
+            float(head_c[1] - head_r) + 1.0,
+            float(head_c[0] + head_r) + 1.0,
+            float(head_c[1] + head_r) + 1.0,
+        ],
     }
     return image, ann
 
 
 def _dataset_dir(root, seed, num_train, num_val, domain):
     suffix = "" if domain == "public" else f"-{domain}"  # public sets keep their cached names
-    key = hashlib.sha1(f"v{VERSION}-{seed}-{num_train}-{num_val}-{CANVAS}{suffix}".encode()).hexdigest()[:10]
+    key = hashlib.sha1(
+        f"v{VERSION}-{seed}-{num_train}-{num_val}-{CANVAS}{suffix}".encode()
+    ).hexdigest()[:10]
     return os.path.join(root, f"synthetic_{key}")
 
 

@@ -3,11 +3,12 @@
 Poses are (16, 2) arrays in a frame centred on the pelvis, image axes (y grows down), with
 limb lengths as fractions of stature (after anthropometric tables, rounded).
 """
+
 import math
 
 import numpy as np
 
-from tfpose_dp.data.joints import NUM_JOINTS
+from tfpose_dp.skeleton import NUM_JOINTS
 
 TORSO, NECK, HEAD = 0.29, 0.05, 0.12
 SHOULDER_HALF, HIP_HALF = 0.11, 0.08
@@ -30,7 +31,10 @@ def _trunk(rng, stature, lean, width=1.0):
     j[7] = up * TORSO * stature
     j[8] = j[7] + direction(math.pi + lean + rng.normal(0, 0.15)) * NECK * stature
     j[9] = j[8] + direction(math.pi + lean + rng.normal(0, 0.2)) * HEAD * stature
-    j[12], j[13] = j[7] - side * SHOULDER_HALF * width * stature, j[7] + side * SHOULDER_HALF * width * stature
+    j[12], j[13] = (
+        j[7] - side * SHOULDER_HALF * width * stature,
+        j[7] + side * SHOULDER_HALF * width * stature,
+    )
     j[2], j[3] = -side * HIP_HALF * width * stature, side * HIP_HALF * width * stature
     return j
 

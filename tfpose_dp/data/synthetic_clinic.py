@@ -6,13 +6,14 @@ often under a blanket that hides the legs), other body proportions and loose gow
 textured walls and floors with furniture, pale low-contrast colours, sensor noise and blur.
 The labels follow MPII's conventions (a back view has the person's right on the image right).
 """
+
 import math
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 from tfpose_dp.data import synthetic_body as body
-from tfpose_dp.data.joints import NUM_JOINTS
+from tfpose_dp.skeleton import NUM_JOINTS
 
 POSTURES = ("side_standing", "seated", "lying", "back")
 _POSTURE_P = (0.25, 0.3, 0.3, 0.15)
@@ -49,8 +50,14 @@ def _pose(rng, stature, posture):
         return body.side_pose(rng, stature, facing, seated=True, legs=legs)
     if posture == "back":
         return body.back_pose(rng, stature)
-    flat = body.side_pose(rng, stature, facing, legs=legs) if rng.random() < 0.5 else body.random_pose(rng, stature)
-    return body.rotate(flat, (math.pi / 2) * (1 if rng.random() < 0.5 else -1) + rng.normal(0, 0.15))
+    flat = (
+        body.side_pose(rng, stature, facing, legs=legs)
+        if rng.random() < 0.5
+        else body.random_pose(rng, stature)
+    )
+    return body.rotate(
+        flat, (math.pi / 2) * (1 if rng.random() < 0.5 else -1) + rng.normal(0, 0.15)
+    )
 
 
 def _draw_patient(draw, rng, joints, stature, wall, posture):
@@ -70,7 +77,9 @@ def _draw_patient(draw, rng, joints, stature, wall, posture):
     centre = (joints[8] + joints[9]) / 2.0
     r = np.linalg.norm(joints[9] - joints[8]) / 2.0 + 1.0
     hair = _colour(rng, (90, 70, 50), 40) if posture == "back" else skin  # a back view shows hair
-    draw.ellipse([centre[0] - r * 0.8, centre[1] - r, centre[0] + r * 0.8, centre[1] + r], fill=hair)
+    draw.ellipse(
+        [centre[0] - r * 0.8, centre[1] - r, centre[0] + r * 0.8, centre[1] + r], fill=hair
+    )
     for k in (0, 5, 10, 15):
         x, y = joints[k]
         draw.ellipse([x - limb * 0.6, y - limb * 0.6, x + limb * 0.6, y + limb * 0.6], fill=skin)
@@ -82,11 +91,20 @@ def _furniture(draw, rng, joints, stature, posture, wall):
     lo, hi = joints.min(0), joints.max(0)
     if posture == "seated":
         hips = joints[[2, 3]].mean(0)
-        draw.rectangle([hips[0] - 0.2 * stature, hips[1], hips[0] + 0.2 * stature, hips[1] + 0.05 * stature],
-                       fill=colour)
+        draw.rectangle(
+            [hips[0] - 0.2 * stature, hips[1], hips[0] + 0.2 * stature, hips[1] + 0.05 * stature],
+            fill=colour,
+        )
     if posture == "lying":
-        draw.rectangle([lo[0] - 0.1 * stature, hi[1] - 0.02 * stature, hi[0] + 0.1 * stature,
-                        hi[1] + 0.12 * stature], fill=colour)
+        draw.rectangle(
+            [
+                lo[0] - 0.1 * stature,
+                hi[1] - 0.02 * stature,
+                hi[0] + 0.1 * stature,
+                hi[1] + 0.12 * stature,
+            ],
+            fill=colour,
+        )
         if rng.random() < 0.6:  # a blanket from the hips to beyond the feet
             hips = joints[[2, 3]].mean(0)
             feet = joints[[0, 5]].mean(0)
@@ -113,7 +131,9 @@ def clinic_scene(rng, size):
     occluders = [blanket] if blanket is not None else []
     if rng.random() < 0.4:  # a bed rail, a table, a nurse's arm
         w, h = rng.uniform(0.15, 0.35, 2) * stature
-        x0, y0 = joints[rng.integers(NUM_JOINTS)] - [w / 2, h / 2] + rng.normal(0, stature * 0.05, 2)
+        x0, y0 = (
+            joints[rng.integers(NUM_JOINTS)] - [w / 2, h / 2] + rng.normal(0, stature * 0.05, 2)
+        )
         occluders.append([x0, y0, x0 + w, y0 + h])
     for box in occluders:
         draw.rectangle(box, fill=_colour(rng, wall * 0.9, 30))

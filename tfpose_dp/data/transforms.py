@@ -5,6 +5,7 @@ heightened to the input's aspect ratio; then optional augmentation (scale, rotat
 horizontal flip). `crop_to_image` (3x3) maps crop pixels to image pixels; its inverse maps
 joints into the crop. Pixel centres sit on integer coordinates (as cv2.warpAffine).
 """
+
 import math
 
 import tensorflow as tf
@@ -21,7 +22,9 @@ def fit_aspect(box_w, box_h, input_size):
     box_w = tf.convert_to_tensor(box_w, tf.float32)
     box_h = tf.convert_to_tensor(box_h, tf.float32)
     wider = box_w > aspect * box_h
-    return tf.stack([tf.where(wider, box_w, box_h * aspect), tf.where(wider, box_w / aspect, box_h)])
+    return tf.stack(
+        [tf.where(wider, box_w, box_h * aspect), tf.where(wider, box_w / aspect, box_h)]
+    )
 
 
 def crop_box(center, scale, input_size):
@@ -41,23 +44,29 @@ def crop_to_image_matrix(center, box_size, input_size, rotation_deg=0.0, flip=Fa
     c, s = tf.cos(r) * k, tf.sin(r) * k
     sign = tf.where(tf.cast(flip, tf.bool), -1.0, 1.0)
     # u' = sign * (u - W/2) for flip (mirror about the crop centre), v' = v - H/2.
-    a = tf.stack([
-        tf.stack([c * sign, -s, center[0] - c * sign * width / 2.0 + s * height / 2.0]),
-        tf.stack([s * sign, c, center[1] - s * sign * width / 2.0 - c * height / 2.0]),
-        tf.constant([0.0, 0.0, 1.0]),
-    ])
+    a = tf.stack(
+        [
+            tf.stack([c * sign, -s, center[0] - c * sign * width / 2.0 + s * height / 2.0]),
+            tf.stack([s * sign, c, center[1] - s * sign * width / 2.0 - c * height / 2.0]),
+            tf.constant([0.0, 0.0, 1.0]),
+        ]
+    )
     return a
 
 
 def warp_image(image, crop_to_image, input_size):
-    """Bilinear warp of `image` (H, W, 3 uint8/float) into the crop (h, w, 3) float32 in [0, 255]."""
+    """Bilinear warp of `image` (H, W, 3 uint8/float) into the crop (h, w, 3), float32 0..255."""
     height, width = input_size
     m = crop_to_image
     transform = tf.stack([m[0, 0], m[0, 1], m[0, 2], m[1, 0], m[1, 1], m[1, 2], 0.0, 0.0])
     out = tf.raw_ops.ImageProjectiveTransformV3(
-        images=tf.cast(image, tf.float32)[None], transforms=transform[None],
-        output_shape=tf.constant([height, width], tf.int32), fill_value=0.0,
-        interpolation="BILINEAR", fill_mode="CONSTANT")
+        images=tf.cast(image, tf.float32)[None],
+        transforms=transform[None],
+        output_shape=tf.constant([height, width], tf.int32),
+        fill_value=0.0,
+        interpolation="BILINEAR",
+        fill_mode="CONSTANT",
+    )
     return out[0]
 
 

@@ -1,7 +1,8 @@
 """Flip test: average the SimCC logits of a crop and of its mirror image (joints swapped)."""
+
 import tensorflow as tf
 
-from tfpose_dp.data.joints import flip_permutation
+from tfpose_dp.skeleton import flip_permutation
 
 
 def unflip_logits(simcc_x, simcc_y, split_ratio):

@@ -1,11 +1,10 @@
-"""Ground truth for scoring a predictions file: our JSON (with head boxes) or MPII's gt_valid.mat."""
+"""Ground truth for scoring a predictions file: our JSON (with head boxes) or gt_valid.mat."""
+
 import json
 
 import numpy as np
 
-
-class GroundTruthError(ValueError):
-    pass
+from tfpose_dp.data.gt_valid import GroundTruthError, read_gt_valid
 
 
 def load_ground_truth(path):
@@ -16,26 +15,15 @@ def load_ground_truth(path):
         records = json.load(f)
     missing = [i for i, r in enumerate(records) if "head_box" not in r]
     if missing:
-        raise GroundTruthError(f"{path}: records {missing[:5]} have no head_box; PCKh needs head sizes "
-                               "(use tools' converted JSON or gt_valid.mat)")
+        raise GroundTruthError(
+            f"{path}: records {missing[:5]} have no head_box; PCKh needs head sizes "
+            "(use tools' converted JSON or gt_valid.mat)"
+        )
     joints = np.array([r["joints"] for r in records], np.float64) - 1.0
     visible = np.array([r.get("joints_vis", [1] * 16) for r in records], np.float64)
     boxes = np.array([r["head_box"] for r in records], np.float64)
     heads = 0.6 * np.hypot(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
     return [r["image"] for r in records], joints, visible, heads
-
-
-def read_gt_valid(path):
-    """MPII's evaluation file as stored: headboxes_src (2,2,N), jnt_missing (16,N), pos_gt_src (16,2,N)."""
-    from scipy.io import loadmat  # pylint: disable=import-outside-toplevel
-    from scipy.io.matlab import MatReadError  # pylint: disable=import-outside-toplevel
-    try:
-        mat = loadmat(path)
-        return mat["headboxes_src"], mat["jnt_missing"], mat["pos_gt_src"]
-    except KeyError as e:
-        raise GroundTruthError(f"{path}: not an MPII gt_valid.mat (missing {e})") from e
-    except (OSError, ValueError, MatReadError) as e:
-        raise GroundTruthError(f"cannot read {path}: {e}") from e
 
 
 def _from_gt_valid_mat(path):

@@ -1,14 +1,29 @@
 """Skeleton drawing shared by predict, the trainer's TensorBoard images and the tools."""
+
 import numpy as np
 from PIL import Image, ImageDraw
 
 from tfpose_dp.data import transforms
-from tfpose_dp.data.joints import SKELETON
+from tfpose_dp.skeleton import SKELETON
 
 # One colour per limb: right side warm, left side cool, trunk and head neutral.
-_LIMB_COLOURS = [(255, 64, 64), (255, 128, 0), (255, 200, 0), (0, 200, 255), (0, 128, 255),
-                 (64, 64, 255), (200, 200, 200), (220, 220, 220), (255, 255, 255), (255, 0, 128),
-                 (255, 80, 160), (255, 160, 200), (0, 255, 128), (0, 200, 80), (0, 160, 40)]
+_LIMB_COLOURS = [
+    (255, 64, 64),
+    (255, 128, 0),
+    (255, 200, 0),
+    (0, 200, 255),
+    (0, 128, 255),
+    (64, 64, 255),
+    (200, 200, 200),
+    (220, 220, 220),
+    (255, 255, 255),
+    (255, 0, 128),
+    (255, 80, 160),
+    (255, 160, 200),
+    (0, 255, 128),
+    (0, 200, 80),
+    (0, 160, 40),
+]
 
 
 def draw_skeleton(image, keypoints, scores, threshold=0.0):
@@ -21,8 +36,11 @@ def draw_skeleton(image, keypoints, scores, threshold=0.0):
             draw.line([tuple(keypoints[a]), tuple(keypoints[b])], fill=colour, width=width)
     for (x, y), s in zip(keypoints, scores):
         if s >= threshold:
-            draw.ellipse([x - width * 1.5, y - width * 1.5, x + width * 1.5, y + width * 1.5],
-                         fill=(255, 255, 255), outline=(0, 0, 0))
+            draw.ellipse(
+                [x - width * 1.5, y - width * 1.5, x + width * 1.5, y + width * 1.5],
+                fill=(255, 255, 255),
+                outline=(0, 0, 0),
+            )
     return canvas
 
 
@@ -30,4 +48,3 @@ def crop_to_uint8(normalised):
     """Undo ImageNet normalisation of a crop -> uint8 (H, W, 3)."""
     rgb = np.asarray(normalised) * transforms.IMAGENET_STD + transforms.IMAGENET_MEAN
     return np.clip(rgb * 255.0, 0, 255).astype(np.uint8)
-

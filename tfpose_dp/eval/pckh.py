@@ -10,9 +10,10 @@ threshold counts), head size = 0.6 x the head-box diagonal; only annotated joint
   that name).
 A joint annotated nowhere has PCKh nan, as in the reference.
 """
+
 import numpy as np
 
-from tfpose_dp.data.joints import PCKH_COLUMNS, PCKH_EXCLUDED, PCKH_JOINT_NAMES
+from tfpose_dp.skeleton import PCKH_COLUMNS, PCKH_EXCLUDED, PCKH_JOINT_NAMES
 
 TABLE_COLUMNS = tuple(name for name, _ in PCKH_COLUMNS) + ("Mean", "Mean@0.1")
 

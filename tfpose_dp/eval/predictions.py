@@ -1,4 +1,5 @@
 """Runs a pose model over an evaluation dataset and scores it with PCKh."""
+
 import numpy as np
 import tensorflow as tf
 
@@ -15,6 +16,7 @@ def crop_to_original(keypoints, crop_to_image):
 
 def predict_dataset(model, dataset, codec, flip_test=False):
     """Returns dict of numpy arrays over the real (unmasked) examples, in dataset order."""
+
     @tf.function
     def forward(images):
         return codec.decode(*simcc_logits(model, images, codec.split_ratio, flip_test))
@@ -24,9 +26,14 @@ def predict_dataset(model, dataset, codec, flip_test=False):
         kp, score = forward(batch["image"])
         pred = crop_to_original(kp, batch["crop_to_image"])
         keep = batch["mask"].numpy() > 0
-        for key, value in (("pred", pred), ("scores", score), ("joints", batch["joints"]),
-                           ("visible", batch["visible"]), ("head_size", batch["head_size"]),
-                           ("index", batch["index"])):
+        for key, value in (
+            ("pred", pred),
+            ("scores", score),
+            ("joints", batch["joints"]),
+            ("visible", batch["visible"]),
+            ("head_size", batch["head_size"]),
+            ("index", batch["index"]),
+        ):
             rows[key].append(np.asarray(value)[keep])
     return {k: np.concatenate(v) for k, v in rows.items()}
 
@@ -41,7 +48,10 @@ def _crop_matrices(records, input_size):
         center, scale = args
         c, box = transforms.crop_box(center, scale, input_size)
         return transforms.crop_to_image_matrix(c, box, input_size)
-    return tf.vectorized_map(one, (tf.constant(records.centers), tf.constant(records.scales))).numpy()
+
+    return tf.vectorized_map(
+        one, (tf.constant(records.centers), tf.constant(records.scales))
+    ).numpy()
 
 
 def mean_pose_pckh(reference_records, eval_records, input_size):
@@ -57,6 +67,8 @@ def mean_pose_pckh(reference_records, eval_records, input_size):
     crop = np.einsum("nij,nkj->nki", inv[:, :2, :2], reference_records.joints) + inv[:, None, :2, 2]
     vis = reference_records.visible[..., None]
     mean = (crop * vis).sum(0) / np.maximum(vis.sum(0), 1)
-    m_eval = m_ref if eval_records is reference_records else _crop_matrices(eval_records, input_size)
+    m_eval = (
+        m_ref if eval_records is reference_records else _crop_matrices(eval_records, input_size)
+    )
     pred = np.einsum("nij,kj->nki", m_eval[:, :2, :2], mean) + m_eval[:, None, :2, 2]
     return pckh_table(pred, eval_records.joints, eval_records.visible, eval_records.head_sizes)

@@ -8,42 +8,48 @@ scores and the raw SimCC logits. Nothing of the optimizer or the privacy state i
 except the run's privacy record (method, epsilon, delta, sigma, steps, q, unit of privacy,
 accountant): assets/privacy.json, TFLite metadata and ONNX metadata_props; it is printed too.
 """
+
 import os
 import sys
 
 import numpy as np
 from absl import app, flags, logging
 
-from tfpose_dp import shared_flags
+from tfpose_dp import config_flags
 
 flags.DEFINE_string("checkpoint", None, "Training --model_dir (newest checkpoint) or a ckpt-* dir.")
 flags.DEFINE_string("output_dir", "export", "Where the artifacts go.")
 flags.DEFINE_list("formats", ["saved_model", "tflite", "onnx"], "saved_model, tflite, onnx.")
 flags.DEFINE_list("quantize", ["none"], "TFLite variants: none, float16, dynamic, int8.")
 flags.DEFINE_integer("representative_count", 64, "Crops for int8 calibration.")
-FLAGS = shared_flags.FLAGS
+config_flags.define_flags("data")  # where the run's data is, for int8 calibration crops
+FLAGS = flags.FLAGS
 
 
-def representative_crops(config, codec, count):
-    """uint8 crops of the run's validation split (synthetic when no data_dir) for int8 calibration."""
-    # pylint: disable=import-outside-toplevel
+def representative_crops(manifest, codec, count):
+    """uint8 crops of the run's validation split (synthetic: no data_dir) for int8 calibration."""
+
     from tfpose_dp.data.annotations import load_split
     from tfpose_dp.data.pipeline import eval_dataset
     from tfpose_dp.eval.overlay import crop_to_uint8
-    from tfpose_dp.training.restore_model import run_data_root
-    root = run_data_root(config, FLAGS.data_dir, FLAGS.synthetic_root)
+    from tfpose_dp.runs.restore import run_data_root
+
+    root = run_data_root(manifest.config, FLAGS.data_dir, FLAGS.synthetic_root)
     records = load_split(root, "valid")
     records = records.subset(np.arange(min(count, len(records))))
-    crops = [crop_to_uint8(b["image"].numpy()) for b in eval_dataset(records, codec.input_size, codec, 1)]
+    crops = [
+        crop_to_uint8(b["image"].numpy()) for b in eval_dataset(records, codec.input_size, codec, 1)
+    ]
     return [c[0] for c in crops]
 
 
 def main(argv):
     del argv
-    # pylint: disable=import-outside-toplevel
+
     from tfpose_dp.export import formats, provenance
-    from tfpose_dp.training.checkpointing import latest_checkpoint, read_state
-    from tfpose_dp.training.restore_model import CheckpointNotFound, load_trained_model
+    from tfpose_dp.runs.checkpoints import latest_checkpoint, read_state
+    from tfpose_dp.runs.restore import CheckpointNotFound, load_trained_model
+
     try:
         if not FLAGS.checkpoint:
             raise ValueError("give --checkpoint=MODEL_DIR")
@@ -51,7 +57,7 @@ def main(argv):
         bad_q = set(FLAGS.quantize) - set(formats.QUANTIZATIONS)
         if unknown or bad_q:
             raise ValueError(f"unknown --formats {sorted(unknown)} or --quantize {sorted(bad_q)}")
-        model, codec, config = load_trained_model(FLAGS.checkpoint)
+        model, codec, manifest = load_trained_model(FLAGS.checkpoint)
         record = provenance.privacy_record(read_state(latest_checkpoint(FLAGS.checkpoint)))
     except (ValueError, CheckpointNotFound) as e:
         print(f"error: {e}", file=sys.stderr)
@@ -60,17 +66,26 @@ def main(argv):
     os.makedirs(FLAGS.output_dir, exist_ok=True)
     written = []
     if "saved_model" in FLAGS.formats:
-        written.append(formats.write_saved_model(model, codec, os.path.join(FLAGS.output_dir, "saved_model"),
-                                                 record))
+        written.append(
+            formats.write_saved_model(
+                model, codec, os.path.join(FLAGS.output_dir, "saved_model"), record
+            )
+        )
     if "tflite" in FLAGS.formats:
-        reps = representative_crops(config, codec, FLAGS.representative_count) if "int8" in FLAGS.quantize else None
+        reps = (
+            representative_crops(manifest, codec, FLAGS.representative_count)
+            if "int8" in FLAGS.quantize
+            else None
+        )
         for q in FLAGS.quantize:
             path = os.path.join(FLAGS.output_dir, f"pose_{q if q != 'none' else 'float32'}.tflite")
             with open(path, "wb") as f:
                 f.write(formats.tflite_bytes(model, codec, q, reps, record))
             written.append(path)
     if "onnx" in FLAGS.formats:
-        written.append(formats.write_onnx(model, codec, os.path.join(FLAGS.output_dir, "pose.onnx"), record))
+        written.append(
+            formats.write_onnx(model, codec, os.path.join(FLAGS.output_dir, "pose.onnx"), record)
+        )
     for path in written:
         logging.info("wrote %s", path)
         print(path)

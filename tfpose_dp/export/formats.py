@@ -1,4 +1,5 @@
 """Writers for SavedModel, TFLite (float32 / float16 / dynamic-range / int8) and ONNX."""
+
 import json
 import os
 import tempfile
@@ -38,7 +39,9 @@ def tflite_bytes(model, codec, quantize="none", representative_images=None, reco
     if quantize not in QUANTIZATIONS:
         raise ValueError(f"--quantize={quantize!r} is not one of {QUANTIZATIONS}")
     serve = serving_function(model, codec, batch_size=1)
-    converter = tf.lite.TFLiteConverter.from_concrete_functions([serve.get_concrete_function()], model)
+    converter = tf.lite.TFLiteConverter.from_concrete_functions(
+        [serve.get_concrete_function()], model
+    )
     if quantize == "float16":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
         converter.target_spec.supported_types = [tf.float16]
@@ -46,22 +49,28 @@ def tflite_bytes(model, codec, quantize="none", representative_images=None, reco
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
     elif quantize == "int8":
         if representative_images is None or len(representative_images) == 0:
-            raise ValueError("int8 quantisation needs representative images (val or synthetic crops)")
+            raise ValueError(
+                "int8 quantisation needs representative images (val or synthetic crops)"
+            )
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
         converter.representative_dataset = lambda: ([img[None]] for img in representative_images)
         # Integer kernels wherever they exist; argmax/softmax decoding may stay in float.
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8,
-                                               tf.lite.OpsSet.TFLITE_BUILTINS]
+        converter.target_spec.supported_ops = [
+            tf.lite.OpsSet.TFLITE_BUILTINS_INT8,
+            tf.lite.OpsSet.TFLITE_BUILTINS,
+        ]
     content = converter.convert()
     return content if record is None else provenance.add_to_tflite(content, record)
 
 
 def write_onnx(model, codec, path, record=None):
     """ONNX with a dynamic batch dimension (servers batch crops); `record` as metadata."""
-    import tf2onnx  # pylint: disable=import-outside-toplevel
+    import tf2onnx
+
     serve = serving_function(model, codec)
-    tf2onnx.convert.from_function(serve, input_signature=serve.input_signature, opset=ONNX_OPSET,
-                                  output_path=path)
+    tf2onnx.convert.from_function(
+        serve, input_signature=serve.input_signature, opset=ONNX_OPSET, output_path=path
+    )
     if record is not None:
         provenance.add_to_onnx(path, record)
     return path
@@ -74,4 +83,4 @@ def run_tflite(content, image):
 
 
 def file_size_mb(path):
-    return os.path.getsize(path) / 2 ** 20
+    return os.path.getsize(path) / 2**20

@@ -6,44 +6,49 @@ read from the checkpoint's state (public configuration and accountant output onl
 as `assets/privacy.json` in the SavedModel, a `tfpose_dp_privacy` metadata buffer in TFLite and
 a `tfpose_dp_privacy` metadata property in ONNX.
 """
+
 import json
+
+from tfpose_dp.runs.manifest import Manifest
 
 METADATA_NAME = "tfpose_dp_privacy"
 
 
 def privacy_record(state):
-    """JSON-able record from a checkpoint's state.json dict."""
-    config = state["config"]
+    """JSON-able record from a checkpoint's state.json dict (its manifest and ledger)."""
+    manifest = Manifest.from_state(state)
+    config, plan = manifest.config, manifest.plan or {}
     ledger = json.loads(state["ledger"]) if state.get("ledger") else {"segments": []}
     segments = ledger.get("segments", [])
-    private = not config.get("nonprivate", False)
+    private = not config.privacy.nonprivate
     record = {
-        "method": config.get("method"),
-        "dp_guarantee": private and not config.get("reproducible_noise", False),
+        "method": config.method,
+        "dp_guarantee": private and not config.privacy.reproducible_noise,
         "epsilon": state.get("epsilon") if private else None,
-        "delta": config.get("delta"),
-        "epsilon_target": config.get("epsilon_target"),
-        "noise_multiplier": config.get("noise_multiplier"),
+        "delta": plan.get("delta"),
+        "epsilon_target": plan.get("epsilon"),
+        "noise_multiplier": plan.get("noise_multiplier"),
         "steps": sum(s[2] for s in segments) if private else state.get("step"),
-        "sampling_rate": segments[-1][0] if segments else None,
-        "accountant": config.get("accountant"),
-        "l2_norm_clip": config.get("l2_norm_clip"),
+        "sampling_rate": plan.get("sampling_rate"),
+        "accountant": plan.get("accountant"),
+        "l2_norm_clip": plan.get("l2_norm_clip"),
         "unit_of_privacy": "one person record of the private training set" if private else None,
-        "num_private_examples": config.get("num_private_examples"),
-        "initialised_from": config.get("init_from"),
+        "num_private_examples": manifest.num_private_examples,
+        "initialised_from": config.model.init_from,
     }
     if not private:
         record["note"] = "NON-PRIVATE model: trained without differential privacy"
-    elif config.get("reproducible_noise"):
+    elif config.privacy.reproducible_noise:
         record["note"] = "NO DP GUARANTEE: the noise came from a public seed (--reproducible_noise)"
     return record
 
 
 def add_to_tflite(content, record):
     """Returns the TFLite flatbuffer with the record as a named metadata buffer."""
-    # pylint: disable=import-outside-toplevel
+
     from tensorflow.lite.python import schema_py_generated as schema
     from tensorflow.lite.tools import flatbuffer_utils
+
     model = flatbuffer_utils.convert_bytearray_to_object(bytearray(content))
     buffer = schema.BufferT()
     buffer.data = list(json.dumps(record).encode())
@@ -57,8 +62,9 @@ def add_to_tflite(content, record):
 
 def read_from_tflite(content):
     """The record stored by `add_to_tflite`, or None."""
-    # pylint: disable=import-outside-toplevel
+
     from tensorflow.lite.tools import flatbuffer_utils
+
     model = flatbuffer_utils.convert_bytearray_to_object(bytearray(content))
     for metadata in model.metadata or []:
         name = metadata.name.decode() if isinstance(metadata.name, bytes) else metadata.name
@@ -68,7 +74,8 @@ def read_from_tflite(content):
 
 
 def add_to_onnx(path, record):
-    import onnx  # pylint: disable=import-outside-toplevel
+    import onnx
+
     model = onnx.load(path)
     entry = model.metadata_props.add()
     entry.key, entry.value = METADATA_NAME, json.dumps(record)
@@ -76,7 +83,8 @@ def add_to_onnx(path, record):
 
 
 def read_from_onnx(path):
-    import onnx  # pylint: disable=import-outside-toplevel
+    import onnx
+
     for entry in onnx.load(path).metadata_props:
         if entry.key == METADATA_NAME:
             return json.loads(entry.value)
@@ -87,6 +95,9 @@ def describe(record):
     """One line for the console."""
     if not record.get("dp_guarantee"):
         return f"privacy: {record.get('note')} (method {record.get('method')})"
-    return (f"privacy: ({record['epsilon']:.4g}, {record['delta']:.3g})-DP for {record['unit_of_privacy']}; "
-            f"{record['method']}, sigma={record['noise_multiplier']:.4g}, q={record['sampling_rate']:.4g}, "
-            f"{record['steps']} steps, {record['accountant'].upper()} accountant")
+    return (
+        f"privacy: ({record['epsilon']:.4g}, {record['delta']:.3g})-DP for "
+        f"{record['unit_of_privacy']}; {record['method']}, sigma={record['noise_multiplier']:.4g}, "
+        f"q={record['sampling_rate']:.4g}, "
+        f"{record['steps']} steps, {record['accountant'].upper()} accountant"
+    )

@@ -3,6 +3,7 @@
 Normalisation and SimCC decoding are inside the graph, so a phone app only crops the person
 box (x1.25 at the model's aspect), runs the model and maps keypoints back to the image.
 """
+
 import tensorflow as tf
 
 from tfpose_dp.data import transforms
@@ -15,12 +16,18 @@ def serving_function(model, codec, batch_size=None):
     [N, 16], simcc_x, simcc_y}. TFLite and ONNX use batch_size=1 (a static shape)."""
     height, width = codec.input_size
 
-    @tf.function(input_signature=[tf.TensorSpec([batch_size, height, width, 3], tf.uint8, name="image")])
+    @tf.function(
+        input_signature=[tf.TensorSpec([batch_size, height, width, 3], tf.uint8, name="image")]
+    )
     def serve(image):
         x = transforms.normalise_image(tf.cast(image, tf.float32))
         out = model(x, training=False)
         keypoints, scores = codec.decode(out["simcc_x"], out["simcc_y"])
-        return {"keypoints": keypoints, "scores": scores,
-                "simcc_x": out["simcc_x"], "simcc_y": out["simcc_y"]}
+        return {
+            "keypoints": keypoints,
+            "scores": scores,
+            "simcc_x": out["simcc_x"],
+            "simcc_y": out["simcc_y"],
+        }
 
     return serve

@@ -10,6 +10,7 @@ leak. Two choices, both per-example:
 * ``group``: GroupNorm (8 groups, or fewer when the channels do not divide), which
   normalises each example on its own; use it when training from scratch.
 """
+
 import math
 
 import tensorflow as tf
@@ -33,12 +34,18 @@ def make_norm(norm, channels, zero_init=False, name=None):
         return FrozenBatchNorm(epsilon=_EPS, gamma_initializer=gamma, name=name)
     if norm == "group":
         groups = math.gcd(channels, 8)
-        return tf.keras.layers.GroupNormalization(groups=groups, epsilon=_EPS,
-                                                  gamma_initializer=gamma, name=name)
+        return tf.keras.layers.GroupNormalization(
+            groups=groups, epsilon=_EPS, gamma_initializer=gamma, name=name
+        )
     raise ValueError(f"norm must be one of {NORM_CHOICES}, got {norm!r}")
 
 
 def is_norm_layer(layer):
-    return isinstance(layer, (tf.keras.layers.BatchNormalization,
-                              tf.keras.layers.GroupNormalization,
-                              tf.keras.layers.LayerNormalization))
+    return isinstance(
+        layer,
+        (
+            tf.keras.layers.BatchNormalization,
+            tf.keras.layers.GroupNormalization,
+            tf.keras.layers.LayerNormalization,
+        ),
+    )

@@ -1,17 +1,25 @@
 """The pose model: TinyViT backbone + SimCC head, and the trainable-variable policies."""
+
 import tensorflow as tf
 
-from tfpose_dp.data.joints import NUM_JOINTS
 from tfpose_dp.models.norms import is_norm_layer
 from tfpose_dp.models.simcc import SimCCHead
 from tfpose_dp.models.tinyvit import build_backbone, last_stage_prefix
+from tfpose_dp.skeleton import NUM_JOINTS
 
 TRAINABLE_CHOICES = ("all", "last_stage")
 
 
-def build_pose_model(variant, input_size=(256, 192), norm="frozen_bn", split_ratio=2.0,
-                     num_joints=NUM_JOINTS, drop_path_rate=None, maps_per_joint=1):
-    """Returns a Keras model: images (B, H, W, 3) in [0, 1]-normalised float -> SimCC logits dict."""
+def build_pose_model(
+    variant,
+    input_size=(256, 192),
+    norm="frozen_bn",
+    split_ratio=2.0,
+    num_joints=NUM_JOINTS,
+    drop_path_rate=None,
+    maps_per_joint=1,
+):
+    """A Keras model: images (B, H, W, 3), normalised float -> dict of SimCC logits."""
     height, width = input_size
     backbone = build_backbone(variant, (height, width, 3), norm=norm, drop_path_rate=drop_path_rate)
     head = SimCCHead(num_joints, (height, width), split_ratio, maps_per_joint, name="simcc_head")
@@ -33,14 +41,14 @@ def trainable_variables(model, policy):
     for layer in model.layers:
         if layer.name.startswith(last_stage_prefix()) or layer.name == "simcc_head":
             chosen.update(id(v) for v in layer.trainable_weights)
-    for sub in model._flatten_layers(include_self=False):  # pylint: disable=protected-access
+    for sub in model._flatten_layers(include_self=False):
         if is_norm_layer(sub):
             chosen.update(id(v) for v in sub.trainable_weights)
     return [v for v in model.trainable_variables if id(v) in chosen]
 
 
 def load_backbone_weights(model, variant, input_size, norm, path):
-    """Loads converted TinyViT backbone weights (`.weights.h5`) into the pose model; head stays fresh."""
+    """Loads converted TinyViT backbone weights (`.weights.h5`); the head stays fresh."""
     backbone = build_backbone(variant, (input_size[0], input_size[1], 3), norm=norm)
     backbone.load_weights(path)
     for layer in backbone.layers:

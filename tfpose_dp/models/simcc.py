@@ -9,6 +9,7 @@ carry a position (e.g. 3x3 at 96x72).
 Codec: Gaussian 1-D labels; decode by argmax / split_ratio.
 Loss: KL(labels || softmax(logits / temperature)), masked, one value per example.
 """
+
 import tensorflow as tf
 
 
@@ -18,10 +19,16 @@ class SimCCHead(tf.keras.layers.Layer):
 
     def __init__(self, num_joints, input_size, split_ratio=2.0, maps_per_joint=1, **kwargs):
         super().__init__(**kwargs)
-        self.num_joints, self.input_size, self.split_ratio = num_joints, tuple(input_size), split_ratio
+        self.num_joints, self.input_size, self.split_ratio = (
+            num_joints,
+            tuple(input_size),
+            split_ratio,
+        )
         self.maps_per_joint = maps_per_joint
         height, width = self.input_size
-        self.final_layer = tf.keras.layers.Conv2D(num_joints * maps_per_joint, 1, name="final_layer")
+        self.final_layer = tf.keras.layers.Conv2D(
+            num_joints * maps_per_joint, 1, name="final_layer"
+        )
         self.mlp_head_x = tf.keras.layers.Dense(int(width * split_ratio), name="mlp_head_x")
         self.mlp_head_y = tf.keras.layers.Dense(int(height * split_ratio), name="mlp_head_y")
 
@@ -31,16 +38,24 @@ class SimCCHead(tf.keras.layers.Layer):
 
     def call(self, features):
         # 1x1 conv as a matmul (same weights): its per-example gradient vectorises.
-        maps = tf.einsum("bhwc,ck->bhwk", features, self.final_layer.kernel[0, 0]) + self.final_layer.bias
+        maps = (
+            tf.einsum("bhwc,ck->bhwk", features, self.final_layer.kernel[0, 0])
+            + self.final_layer.bias
+        )
         h, w = maps.shape[1], maps.shape[2]
-        flat = tf.reshape(tf.transpose(maps, [0, 3, 1, 2]),
-                          [-1, self.num_joints, self.maps_per_joint * h * w])
+        flat = tf.reshape(
+            tf.transpose(maps, [0, 3, 1, 2]), [-1, self.num_joints, self.maps_per_joint * h * w]
+        )
         return {"simcc_x": self.mlp_head_x(flat), "simcc_y": self.mlp_head_y(flat)}
 
     def get_config(self):
-        return {**super().get_config(), "num_joints": self.num_joints,
-                "input_size": list(self.input_size), "split_ratio": self.split_ratio,
-                "maps_per_joint": self.maps_per_joint}
+        return {
+            **super().get_config(),
+            "num_joints": self.num_joints,
+            "input_size": list(self.input_size),
+            "split_ratio": self.split_ratio,
+            "maps_per_joint": self.maps_per_joint,
+        }
 
 
 class SimCCCodec:
@@ -60,7 +75,9 @@ class SimCCCodec:
         self.bins_x, self.bins_y = int(width * split_ratio), int(height * split_ratio)
         if sigma is None:
             sigma = (max(4.9 * width / 192.0, 1.0), max(5.66 * height / 256.0, 1.0))
-        self.sigma = (float(sigma), float(sigma)) if isinstance(sigma, (int, float)) else tuple(sigma)
+        self.sigma = (
+            (float(sigma), float(sigma)) if isinstance(sigma, (int, float)) else tuple(sigma)
+        )
 
     def encode(self, keypoints, visible):
         """keypoints (..., K, 2) crop pixels, visible (..., K) -> (target_x, target_y, weights).
@@ -70,9 +87,15 @@ class SimCCCodec:
         """
         keypoints = tf.convert_to_tensor(keypoints, tf.float32)
         mu = keypoints * self.split_ratio
-        inside = ((mu[..., 0] >= 0) & (mu[..., 0] <= self.bins_x - 1)
-                  & (mu[..., 1] >= 0) & (mu[..., 1] <= self.bins_y - 1))
-        weights = tf.cast(inside, tf.float32) * tf.cast(tf.convert_to_tensor(visible) > 0, tf.float32)
+        inside = (
+            (mu[..., 0] >= 0)
+            & (mu[..., 0] <= self.bins_x - 1)
+            & (mu[..., 1] >= 0)
+            & (mu[..., 1] <= self.bins_y - 1)
+        )
+        weights = tf.cast(inside, tf.float32) * tf.cast(
+            tf.convert_to_tensor(visible) > 0, tf.float32
+        )
         target_x = self._gaussian(mu[..., 0], self.bins_x, self.sigma[0])
         target_y = self._gaussian(mu[..., 1], self.bins_y, self.sigma[1])
         return target_x, target_y, weights
@@ -80,15 +103,17 @@ class SimCCCodec:
     @staticmethod
     def _gaussian(mu, bins, sigma):
         grid = tf.range(bins, dtype=tf.float32)
-        g = tf.exp(-tf.square(grid - mu[..., None]) / (2.0 * sigma ** 2))
+        g = tf.exp(-tf.square(grid - mu[..., None]) / (2.0 * sigma**2))
         return g / tf.maximum(tf.reduce_sum(g, -1, keepdims=True), 1e-12)
 
     def decode(self, simcc_x, simcc_y):
         """Logits (..., K, bins) -> keypoints (..., K, 2) in crop pixels, scores (..., K)."""
         x = tf.cast(tf.argmax(simcc_x, -1), tf.float32) / self.split_ratio
         y = tf.cast(tf.argmax(simcc_y, -1), tf.float32) / self.split_ratio
-        score = tf.minimum(tf.reduce_max(tf.nn.softmax(simcc_x, -1), -1),
-                           tf.reduce_max(tf.nn.softmax(simcc_y, -1), -1))
+        score = tf.minimum(
+            tf.reduce_max(tf.nn.softmax(simcc_x, -1), -1),
+            tf.reduce_max(tf.nn.softmax(simcc_y, -1), -1),
+        )
         return tf.stack([x, y], -1), score
 
 
@@ -97,6 +122,7 @@ def simcc_per_example_loss(target_x, target_y, weights, simcc_x, simcc_y, temper
 
     Per-example (no reduction over the batch) because DP clipping needs one loss per example.
     """
+
     def kl(labels, logits):
         log_p = tf.nn.log_softmax(logits / temperature, -1)
         entropy_term = tf.math.xlogy(labels, labels)  # 0 where labels == 0

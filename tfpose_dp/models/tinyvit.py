@@ -3,21 +3,42 @@ Vision Transformers", ECCV 2022); architecture numbers as published and as in ti
 
 Output: the last stage's feature map, (B, ceil(H/32), ceil(W/32), C).
 """
+
 import numpy as np
 import tensorflow as tf
 
 from tfpose_dp.models.tinyvit_layers import MBConv, PatchEmbed, PatchMerging, TinyViTBlock
 
 VARIANTS = {
-    "tiny_vit_5m": dict(dims=(64, 128, 160, 320), depths=(2, 2, 6, 2), heads=(2, 4, 5, 10),
-                        windows=(7, 7, 14, 7), drop_path_rate=0.0),
-    "tiny_vit_11m": dict(dims=(64, 128, 256, 448), depths=(2, 2, 6, 2), heads=(2, 4, 8, 14),
-                         windows=(7, 7, 14, 7), drop_path_rate=0.1),
-    "tiny_vit_21m": dict(dims=(96, 192, 384, 576), depths=(2, 2, 6, 2), heads=(3, 6, 12, 18),
-                         windows=(7, 7, 14, 7), drop_path_rate=0.2),
+    "tiny_vit_5m": dict(
+        dims=(64, 128, 160, 320),
+        depths=(2, 2, 6, 2),
+        heads=(2, 4, 5, 10),
+        windows=(7, 7, 14, 7),
+        drop_path_rate=0.0,
+    ),
+    "tiny_vit_11m": dict(
+        dims=(64, 128, 256, 448),
+        depths=(2, 2, 6, 2),
+        heads=(2, 4, 8, 14),
+        windows=(7, 7, 14, 7),
+        drop_path_rate=0.1,
+    ),
+    "tiny_vit_21m": dict(
+        dims=(96, 192, 384, 576),
+        depths=(2, 2, 6, 2),
+        heads=(3, 6, 12, 18),
+        windows=(7, 7, 14, 7),
+        drop_path_rate=0.2,
+    ),
     # Not published: a ~0.2M-parameter model with the same structure, for tests and the quickstart.
-    "tiny_vit_micro": dict(dims=(16, 32, 48, 64), depths=(1, 1, 2, 1), heads=(1, 2, 3, 4),
-                           windows=(4, 4, 4, 4), drop_path_rate=0.0),
+    "tiny_vit_micro": dict(
+        dims=(16, 32, 48, 64),
+        depths=(1, 1, 2, 1),
+        heads=(1, 2, 3, 4),
+        windows=(4, 4, 4, 4),
+        drop_path_rate=0.0,
+    ),
 }
 
 
@@ -49,8 +70,14 @@ def build_backbone(variant, input_shape=(256, 192, 3), norm="frozen_bn", drop_pa
     for stage in range(1, 4):
         x = PatchMerging(dims[stage], norm=norm, name=f"stages_{stage}_downsample")(x)
         for i in range(depths[stage]):
-            x = TinyViTBlock(dims[stage], heads[stage], windows[stage], drop_path=dpr[block],
-                             norm=norm, name=f"stages_{stage}_blocks_{i}")(x)
+            x = TinyViTBlock(
+                dims[stage],
+                heads[stage],
+                windows[stage],
+                drop_path=dpr[block],
+                norm=norm,
+                name=f"stages_{stage}_blocks_{i}",
+            )(x)
             block += 1
     return tf.keras.Model(inputs, x, name=variant)
 

@@ -5,12 +5,18 @@ microsoft/Cream naming (`layers.N.*`, `patch_embed.seq.0.c.*`, downsample at the
 the previous layer). Attention-bias tables are resampled when the window differs.
 The classification head (`head.*`, `norm_head.*`) is ignored: pose models get a fresh head.
 """
+
 import re
 
 import numpy as np
 import tensorflow as tf
 
-_BN = {"weight": "gamma", "bias": "beta", "running_mean": "moving_mean", "running_var": "moving_variance"}
+_BN = {
+    "weight": "gamma",
+    "bias": "beta",
+    "running_mean": "moving_mean",
+    "running_var": "moving_variance",
+}
 _LN = {"weight": "gamma", "bias": "beta"}
 _DENSE = {"weight": "kernel", "bias": "bias"}
 
@@ -48,26 +54,32 @@ def _target(layer, rest):
         for name in path[:-1]:
             conv_norm = getattr(conv_norm, name)
         if path[-1] == "conv":
-            return conv_norm.conv.depthwise_kernel if conv_norm.depthwise else conv_norm.conv.kernel, \
-                "depthwise" if conv_norm.depthwise else "conv"
+            return (
+                conv_norm.conv.depthwise_kernel if conv_norm.depthwise else conv_norm.conv.kernel,
+                "depthwise" if conv_norm.depthwise else "conv",
+            )
         return getattr(conv_norm.norm_layer, _BN[param]), "vector"
     if path == ["attn"] and param == "attention_biases":
         return layer.attn.attention_biases, "bias_table"
     if path == ["attn", "norm"]:
         return getattr(layer.attn.norm, _LN[param]), "vector"
     if path[:1] == ["attn"]:
-        return getattr(getattr(layer.attn, path[1]), _DENSE[param]), "dense" if param == "weight" else "vector"
+        return getattr(
+            getattr(layer.attn, path[1]), _DENSE[param]
+        ), "dense" if param == "weight" else "vector"
     if path == ["mlp", "norm"]:
         return getattr(layer.mlp_norm, _LN[param]), "vector"
     if path[:1] == ["mlp"]:
-        return getattr(getattr(layer, path[1]), _DENSE[param]), "dense" if param == "weight" else "vector"
+        return getattr(
+            getattr(layer, path[1]), _DENSE[param]
+        ), "dense" if param == "weight" else "vector"
     raise KeyError(".".join(rest))
 
 
 def resample_bias_table(table, window):
     """(heads, w0*w0) absolute-offset table -> (heads, window*window), bicubic over (dy, dx)."""
     heads, n = table.shape
-    w0 = int(round(n ** 0.5))
+    w0 = int(round(n**0.5))
     grid = tf.reshape(tf.transpose(tf.constant(table, tf.float32)), [1, w0, w0, heads])
     out = tf.image.resize(grid, [window, window], method="bicubic")
     return tf.transpose(tf.reshape(out, [window * window, heads])).numpy()
@@ -93,20 +105,28 @@ def load_state_dict(backbone, state_dict):
     assigned = set()
     for key, value in state_dict.items():
         key = canonical_name(key)
-        if key.startswith(("head.", "norm_head.")) or key.endswith(("attention_bias_idxs", "num_batches_tracked")):
+        if key.startswith(("head.", "norm_head.")) or key.endswith(
+            ("attention_bias_idxs", "num_batches_tracked")
+        ):
             continue
         try:
             layer, rest = _keras_layer(backbone, key.split("."))
             variable, layout = _target(layer, rest)
         except (KeyError, ValueError, AttributeError, IndexError) as e:
-            raise ConversionError(f"{key}: no matching Keras weight in {backbone.name} ({e})") from e
+            raise ConversionError(
+                f"{key}: no matching Keras weight in {backbone.name} ({e})"
+            ) from e
         value = _to_keras(np.asarray(value, np.float32), layout, variable.shape)
         if tuple(value.shape) != tuple(variable.shape):
-            raise ConversionError(f"{key}: shape {value.shape} does not fit {variable.name} {variable.shape}; "
-                                  "is --variant right?")
+            raise ConversionError(
+                f"{key}: shape {value.shape} does not fit {variable.name} {variable.shape}; "
+                "is --variant right?"
+            )
         variable.assign(value)
         assigned.add(id(variable))
     missing = [v.name for v in backbone.weights if id(v) not in assigned]
     if missing:
-        raise ConversionError(f"the checkpoint does not cover {len(missing)} weights, e.g. {missing[:3]}")
+        raise ConversionError(
+            f"the checkpoint does not cover {len(missing)} weights, e.g. {missing[:3]}"
+        )
     return len(assigned)

@@ -4,6 +4,7 @@ Layout and numerics follow the reference PyTorch model (conv without bias + norm
 exact GELU, LayerNorm/BatchNorm eps 1e-5, torch-style symmetric padding) so that
 converted weights give the same features.
 """
+
 import numpy as np
 import tensorflow as tf
 
@@ -16,15 +17,27 @@ _LN_EPS = 1e-5
 class ConvNorm(tf.keras.layers.Layer):
     """Conv (no bias) + norm; `depthwise=True` gives the grouped conv with groups=channels."""
 
-    def __init__(self, filters, kernel_size=1, strides=1, depthwise=False, norm="frozen_bn",
-                 zero_init_norm=False, **kwargs):
+    def __init__(
+        self,
+        filters,
+        kernel_size=1,
+        strides=1,
+        depthwise=False,
+        norm="frozen_bn",
+        zero_init_norm=False,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.filters, self.kernel_size, self.strides = filters, kernel_size, strides
         self.depthwise, self.norm, self.zero_init_norm = depthwise, norm, zero_init_norm
         if depthwise:
-            self.conv = tf.keras.layers.DepthwiseConv2D(kernel_size, strides, use_bias=False, name="conv")
+            self.conv = tf.keras.layers.DepthwiseConv2D(
+                kernel_size, strides, use_bias=False, name="conv"
+            )
         else:
-            self.conv = tf.keras.layers.Conv2D(filters, kernel_size, strides, use_bias=False, name="conv")
+            self.conv = tf.keras.layers.Conv2D(
+                filters, kernel_size, strides, use_bias=False, name="conv"
+            )
         self.norm_layer = make_norm(norm, filters, zero_init=zero_init_norm, name="norm")
 
     def build(self, input_shape):
@@ -47,15 +60,27 @@ class ConvNorm(tf.keras.layers.Layer):
         k, s = self.kernel_size, self.strides
         h_out = (x.shape[1] - k) // s + 1
         w_out = (x.shape[2] - k) // s + 1
-        patches = tf.concat([x[:, i:i + s * (h_out - 1) + 1:s, j:j + s * (w_out - 1) + 1:s, :]
-                             for i in range(k) for j in range(k)], axis=-1)
+        patches = tf.concat(
+            [
+                x[:, i : i + s * (h_out - 1) + 1 : s, j : j + s * (w_out - 1) + 1 : s, :]
+                for i in range(k)
+                for j in range(k)
+            ],
+            axis=-1,
+        )
         kernel = tf.reshape(self.conv.kernel, [-1, self.filters])  # (k*k*C, filters), same order
         return self.norm_layer(tf.einsum("bhwp,pd->bhwd", patches, kernel), training=training)
 
     def get_config(self):
-        return {**super().get_config(), "filters": self.filters, "kernel_size": self.kernel_size,
-                "strides": self.strides, "depthwise": self.depthwise, "norm": self.norm,
-                "zero_init_norm": self.zero_init_norm}
+        return {
+            **super().get_config(),
+            "filters": self.filters,
+            "kernel_size": self.kernel_size,
+            "strides": self.strides,
+            "depthwise": self.depthwise,
+            "norm": self.norm,
+            "zero_init_norm": self.zero_init_norm,
+        }
 
 
 @tf.keras.utils.register_keras_serializable("tfpose_dp")
@@ -115,8 +140,13 @@ class MBConv(tf.keras.layers.Layer):
         return tf.nn.gelu(x + self.drop(y, training=training))
 
     def get_config(self):
-        return {**super().get_config(), "dim": self.dim, "expand_ratio": self.expand_ratio,
-                "drop_path": self.drop_path, "norm": self.norm}
+        return {
+            **super().get_config(),
+            "dim": self.dim,
+            "expand_ratio": self.expand_ratio,
+            "drop_path": self.drop_path,
+            "norm": self.norm,
+        }
 
 
 @tf.keras.utils.register_keras_serializable("tfpose_dp")
@@ -169,7 +199,8 @@ class WindowAttention(tf.keras.layers.Layer):
 
     def build(self, input_shape):
         self.attention_biases = self.add_weight(
-            "attention_biases", (self.num_heads, self.window * self.window), initializer="zeros")
+            "attention_biases", (self.num_heads, self.window * self.window), initializer="zeros"
+        )
         super().build(input_shape)
 
     def call(self, x):
@@ -181,22 +212,27 @@ class WindowAttention(tf.keras.layers.Layer):
         qkv = tf.transpose(qkv, [0, 2, 1, 3])
         q, k, v = tf.split(qkv, 3, axis=-1)
         bias = tf.gather(self.attention_biases, self.index, axis=1)  # (heads, n, n)
-        attn = tf.matmul(q, k, transpose_b=True) * (self.head_dim ** -0.5) + bias
+        attn = tf.matmul(q, k, transpose_b=True) * (self.head_dim**-0.5) + bias
         out = tf.matmul(tf.nn.softmax(attn, axis=-1), v)
         out = tf.reshape(tf.transpose(out, [0, 2, 1, 3]), [-1, n, self.dim])
         return self.proj(out)
 
     def get_config(self):
-        return {**super().get_config(), "dim": self.dim, "num_heads": self.num_heads,
-                "window": self.window}
+        return {
+            **super().get_config(),
+            "dim": self.dim,
+            "num_heads": self.num_heads,
+            "window": self.window,
+        }
 
 
 @tf.keras.utils.register_keras_serializable("tfpose_dp")
 class TinyViTBlock(tf.keras.layers.Layer):
-    """Window attention -> depthwise 3x3 local conv -> MLP, each residual where the reference has it."""
+    """Window attention -> depthwise 3x3 local conv -> MLP, residual where the reference has it."""
 
-    def __init__(self, dim, num_heads, window, mlp_ratio=4.0, drop_path=0.0, norm="frozen_bn",
-                 **kwargs):
+    def __init__(
+        self, dim, num_heads, window, mlp_ratio=4.0, drop_path=0.0, norm="frozen_bn", **kwargs
+    ):
         super().__init__(**kwargs)
         self.dim, self.num_heads, self.window = dim, num_heads, window
         self.mlp_ratio, self.drop_path, self.norm = mlp_ratio, drop_path, norm
@@ -229,6 +265,12 @@ class TinyViTBlock(tf.keras.layers.Layer):
         return x + self.drop(y, training=training)
 
     def get_config(self):
-        return {**super().get_config(), "dim": self.dim, "num_heads": self.num_heads,
-                "window": self.window, "mlp_ratio": self.mlp_ratio,
-                "drop_path": self.drop_path, "norm": self.norm}
+        return {
+            **super().get_config(),
+            "dim": self.dim,
+            "num_heads": self.num_heads,
+            "window": self.window,
+            "mlp_ratio": self.mlp_ratio,
+            "drop_path": self.drop_path,
+            "norm": self.norm,
+        }

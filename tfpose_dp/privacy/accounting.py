@@ -4,6 +4,7 @@ The mechanism of one training step is `PoissonSampledDpEvent(q, GaussianDpEvent(
 (add/remove-one adjacency), composed once per step actually taken. Only public
 configuration enters: N, q, sigma, steps, delta.
 """
+
 import dataclasses
 import functools
 import json
@@ -13,7 +14,7 @@ import dp_accounting
 from dp_accounting.pld import privacy_loss_distribution
 
 ACCOUNTANTS = ("pld", "rdp")
-_RDP_ORDERS = ([1 + x / 10.0 for x in range(1, 100)] + list(range(11, 64)) + [128, 256, 512, 1024])
+_RDP_ORDERS = [1 + x / 10.0 for x in range(1, 100)] + list(range(11, 64)) + [128, 256, 512, 1024]
 
 
 class PrivacyConfigError(ValueError):
@@ -28,14 +29,17 @@ def default_delta(num_examples):
 def check_delta(delta, num_examples):
     if not 0.0 < delta < 1.0 / num_examples:
         raise PrivacyConfigError(
-            f"--delta={delta:g} must be in (0, 1/N) = (0, {1.0 / num_examples:.3g}) for N={num_examples} "
+            f"--delta={delta:g} must be in (0, 1/N) = (0, {1.0 / num_examples:.3g}) for "
+            f"N={num_examples} "
             "private examples: a delta >= 1/N allows releasing a whole example's data. "
-            f"Leave --delta unset for the default 1/(10N) = {default_delta(num_examples):.3g}.")
+            f"Leave --delta unset for the default 1/(10N) = {default_delta(num_examples):.3g}."
+        )
 
 
 def step_event(sampling_rate, noise_multiplier):
     return dp_accounting.PoissonSampledDpEvent(
-        sampling_rate, dp_accounting.GaussianDpEvent(noise_multiplier))
+        sampling_rate, dp_accounting.GaussianDpEvent(noise_multiplier)
+    )
 
 
 def _pld_interval(epsilon_hint):
@@ -45,8 +49,6 @@ def _pld_interval(epsilon_hint):
     if epsilon_hint >= 100:
         return 1e-3
     return 1e-5 if epsilon_hint < 1.0 else 1e-4
-
-
 
 
 def epsilon_spent(segments, delta, kind="pld", epsilon_hint=1.0):
@@ -77,8 +79,12 @@ def epsilon_spent(segments, delta, kind="pld", epsilon_hint=1.0):
 @functools.lru_cache(maxsize=16)
 def _step_pld(sampling_rate, noise_multiplier, interval):
     return privacy_loss_distribution.from_gaussian_mechanism(
-        noise_multiplier, sensitivity=1.0, pessimistic_estimate=True,
-        value_discretization_interval=interval, sampling_prob=sampling_rate)
+        noise_multiplier,
+        sensitivity=1.0,
+        pessimistic_estimate=True,
+        value_discretization_interval=interval,
+        sampling_prob=sampling_rate,
+    )
 
 
 def calibrate_noise_multiplier(sampling_rate, steps, epsilon, delta, kind="pld"):
@@ -94,9 +100,11 @@ def calibrate_noise_multiplier(sampling_rate, steps, epsilon, delta, kind="pld")
     upper = 1000.0
     if epsilon_spent([(sampling_rate, upper, steps)], delta, kind, epsilon) > epsilon:
         raise PrivacyConfigError(
-            f"epsilon={epsilon:g} at delta={delta:g} is out of reach for q={sampling_rate:.4g} over "
+            f"epsilon={epsilon:g} at delta={delta:g} is out of reach for q={sampling_rate:.4g} "
+            "over "
             f"{steps} steps even with noise multiplier {upper:g}: use more private examples, a "
-            "smaller --batch_size, fewer --epochs, or a larger --epsilon.")
+            "smaller --batch_size, fewer --epochs, or a larger --epsilon."
+        )
 
     def spent(sigma, hint):
         return epsilon_spent([(sampling_rate, sigma, steps)], delta, kind, hint)
@@ -108,7 +116,7 @@ def calibrate_noise_multiplier(sampling_rate, steps, epsilon, delta, kind="pld")
 
 
 def _bisect(eps_of_sigma, target, lo, hi, rel_tol):
-    """Smallest sigma in [lo, hi] (to rel_tol) with eps_of_sigma(sigma) <= target; eps decreases in sigma."""
+    """Smallest sigma in [lo, hi] (to rel_tol) with eps_of_sigma(sigma) <= target (decreasing)."""
     while hi - lo > rel_tol * hi:
         mid = (lo + hi) / 2.0
         if eps_of_sigma(mid) <= target:
@@ -148,6 +156,7 @@ class PrivacyLedger:
 
     A resumed run appends to the same ledger, so epsilon covers every step ever taken.
     """
+
     delta: float
     segments: list = dataclasses.field(default_factory=list)
 

@@ -8,6 +8,7 @@ sum, and normalisation is a separate, visible step (see `noise.py`).
 Per-example gradients come from `tf.vectorized_map` over a one-example gradient
 function: one batched computation, no Python loop and no `tape.jacobian`.
 """
+
 import tensorflow as tf
 
 
@@ -23,6 +24,7 @@ def per_example_gradients(per_example_loss_fn, batch, variables):
     Returns:
       (losses (B,), gradients: list aligned with `variables`, each (B, *variable.shape)).
     """
+
     def one_example(example):
         with tf.GradientTape() as tape:
             loss = per_example_loss_fn(example)
@@ -34,8 +36,9 @@ def per_example_gradients(per_example_loss_fn, batch, variables):
 
 def global_norms(per_example_grads):
     """L2 norm over all variables of each example's gradient, shape (B,)."""
-    squares = [tf.reduce_sum(tf.reshape(tf.square(g), [tf.shape(g)[0], -1]), 1)
-               for g in per_example_grads]
+    squares = [
+        tf.reduce_sum(tf.reshape(tf.square(g), [tf.shape(g)[0], -1]), 1) for g in per_example_grads
+    ]
     return tf.sqrt(tf.add_n(squares))
 
 

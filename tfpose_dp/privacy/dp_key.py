@@ -16,6 +16,7 @@ True
 >>> DPKey.generate().noise_key() != DPKey.generate().noise_key()
 True
 """
+
 import hashlib
 import os
 import secrets
@@ -46,7 +47,9 @@ class DPKey:
     @classmethod
     def from_public_seed(cls, seed):
         """A key anyone can recompute from `seed`: reproducible, NOT private."""
-        return cls(hashlib.sha256(f"tfpose_dp public seed {int(seed)}".encode()).digest(), public=True)
+        return cls(
+            hashlib.sha256(f"tfpose_dp public seed {int(seed)}".encode()).digest(), public=True
+        )
 
     def _derive(self, purpose):
         return hashlib.sha256(self._secret + purpose.encode()).digest()
@@ -89,7 +92,8 @@ class DPKey:
             raise DPKeyError(
                 f"{path} is missing: this run's checkpoints need the secret key they were trained "
                 "with to continue the same noise and sampling. Restore the file, or train in a new "
-                "--model_dir (a resumed run with a new key would not match its privacy ledger)") from e
+                "--model_dir (a resumed run with a new key would not match its privacy ledger)"
+            ) from e
         except ValueError as e:
             raise DPKeyError(f"{path} is not a DP key file ({e}); restore it from a backup") from e
 

@@ -2,12 +2,14 @@
 
 Noise std is `noise_multiplier * l2_norm_clip` on the sum (the sensitivity of
 `clipping.clipped_sum`), drawn once per logical batch. The draw is a pure function of
-(noise key, step), the key being the run's secret (privacy/dp_key.py): stateless Philox streams, so every replica of a distributed run draws the
+(noise key, step), the key being the run's secret (privacy/dp_key.py): stateless Philox
+streams, so every replica of a distributed run draws the
 *same* vector for the same global sum (one noise addition, whatever the replica count), and a
 resumed run continues the sequence from the step in its checkpoint. Dividing by the expected
 batch size q*N (a public constant), never by the realised count, keeps the normaliser free of
 private information.
 """
+
 import tensorflow as tf
 
 
@@ -24,9 +26,15 @@ def step_key(noise_key, step):
 
 def gaussian_noise(like, stddev, key):
     """N(0, stddev^2 I) shaped like each tensor of `like`; tensor i uses the key folded with i."""
-    return [tf.random.stateless_normal(tf.shape(g), tf.random.experimental.stateless_fold_in(key, i),
-                                       stddev=stddev, dtype=g.dtype)
-            for i, g in enumerate(like)]
+    return [
+        tf.random.stateless_normal(
+            tf.shape(g),
+            tf.random.experimental.stateless_fold_in(key, i),
+            stddev=stddev,
+            dtype=g.dtype,
+        )
+        for i, g in enumerate(like)
+    ]
 
 
 def add_noise(grad_sums, stddev, key):

@@ -18,6 +18,7 @@ The classes are registered Keras-serializable with a complete `get_config`, so a
 compiled with them saves and loads. The noise key is secret: it is never part of the config
 (a reloaded optimizer draws a new one from the OS) nor of checkpoints.
 """
+
 import secrets
 
 import tensorflow as tf
@@ -25,31 +26,32 @@ from tensorflow_privacy.privacy.dp_query import gaussian_query
 from tensorflow_privacy.privacy.optimizers import dp_optimizer_keras
 
 from tfpose_dp.privacy import clipping, noise
+from tfpose_dp.replica_sums import replica_local_zeros
 
-_TFP_CONFIG_KEYS = ("global_state", "num_microbatches", "dp_sum_query", "gradient_accumulation_steps")
-
-
-def replica_local_zeros(variables, name):
-    """Per-replica accumulators (summed when read across replicas), one per variable."""
-    return [tf.Variable(tf.zeros(v.shape, v.dtype), trainable=False, name=f"{name}_{i}",
-                        synchronization=tf.VariableSynchronization.ON_READ,
-                        aggregation=tf.VariableAggregation.SUM)
-            for i, v in enumerate(variables)]
+_TFP_CONFIG_KEYS = (
+    "global_state",
+    "num_microbatches",
+    "dp_sum_query",
+    "gradient_accumulation_steps",
+)
 
 
 class PrivateGradientMixin:
     """The one implementation of the private gradient shared by the SGD and Adam classes."""
 
-    def __init__(self, l2_norm_clip, noise_multiplier, expected_batch_size, noise_key=None,
-                 **kwargs):
+    def __init__(
+        self, l2_norm_clip, noise_multiplier, expected_batch_size, noise_key=None, **kwargs
+    ):
         """`noise_key`: DPKey.noise_key() of the run (secret); None draws one from the OS."""
         for key in _TFP_CONFIG_KEYS:  # written by TF Privacy's get_config; rebuilt here
             kwargs.pop(key, None)
         if not l2_norm_clip > 0:
             raise ValueError(f"--l2_norm_clip={l2_norm_clip} must be > 0")
         if not noise_multiplier > 0:
-            raise ValueError(f"noise_multiplier={noise_multiplier} must be > 0: without noise there is "
-                             "no privacy guarantee (train with --nonprivate for a labelled baseline)")
+            raise ValueError(
+                f"noise_multiplier={noise_multiplier} must be > 0: without noise there is "
+                "no privacy guarantee (train with --nonprivate for a labelled baseline)"
+            )
         stddev = l2_norm_clip * noise_multiplier
         query = gaussian_query.GaussianSumQuery(l2_norm_clip, stddev)
         super().__init__(dp_sum_query=query, num_microbatches=None, **kwargs)
@@ -97,8 +99,12 @@ class PrivateGradientMixin:
         self._was_dp_gradients_called = True
         accumulators = self._ensure_accumulators(var_list)
         context = tf.distribute.get_replica_context()
-        sums = context.all_reduce(tf.distribute.ReduceOp.SUM, [tf.identity(a) for a in accumulators])
-        draw = noise.gaussian_noise(sums, self.noise_stddev, noise.step_key(self._noise_key, self.iterations))
+        sums = context.all_reduce(
+            tf.distribute.ReduceOp.SUM, [tf.identity(a) for a in accumulators]
+        )
+        draw = noise.gaussian_noise(
+            sums, self.noise_stddev, noise.step_key(self._noise_key, self.iterations)
+        )
         if self.clean_gradient_probe is not None:  # sees private data without DP: diagnostics only
             self.clean_gradient_probe(sums, draw)
         grads = noise.normalise([s + z for s, z in zip(sums, draw)], self.expected_batch_size)
@@ -117,14 +123,17 @@ class PrivateGradientMixin:
         config = super().get_config()
         for key in _TFP_CONFIG_KEYS:
             config.pop(key, None)
-        config.update(l2_norm_clip=self.l2_norm_clip, noise_multiplier=self.noise_multiplier,
-                      expected_batch_size=self.expected_batch_size)
+        config.update(
+            l2_norm_clip=self.l2_norm_clip,
+            noise_multiplier=self.noise_multiplier,
+            expected_batch_size=self.expected_batch_size,
+        )
         return config
 
 
 @tf.keras.utils.register_keras_serializable("tfpose_dp")
 class PoseDPSGD(PrivateGradientMixin, dp_optimizer_keras.GenericDPSGDOptimizer):
-    """DP-SGD: the class behind TF Privacy's `DPKerasSGDOptimizer`, with the fast private gradient."""
+    """DP-SGD: the class behind TF Privacy's `DPKerasSGDOptimizer`, fast private gradient."""
 
 
 @tf.keras.utils.register_keras_serializable("tfpose_dp")
@@ -135,11 +144,17 @@ class PoseDPAdam(PrivateGradientMixin, dp_optimizer_keras.GenericDPAdamOptimizer
 OPTIMIZERS = {"sgd": PoseDPSGD, "adam": PoseDPAdam}
 
 
-def make_dp_optimizer(name, learning_rate, l2_norm_clip, noise_multiplier, expected_batch_size,
-                      noise_key=None):
+def make_dp_optimizer(
+    name, learning_rate, l2_norm_clip, noise_multiplier, expected_batch_size, noise_key=None
+):
     if name not in OPTIMIZERS:
         raise ValueError(f"--optimizer must be one of {sorted(OPTIMIZERS)}, got {name!r}")
     kwargs = {"momentum": 0.9} if name == "sgd" else {}
-    return OPTIMIZERS[name](l2_norm_clip=l2_norm_clip, noise_multiplier=noise_multiplier,
-                            expected_batch_size=expected_batch_size, noise_key=noise_key,
-                            learning_rate=learning_rate, **kwargs)
+    return OPTIMIZERS[name](
+        l2_norm_clip=l2_norm_clip,
+        noise_multiplier=noise_multiplier,
+        expected_batch_size=expected_batch_size,
+        noise_key=noise_key,
+        learning_rate=learning_rate,
+        **kwargs,
+    )

@@ -8,6 +8,7 @@ trick); 1/m scales eigenvalues only. The projection V V^T g~ of the noisy gradie
 no private data, so it is post-processing and costs no privacy, provided the public
 examples are not private training examples (the trainer enforces disjointness).
 """
+
 import numpy as np
 import tensorflow as tf
 from absl import logging
@@ -21,17 +22,17 @@ def unflatten(vector, like):
     out, offset = [], 0
     for t in like:
         size = int(np.prod(t.shape))
-        out.append(tf.reshape(vector[offset:offset + size], t.shape))
+        out.append(tf.reshape(vector[offset : offset + size], t.shape))
         offset += size
     return out
 
 
 def _gram_float64(g, block=1 << 20):
-    """G G^T accumulated in float64 over column blocks (a float64 copy of all of G would not fit)."""
+    """G G^T accumulated in float64 over column blocks (all of G in float64 would not fit)."""
     p = int(g.shape[1])
     gram = None
     for start in range(0, p, block):
-        part = tf.cast(g[:, start:start + block], tf.float64)
+        part = tf.cast(g[:, start : start + block], tf.float64)
         term = tf.matmul(part, part, transpose_b=True)
         gram = term if gram is None else gram + term
     return gram
@@ -73,6 +74,13 @@ def basis_bytes(num_params, k):
     return 4 * int(num_params) * int(k)
 
 
+def _replicated_scalar(value, name):
+    """A scalar every replica writes with the same value (the first replica's is kept)."""
+    return tf.Variable(
+        value, trainable=False, name=name, aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA
+    )
+
+
 class SubspaceProjection:
     """Holds the basis V (p, k) as a variable and projects gradient lists onto it.
 
@@ -83,28 +91,26 @@ class SubspaceProjection:
 
     def __init__(self, num_params, k):
         self.num_params, self.k = int(num_params), int(k)
-        self.basis = tf.Variable(tf.zeros([self.num_params, self.k]), trainable=False,
-                                 name="pdp_basis")
+        self.basis = tf.Variable(
+            tf.zeros([self.num_params, self.k]), trainable=False, name="pdp_basis"
+        )
         self.active = tf.Variable(False, trainable=False, name="pdp_active")
         # Written inside the (replicated) update; every replica computes the same value.
-        self.captured_energy = tf.Variable(1.0, trainable=False, name="pdp_captured_energy",
-                                           aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
+        self.captured_energy = _replicated_scalar(1.0, "pdp_captured_energy")
         # Filled by `probe` (a NON-PRIVATE diagnostic of the clean clipped sum), when enabled.
-        self.clean_energy = tf.Variable(0.0, trainable=False, name="pdp_clean_energy",
-                                        aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
-        self.noise_energy = tf.Variable(0.0, trainable=False, name="pdp_noise_energy",
-                                        aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
-        self.subspace_snr = tf.Variable(0.0, trainable=False, name="pdp_subspace_snr",
-                                        aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
-        self.full_snr = tf.Variable(0.0, trainable=False, name="pdp_full_snr",
-                                    aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
+        self.clean_energy = _replicated_scalar(0.0, "pdp_clean_energy")
+        self.noise_energy = _replicated_scalar(0.0, "pdp_noise_energy")
+        self.subspace_snr = _replicated_scalar(0.0, "pdp_subspace_snr")
+        self.full_snr = _replicated_scalar(0.0, "pdp_full_snr")
 
     def set_basis(self, v):
         """Uses `v` (p, r), r <= k, from now on; r = 0 (no public signal) means no projection."""
         r = v.shape[1]
         if r == 0:
-            logging.warning("PDP: the public gradients span nothing (all zero?): the projection is "
-                            "the identity until the next refresh finds a basis")
+            logging.warning(
+                "PDP: the public gradients span nothing (all zero?): the projection is "
+                "the identity until the next refresh finds a basis"
+            )
             self.active.assign(False)
             return
         padded = tf.pad(v, [[0, 0], [0, self.k - r]])  # rank < k: zero columns project nothing
@@ -136,10 +142,14 @@ class SubspaceProjection:
         def project():
             flat = flatten(grads)
             coords = tf.linalg.matvec(self.basis, flat, transpose_a=True)
-            energy = tf.reduce_sum(tf.square(coords)) / tf.maximum(tf.reduce_sum(tf.square(flat)), 1e-30)
+            energy = tf.reduce_sum(tf.square(coords)) / tf.maximum(
+                tf.reduce_sum(tf.square(flat)), 1e-30
+            )
             return [energy] + unflatten(tf.linalg.matvec(self.basis, coords), grads)
 
-        out = tf.cond(self.active, project, lambda: [tf.constant(1.0)] + [tf.identity(g) for g in grads])
+        out = tf.cond(
+            self.active, project, lambda: [tf.constant(1.0)] + [tf.identity(g) for g in grads]
+        )
         # Assigned outside the cond: under a distribution strategy the write is a sync point.
         self.captured_energy.assign(out[0])
         return out[1:]

@@ -10,6 +10,7 @@ draw takes zero chunks (the step still adds noise). The draw for step t depends 
 the sampler's whole state is the step counter kept in checkpoints and nobody without the key
 can tell who was in a batch.
 """
+
 import numpy as np
 
 PAD_INDEX = -1
@@ -18,7 +19,8 @@ PAD_INDEX = -1
 class PoissonSampler:
     """Draws Poisson-sampled logical batches of example indices.
 
-    >>> s = PoissonSampler(num_examples=1000, expected_batch_size=50, physical_batch_size=32, entropy=0)
+    >>> s = PoissonSampler(num_examples=1000, expected_batch_size=50, physical_batch_size=32,
+    ...                    entropy=0)
     >>> s.sampling_rate
     0.05
     >>> chunks = s.chunks(step=0)
@@ -53,7 +55,7 @@ class PoissonSampler:
         idx = self.indices(step)
         num_chunks = -(-len(idx) // self.physical_batch_size)
         out = np.full((num_chunks, self.physical_batch_size), PAD_INDEX, np.int64)
-        out.reshape(-1)[:len(idx)] = idx
+        out.reshape(-1)[: len(idx)] = idx
         return out
 
     def steps_per_epoch(self):

@@ -4,6 +4,7 @@ and, for PDP-SGD, the public set.
 Splits are by image, never by person: a crop (box x1.25) shows every person near the box, so
 a public person's image may not hold a private person, and validation images (scored without
 DP) may not hold training persons. Both are enforced."""
+
 import os
 
 import numpy as np
@@ -12,24 +13,43 @@ from absl import logging
 from tfpose_dp.data import annotations, synthetic
 
 
-def load_train_val(data_dir, synthetic_train, synthetic_val, seed, synthetic_root=None,
-                   synthetic_domain="public"):
+def load_train_val(
+    data_dir, synthetic_train, synthetic_val, seed, synthetic_root=None, synthetic_domain="public"
+):
     """Returns (train_records, val_records, description)."""
     if data_dir:
         train = annotations.load_split(data_dir, "train")
         val = annotations.load_split(data_dir, "valid")
-        check_disjoint_images(train, val, "validation split", "Split train and valid by image "
-                              "(tools/convert_mpii_mat.py does) so that validation persons stay out of training.")
+        check_disjoint_images(
+            train,
+            val,
+            "validation split",
+            "Split train and valid by image "
+            "(tools/convert_mpii_mat.py does) so that validation persons stay out of training.",
+        )
         return train, val, f"MPII annotations from --data_dir={data_dir}"
-    root = synthetic.ensure_synthetic_dataset(synthetic_train, synthetic_val, seed, synthetic_root,
-                                              synthetic_domain)
-    logging.info("No --data_dir given: training on the built-in synthetic people dataset, %s domain "
-                 "(%d train / %d val, seed %d) at %s", synthetic_domain, synthetic_train, synthetic_val,
-                 seed, root)
+    root = synthetic.ensure_synthetic_dataset(
+        synthetic_train, synthetic_val, seed, synthetic_root, synthetic_domain
+    )
+    logging.info(
+        "No --data_dir given: training on the built-in synthetic people dataset, %s domain "
+        "(%d train / %d val, seed %d) at %s",
+        synthetic_domain,
+        synthetic_train,
+        synthetic_val,
+        seed,
+        root,
+    )
     train = annotations.load_split(root, "train")
     val = annotations.load_split(root, "valid")
-    return train, val, (f"built-in synthetic people, {synthetic_domain} domain ({synthetic_train} train / "
-                        f"{synthetic_val} val)")
+    return (
+        train,
+        val,
+        (
+            f"built-in synthetic people, {synthetic_domain} domain ({synthetic_train} train / "
+            f"{synthetic_val} val)"
+        ),
+    )
 
 
 class SplitOverlapError(ValueError):
@@ -42,7 +62,8 @@ def check_disjoint_images(private, other, what, advice, error=SplitOverlapError)
     if shared:
         raise error(
             f"the {what} shares {len(shared)} image(s) with the private training set, e.g. "
-            f"{shared[0]!r}: a crop of one person shows the others in the same image. {advice}")
+            f"{shared[0]!r}: a crop of one person shows the others in the same image. {advice}"
+        )
 
 
 class PublicDataError(SplitOverlapError):
@@ -66,8 +87,9 @@ def _holdout_images(train, public_examples, seed):
     return np.flatnonzero(np.isin(names, list(chosen)))
 
 
-def split_public(train, public_source, public_examples, seed, public_annotations=None,
-                 public_image_dir=None):
+def split_public(
+    train, public_source, public_examples, seed, public_annotations=None, public_image_dir=None
+):
     """Returns (private_records, public_records), disjoint by image.
 
     holdout: whole images drawn (seeded: public) from the training split until they hold
@@ -79,17 +101,23 @@ def split_public(train, public_source, public_examples, seed, public_annotations
     if public_source == "holdout":
         if not 0 < public_examples < len(train):
             raise PublicDataError(
-                f"--public_examples={public_examples} must be in [1, {len(train) - 1}] for a holdout "
-                f"from {len(train)} training records")
+                f"--public_examples={public_examples} must be in [1, {len(train) - 1}] for a "
+                "holdout "
+                f"from {len(train)} training records"
+            )
         held = _holdout_images(train, public_examples, seed)
         private = train.subset(np.setdiff1d(np.arange(len(train)), held))
         public = train.subset(held[:public_examples])
         if not len(private):
             raise PublicDataError(f"--public_examples={public_examples} takes every training image")
         if len(held) > public_examples:
-            logging.info("PDP holdout: %d persons of %d whole images leave the private set; %d of them "
-                         "form the public set", len(held), len(np.unique(train.image_names()[held])),
-                         public_examples)
+            logging.info(
+                "PDP holdout: %d persons of %d whole images leave the private set; %d of them "
+                "form the public set",
+                len(held),
+                len(np.unique(train.image_names()[held])),
+                public_examples,
+            )
     elif public_source == "file":
         if not public_annotations:
             raise PublicDataError("--public_source=file needs --public_annotations=PATH")
@@ -101,8 +129,12 @@ def split_public(train, public_source, public_examples, seed, public_annotations
         private = train
     else:
         raise PublicDataError(f"--public_source must be holdout or file, got {public_source!r}")
-    check_disjoint_images(private, public, "public set",
-                          "PDP's projection is free only when no public image holds a private person: "
-                          "use --public_source=holdout or an annotation file of other images.",
-                          PublicDataError)
+    check_disjoint_images(
+        private,
+        public,
+        "public set",
+        "PDP's projection is free only when no public image holds a private person: "
+        "use --public_source=holdout or an annotation file of other images.",
+        PublicDataError,
+    )
     return private, public

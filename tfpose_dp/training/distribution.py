@@ -11,6 +11,7 @@ of `physical_batch_size` slots is cut into one contiguous slice per replica, so 
 example is processed by exactly one replica; the clipped sums are all-reduced and noise is
 added once to the global sum (privacy/optimizer.py).
 """
+
 import functools
 import json
 import os
@@ -28,19 +29,23 @@ class DistributionError(ValueError):
 
 
 def split_cpu(replicas):
-    """Splits the CPU into `replicas` logical devices; must run before TensorFlow starts its runtime."""
+    """Splits the CPU into `replicas` logical devices (before TensorFlow starts its runtime)."""
     if replicas <= 1:
         return
     cpu = tf.config.list_physical_devices("CPU")[0]
     try:
-        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * replicas)
+        tf.config.set_logical_device_configuration(
+            cpu, [tf.config.LogicalDeviceConfiguration()] * replicas
+        )
     except RuntimeError as e:
         if len(tf.config.list_logical_devices("CPU")) != replicas:
-            raise DistributionError(f"--cpu_replicas={replicas}: TensorFlow was already initialised "
-                                    f"with {len(tf.config.list_logical_devices('CPU'))} CPU device(s)") from e
+            raise DistributionError(
+                f"--cpu_replicas={replicas}: TensorFlow was already initialised "
+                f"with {len(tf.config.list_logical_devices('CPU'))} CPU device(s)"
+            ) from e
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def make_strategy(name, cpu_replicas=1):
     """One strategy object per process and setting: two MirroredStrategy objects in one process
     would reuse the same collective instance keys."""
@@ -48,15 +53,20 @@ def make_strategy(name, cpu_replicas=1):
         return tf.distribute.get_strategy()
     if name == "mirrored":
         gpus = tf.config.list_logical_devices("GPU")
-        devices = [d.name for d in gpus] or [d.name for d in tf.config.list_logical_devices("CPU")][:max(1, cpu_replicas)]
+        devices = [d.name for d in gpus] or [d.name for d in tf.config.list_logical_devices("CPU")][
+            : max(1, cpu_replicas)
+        ]
         logging.info("MirroredStrategy over %s", devices)
         return tf.distribute.MirroredStrategy(devices)
     if name == "multi_worker":
         if "TF_CONFIG" not in os.environ:
-            raise DistributionError("--strategy=multi_worker needs TF_CONFIG (cluster and this task) in the "
-                                    "environment of every worker process; see the README")
+            raise DistributionError(
+                "--strategy=multi_worker needs TF_CONFIG (cluster and this task) in the "
+                "environment of every worker process; see the README"
+            )
         options = tf.distribute.experimental.CommunicationOptions(
-            implementation=tf.distribute.experimental.CommunicationImplementation.AUTO)
+            implementation=tf.distribute.experimental.CommunicationImplementation.AUTO
+        )
         return tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
     raise DistributionError(f"--strategy must be one of {', '.join(STRATEGIES)}, got {name!r}")
 
@@ -77,15 +87,18 @@ def replica_slice_size(physical_batch_size, replicas):
     """Slots of each chunk one replica processes; the chunk must split evenly."""
     if physical_batch_size % replicas:
         raise DistributionError(
-            f"--physical_batch_size={physical_batch_size} must be a multiple of the {replicas} replicas "
-            f"(each replica takes an equal slice of every chunk), e.g. {replicas * max(1, physical_batch_size // replicas)}")
+            f"--physical_batch_size={physical_batch_size} must be a multiple of the {replicas} "
+            "replicas (each replica takes an equal slice of every chunk), e.g. "
+            f"{replicas * max(1, physical_batch_size // replicas)}"
+        )
     return physical_batch_size // replicas
 
 
 def describe(strategy):
     resolver = getattr(strategy, "cluster_resolver", None)
     cluster = json.dumps(resolver.cluster_spec().as_dict()) if resolver is not None else "local"
-    return f"{type(strategy).__name__} with {strategy.num_replicas_in_sync} replica(s), cluster {cluster}"
+    replicas = strategy.num_replicas_in_sync
+    return f"{type(strategy).__name__} with {replicas} replica(s), cluster {cluster}"
 
 
 def broadcast_key(strategy, key, chief):

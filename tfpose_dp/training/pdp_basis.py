@@ -1,4 +1,5 @@
 """Refreshes the PDP subspace from public per-example gradients at the current weights."""
+
 import time
 
 import tensorflow as tf
@@ -15,12 +16,15 @@ _INPUTS = ("image", "target_x", "target_y", "target_weight")
 class PublicBasis:
     """Holds the public examples (decoded once) and recomputes V on `refresh()`."""
 
-    def __init__(self, model, public_records, variables, projection, cfg, codec):
-        self.variables, self.projection, self.k = variables, projection, cfg.projection_dim
-        batch = cfg.effective_physical_batch_size()
-        self.batches = [{k: b[k] for k in _INPUTS + ("mask",)}
-                        for b in eval_dataset(public_records, cfg.input_size, codec, batch)]
-        loss_fn = make_per_example_loss_fn(model, cfg.temperature)
+    def __init__(
+        self, model, public_records, variables, projection, k, batch_size, temperature, codec
+    ):
+        self.variables, self.projection, self.k = variables, projection, k
+        self.batches = [
+            {name: b[name] for name in _INPUTS + ("mask",)}
+            for b in eval_dataset(public_records, codec.input_size, codec, batch_size)
+        ]
+        loss_fn = make_per_example_loss_fn(model, temperature)
 
         @tf.function
         def flat_grads(batch):
@@ -40,6 +44,11 @@ class PublicBasis:
         self.rank = int(v.shape[1])
         self.projection.set_basis(v)
         seconds = time.time() - t0
-        logging.info("PDP basis refreshed: rank %d (k=%d, m=%d) in %.1f s", self.rank, self.k,
-                     int(g.shape[0]), seconds)
+        logging.info(
+            "PDP basis refreshed: rank %d (k=%d, m=%d) in %.1f s",
+            self.rank,
+            self.k,
+            int(g.shape[0]),
+            seconds,
+        )
         return seconds

@@ -8,6 +8,7 @@ is computed from private training examples without DP: it is written only under
 MODEL_DIR/private/ (TensorBoard with --logdir=MODEL_DIR still shows it locally) and printed
 only with --print_private_diagnostics.
 """
+
 import json
 import os
 
@@ -16,7 +17,7 @@ import tensorflow as tf
 from absl import logging
 from tensorboard.plugins.hparams import api as hparams_api
 
-from tfpose_dp.training.run_files import ensure_private_dir
+from tfpose_dp.runs.layout import ensure_private_dir
 
 
 class Reporter:
@@ -43,7 +44,9 @@ class Reporter:
             with open(self.private_log, "a") as f:
                 f.write(f"step {step} | {line}\n")
         if self.print_private:
-            logging.info("step %d | diagnostics of private training batches (not DP): %s", step, line)
+            logging.info(
+                "step %d | diagnostics of private training batches (not DP): %s", step, line
+            )
 
     def privacy(self, step, plan, epsilon, ledger_steps):
         if plan is None:

@@ -8,22 +8,30 @@ Both run under a tf.distribute strategy: `accumulate` gets a distributed chunk (
 its own slice) and runs per replica; `apply` runs per replica on the all-reduced sums. With
 the default strategy this is the single-device program.
 """
+
 import tensorflow as tf
 
 from tfpose_dp.models.simcc import simcc_per_example_loss
-from tfpose_dp.privacy.optimizer import replica_local_zeros
+from tfpose_dp.replica_sums import replica_local_zeros
 
 _SUM = tf.distribute.ReduceOp.SUM
 
 
 def make_per_example_loss_fn(model, temperature=1.0):
     """One example (dict without batch axis) -> scalar SimCC loss."""
+
     def loss_fn(example):
         out = model(example["image"][None], training=True)
-        loss = simcc_per_example_loss(example["target_x"][None], example["target_y"][None],
-                                      example["target_weight"][None], out["simcc_x"], out["simcc_y"],
-                                      temperature)
+        loss = simcc_per_example_loss(
+            example["target_x"][None],
+            example["target_y"][None],
+            example["target_weight"][None],
+            out["simcc_x"],
+            out["simcc_y"],
+            temperature,
+        )
         return loss[0]
+
     return loss_fn
 
 
@@ -55,15 +63,19 @@ class _Steps:
 
 
 class PrivateSteps(_Steps):
-    def __init__(self, model, optimizer, variables, temperature=1.0, weight_average=None, strategy=None):
+    def __init__(
+        self, model, optimizer, variables, temperature=1.0, weight_average=None, strategy=None
+    ):
         super().__init__(optimizer, variables, weight_average, strategy)
         self._loss_fn = make_per_example_loss_fn(model, temperature)
         with self.strategy.scope():  # now, not in the first trace (which would then trace again)
-            optimizer._ensure_accumulators(variables)  # pylint: disable=protected-access
+            optimizer._ensure_accumulators(variables)
 
     def _accumulate(self, batch):
         inputs = {k: batch[k] for k in _MODEL_INPUTS}
-        losses, norms = self.optimizer.accumulate(self._loss_fn, inputs, batch["mask"], self.variables)
+        losses, norms = self.optimizer.accumulate(
+            self._loss_fn, inputs, batch["mask"], self.variables
+        )
         mask = batch["mask"]
         clipped = tf.cast(norms > self.optimizer.l2_norm_clip, tf.float32) * mask
         return tf.reduce_sum(losses * mask), tf.reduce_sum(clipped), tf.reduce_sum(mask)
@@ -76,7 +88,9 @@ class PrivateSteps(_Steps):
 class NonPrivateSteps(_Steps):
     """Plain minibatch training on the same chunks (the non-private baseline)."""
 
-    def __init__(self, model, optimizer, variables, temperature=1.0, weight_average=None, strategy=None):
+    def __init__(
+        self, model, optimizer, variables, temperature=1.0, weight_average=None, strategy=None
+    ):
         super().__init__(optimizer, variables, weight_average, strategy)
         self.model, self.temperature = model, temperature
         with self.strategy.scope():
@@ -86,11 +100,18 @@ class NonPrivateSteps(_Steps):
     def _accumulate(self, batch):
         with tf.GradientTape() as tape:
             out = self.model(batch["image"], training=True)
-            losses = simcc_per_example_loss(batch["target_x"], batch["target_y"],
-                                            batch["target_weight"], out["simcc_x"], out["simcc_y"],
-                                            self.temperature)
+            losses = simcc_per_example_loss(
+                batch["target_x"],
+                batch["target_y"],
+                batch["target_weight"],
+                out["simcc_x"],
+                out["simcc_y"],
+                self.temperature,
+            )
             total = tf.reduce_sum(losses * batch["mask"])
-        grads = tape.gradient(total, self.variables, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+        grads = tape.gradient(
+            total, self.variables, unconnected_gradients=tf.UnconnectedGradients.ZERO
+        )
         for s, g in zip(self._sums, grads):
             s.assign_add(g)
         self._count.assign_add(tf.reduce_sum(batch["mask"]))
@@ -102,8 +123,10 @@ class NonPrivateSteps(_Steps):
         count = context.all_reduce(_SUM, tf.identity(self._count))
         scale = 1.0 / tf.maximum(count, 1.0)
         with tf.control_dependencies(sums):
-            self.optimizer.apply_gradients([(s * scale, v) for s, v in zip(sums, self.variables)],
-                                           experimental_aggregate_gradients=False)
+            self.optimizer.apply_gradients(
+                [(s * scale, v) for s, v in zip(sums, self.variables)],
+                experimental_aggregate_gradients=False,
+            )
             for s in self._sums:
                 s.assign(tf.zeros_like(s))
             self._count.assign(0.0)

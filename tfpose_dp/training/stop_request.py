@@ -5,6 +5,7 @@ sets a flag that the loop reads between steps, then the loop checkpoints and sto
 Ctrl-C stops at once without writing anything: the last checkpoint stays consistent, and an
 update that was never saved was never released.
 """
+
 import signal
 
 from absl import logging
@@ -14,8 +15,10 @@ class Interrupted(Exception):
     """Training stopped on a signal after checkpointing; exit code 128 + signal number."""
 
     def __init__(self, signum, step):
-        super().__init__(f"stopped by signal {signum} after step {step} (checkpoint saved); run the "
-                         "same command to resume")
+        super().__init__(
+            f"stopped by signal {signum} after step {step} (checkpoint saved); run the "
+            "same command to resume"
+        )
         self.signum, self.step = signum, step
 
 
@@ -33,8 +36,11 @@ class StopRequest:
         if self.signum is not None and signum == signal.SIGINT:
             raise KeyboardInterrupt  # second Ctrl-C: stop now, keep the last checkpoint
         self.signum = signum
-        logging.warning("signal %d: stopping after the current step (Ctrl-C again to stop at once, "
-                        "without saving)", signum)
+        logging.warning(
+            "signal %d: stopping after the current step (Ctrl-C again to stop at once, "
+            "without saving)",
+            signum,
+        )
 
     @property
     def requested(self):

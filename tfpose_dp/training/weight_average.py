@@ -4,6 +4,7 @@ Averaging iterates is post-processing of the DP outputs (free in privacy) and re
 of the noise the DP updates leave in the weights (De et al., 2022). The decay warms up as
 min(decay, (1 + t) / (10 + t)) so that early averages are not dominated by the random init.
 """
+
 import contextlib
 
 import tensorflow as tf
@@ -14,8 +15,9 @@ class WeightAverage:
         self.variables = list(variables)
         self.decay = float(decay)
         self.step = step  # the optimizer's iteration counter
-        self.shadows = [tf.Variable(v, trainable=False, name=f"ema_{i}")
-                        for i, v in enumerate(self.variables)]
+        self.shadows = [
+            tf.Variable(v, trainable=False, name=f"ema_{i}") for i, v in enumerate(self.variables)
+        ]
 
     def update(self):
         """Call after each optimizer step (inside tf.function is fine)."""

@@ -4,9 +4,22 @@ NUM_JOINTS = 16
 
 # MPII order (index = position in every joints array of this package).
 JOINT_NAMES = (
-    "r_ankle", "r_knee", "r_hip", "l_hip", "l_knee", "l_ankle",
-    "pelvis", "thorax", "upper_neck", "head_top",
-    "r_wrist", "r_elbow", "r_shoulder", "l_shoulder", "l_elbow", "l_wrist",
+    "r_ankle",
+    "r_knee",
+    "r_hip",
+    "l_hip",
+    "l_knee",
+    "l_ankle",
+    "pelvis",
+    "thorax",
+    "upper_neck",
+    "head_top",
+    "r_wrist",
+    "r_elbow",
+    "r_shoulder",
+    "l_shoulder",
+    "l_elbow",
+    "l_wrist",
 )
 
 # Left/right pairs swapped by a horizontal flip.
@@ -17,14 +30,42 @@ UPPER_BODY = (7, 8, 9, 10, 11, 12, 13, 14, 15)
 
 # Limbs for drawing: (joint_a, joint_b).
 SKELETON = (
-    (0, 1), (1, 2), (2, 6), (6, 3), (3, 4), (4, 5),
-    (6, 7), (7, 8), (8, 9),
-    (10, 11), (11, 12), (12, 7), (7, 13), (13, 14), (14, 15),
+    (0, 1),
+    (1, 2),
+    (2, 6),
+    (6, 3),
+    (3, 4),
+    (4, 5),
+    (6, 7),
+    (7, 8),
+    (8, 9),
+    (10, 11),
+    (11, 12),
+    (12, 7),
+    (7, 13),
+    (13, 14),
+    (14, 15),
 )
 
 # Short joint names of MPII's evaluation files (gt_valid.mat's dataset_joints), same order.
-PCKH_JOINT_NAMES = ("rank", "rkne", "rhip", "lhip", "lkne", "lank", "pelv", "thrx", "neck", "head",
-                    "rwri", "relb", "rsho", "lsho", "lelb", "lwri")
+PCKH_JOINT_NAMES = (
+    "rank",
+    "rkne",
+    "rhip",
+    "lhip",
+    "lkne",
+    "lank",
+    "pelv",
+    "thrx",
+    "neck",
+    "head",
+    "rwri",
+    "relb",
+    "rsho",
+    "lsho",
+    "lelb",
+    "lwri",
+)
 
 # Columns of the MPII PCKh table, as the reference evaluation defines them: Head is the head
 # top alone; a left/right column is the mean of the two joints' PCKh (not of their pooled counts).

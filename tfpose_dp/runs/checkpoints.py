@@ -8,6 +8,7 @@ A checkpoint is written into a temporary folder and renamed into place, then `la
 replaced atomically: a crash leaves either the old or the new checkpoint, never half of one.
 The sampler needs no state of its own: its draw for step t is a function of (seed, t).
 """
+
 import json
 import os
 import shutil
@@ -56,7 +57,7 @@ def save(model_dir, trackables, state, keep=3):
         f.write(name)
     os.replace(pointer, os.path.join(root, "latest"))
     old = sorted(d for d in os.listdir(root) if d.startswith("ckpt-") and d != name)
-    for d in old[:max(0, len(old) - (keep - 1))]:
+    for d in old[: max(0, len(old) - (keep - 1))]:
         shutil.rmtree(os.path.join(root, d), ignore_errors=True)
     return final
 

@@ -2,7 +2,7 @@ import os
 
 import tensorflow as tf
 
-from tfpose_dp.training import checkpointing
+from tfpose_dp.runs import checkpoints as checkpointing
 
 
 def test_save_restore_and_latest_pointer(tmp_path):

@@ -1,0 +1,388 @@
+"""The configuration of a run: one typed, nested object.
+
+It is built from the flags in one place (`config_flags.py` defines one flag per field, named
+after it), saved whole with every checkpoint as the run's manifest and read back whole by
+everything that restores a run. Adding a setting is one field here: its flag, its place in
+the manifest and, with `fixed=True`, the refusal to change it on resume follow from it.
+
+Only plain values live here (no TensorFlow), so serving code can read a manifest cheaply.
+"""
+
+import dataclasses
+import os
+from typing import Optional, Tuple
+
+# Choices that other layers own; tests/test_run_config.py checks they agree with them.
+MODEL_VARIANTS = ("tiny_vit_5m", "tiny_vit_11m", "tiny_vit_21m", "tiny_vit_micro")
+NORMS = ("auto", "frozen_bn", "group")
+TRAINABLE = ("all", "last_stage")
+OPTIMIZERS = ("adam", "sgd")
+ACCOUNTANTS = ("pld", "rdp")
+STRATEGIES = ("default", "mirrored", "multi_worker")
+DOMAINS = ("public", "private")
+
+
+def setting(default, help_text, choices=None, fixed=False, at_least=None, above=None):
+    """A config field. `fixed`: a resumed run must repeat it (it changes the mechanism, its
+    accounting or the meaning of the checkpoint); `choices`, `at_least`, `above`: what
+    `validate` accepts."""
+    return dataclasses.field(
+        default=default,
+        metadata={
+            "help": help_text,
+            "choices": choices,
+            "fixed": fixed,
+            "at_least": at_least,
+            "above": above,
+        },
+    )
+
+
+@dataclasses.dataclass
+class ModelConfig:
+    model: str = setting("tiny_vit_5m", "TinyViT backbone variant.", MODEL_VARIANTS, fixed=True)
+    input_size: Tuple[int, int] = setting(
+        (256, 192), "Crop size H,W (the paper: 256,192).", fixed=True
+    )
+    norm: str = setting(
+        "auto",
+        "frozen_bn: BatchNorm with frozen statistics (pretrained-compatible); "
+        "group: GroupNorm (per example, from scratch); auto: the --init_from model's, "
+        "frozen_bn with --init_checkpoint, group otherwise.",
+        NORMS,
+        fixed=True,
+    )
+    split_ratio: float = setting(2.0, "SimCC bins per pixel.", fixed=True, above=0)
+    maps_per_joint: int = setting(
+        1,
+        "SimCC head: feature maps per joint (1 = mmpose's SimCCHead; "
+        "more helps small inputs whose last-stage map is tiny).",
+        fixed=True,
+        at_least=1,
+    )
+    simcc_sigma: float = setting(
+        0.0,
+        "SimCC label std in bins (0: mmpose's 256x192 value scaled to --input_size).",
+        at_least=0,
+    )
+    trainable: str = setting(
+        "all",
+        "last_stage: final stage + norm layers + head (the paper's fine-tuning).",
+        TRAINABLE,
+        fixed=True,
+    )
+    init_checkpoint: Optional[str] = setting(
+        None, "Backbone weights (.weights.h5 from tools/convert_tinyvit.py); the head starts fresh."
+    )
+    init_from: Optional[str] = setting(
+        None,
+        "Start from another run's whole pose model (backbone and head): its --model_dir, a "
+        "ckpt-* folder or a preset folder (tfpose_dp/presets/*). Use a model trained on public "
+        "data "
+        "only (e.g. flags/public_pretrain.cfg): the guarantee does not cover it.",
+        fixed=True,
+    )
+
+
+@dataclasses.dataclass
+class DataConfig:
+    data_dir: Optional[str] = setting(
+        None,
+        "MPII folder (images/ + annotations/*.json), or tfds:[TFDS data dir] for the tfds_mpii "
+        "build. Unset: the built-in synthetic people.",
+        fixed=True,
+    )
+    synthetic_train: int = setting(
+        4000, "Synthetic training persons (when no --data_dir).", fixed=True, at_least=1
+    )
+    synthetic_val: int = setting(
+        400, "Synthetic validation persons (when no --data_dir).", at_least=1
+    )
+    synthetic_seed: int = setting(
+        0,
+        "Which synthetic people (the data; --seed varies the training "
+        "randomness over the same data).",
+        fixed=True,
+    )
+    synthetic_domain: str = setting(
+        "public",
+        "Built-in data: public = front-facing standing people over bright clutter; "
+        "private = the same bodies as a clinic camera sees them (side/back views, seated, lying "
+        "under "
+        "blankets, low contrast, noise): the domain a public model is fine-tuned on.",
+        DOMAINS,
+        fixed=True,
+    )
+    synthetic_root: Optional[str] = setting(
+        None, "Where the synthetic set is written once (default ~/.cache/tfpose_dp)."
+    )
+    augment: bool = setting(True, "Training augmentation (scale, rotation, flip, colour).")
+    half_body_prob: float = setting(
+        0.0,
+        "Probability of a half-body crop (upper or lower body, "
+        "persons with > 8 visible joints); HRNet/mmpose leave it off for MPII.",
+        at_least=0,
+    )
+
+
+@dataclasses.dataclass
+class OptimConfig:
+    epochs: float = setting(25.0, "Training length in epochs (N/B steps each).", above=0)
+    batch_size: int = setting(
+        32, "Expected (Poisson) logical batch size B; q = B/N.", fixed=True, at_least=1
+    )
+    physical_batch_size: int = setting(
+        0, "Examples per compiled chunk; 0 = automatic (~B/4).", at_least=0
+    )
+    learning_rate: float = setting(1e-3, "Learning rate.", above=0)
+    lr_schedule: str = setting(
+        "constant",
+        "cosine: decay to 1% of --learning_rate over the planned steps.",
+        ("constant", "cosine"),
+    )
+    optimizer: str = setting("adam", "adam or sgd (momentum 0.9).", OPTIMIZERS, fixed=True)
+    temperature: float = setting(1.0, "SimCC softmax temperature in the KL loss.", above=0)
+    ema_decay: float = setting(
+        0.0,
+        "Evaluate with an exponential moving average of the weights "
+        "(post-processing, free in privacy); 0 turns it off.",
+        fixed=True,
+        at_least=0,
+    )
+    max_steps: int = setting(
+        0, "Stop after this many steps (0 = no cap); eps counts steps taken.", at_least=0
+    )
+    seed: int = setting(
+        0,
+        "Seed of the public randomness: initialisation, augmentation, the PDP "
+        "holdout (DP noise and sampling come from a secret key, see "
+        "--reproducible_noise).",
+        fixed=True,
+    )
+
+
+@dataclasses.dataclass
+class PrivacyConfig:
+    nonprivate: bool = setting(
+        False, "Plain training: the NON-PRIVATE baseline (no DP guarantee).", fixed=True
+    )
+    epsilon: float = setting(1.0, "Target epsilon of the whole run.", fixed=True)
+    delta: Optional[float] = setting(
+        None, "Target delta; default 1/(10 N). Must be < 1/N.", fixed=True
+    )
+    l2_norm_clip: float = setting(1.0, "Per-example gradient clipping norm C.", fixed=True, above=0)
+    accountant: str = setting(
+        "pld", "Accountant for calibration and reporting.", ACCOUNTANTS, fixed=True
+    )
+    reproducible_noise: bool = setting(
+        False,
+        "Derive the DP noise and Poisson sampling from --seed instead of a secret key from the "
+        "OS: reproducible, for tests and debugging, and WITHOUT a DP guarantee (every output says "
+        "so).",
+        fixed=True,
+    )
+
+
+@dataclasses.dataclass
+class PdpConfig:
+    projection: str = setting(
+        "none",
+        "pdp: PDP-SGD projection of the noisy gradient onto the top-k "
+        "eigenspace of public per-example gradients.",
+        ("none", "pdp"),
+        fixed=True,
+    )
+    projection_dim: int = setting(100, "PDP: subspace dimension k.", at_least=1)
+    public_examples: int = setting(100, "PDP: number m of public examples.", fixed=True, at_least=1)
+    public_source: str = setting(
+        "holdout",
+        "PDP: hold whole images out of the training split, or read --public_annotations.",
+        ("holdout", "file"),
+        fixed=True,
+    )
+    public_annotations: Optional[str] = setting(
+        None, "PDP: annotation JSON of public persons.", fixed=True
+    )
+    basis_refresh_steps: int = setting(
+        100, "PDP: recompute the subspace every s steps.", at_least=1
+    )
+    projection_start_epoch: float = setting(
+        0.0, "PDP: epoch at which projection starts.", at_least=0
+    )
+    max_basis_gb: float = setting(
+        6.0, "PDP: refuse a basis + public gradients larger than this.", above=0
+    )
+    pdp_diagnostics: bool = setting(
+        False,
+        "PDP: log the share of the clean clipped private gradient's energy inside the public "
+        "subspace, the share of the noise's, and both signal-to-noise ratios. NON-PRIVATE (reads "
+        "private gradients without DP): written under MODEL_DIR/private/ only.",
+    )
+
+
+@dataclasses.dataclass
+class RuntimeConfig:
+    model_dir: str = setting("/tmp/tfpose_dp_run", "Checkpoints, TensorBoard logs, final metrics.")
+    strategy: str = setting(
+        "default",
+        "tf.distribute strategy: one device, every local GPU (or "
+        "--cpu_replicas), or the workers of TF_CONFIG. Privacy does not depend on "
+        "it.",
+        STRATEGIES,
+    )
+    cpu_replicas: int = setting(
+        1,
+        "Split the CPU into this many logical devices (to run "
+        "--strategy=mirrored without GPUs, e.g. for tests).",
+        at_least=1,
+    )
+    log_every: int = setting(10, "Steps between progress lines and privacy summaries.", at_least=1)
+    checkpoint_minutes: float = setting(
+        10.0, "Also checkpoint when this long has passed since the last checkpoint.", above=0
+    )
+    eval_batch_size: int = setting(64, "Validation crops per batch.", at_least=1)
+    print_private_diagnostics: bool = setting(
+        False,
+        "Also print the loss, clip fraction and examples/s of private batches (not DP) to the "
+        "log; they are always written to MODEL_DIR/private/.",
+    )
+
+
+SECTIONS = {
+    "model": ModelConfig,
+    "data": DataConfig,
+    "optim": OptimConfig,
+    "privacy": PrivacyConfig,
+    "pdp": PdpConfig,
+    "runtime": RuntimeConfig,
+}
+
+
+@dataclasses.dataclass
+class RunConfig:
+    model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
+    data: DataConfig = dataclasses.field(default_factory=DataConfig)
+    optim: OptimConfig = dataclasses.field(default_factory=OptimConfig)
+    privacy: PrivacyConfig = dataclasses.field(default_factory=PrivacyConfig)
+    pdp: PdpConfig = dataclasses.field(default_factory=PdpConfig)
+    runtime: RuntimeConfig = dataclasses.field(default_factory=RuntimeConfig)
+
+    @property
+    def method(self):
+        """nonprivate, dpsgd or pdp: what the run releases."""
+        if self.privacy.nonprivate:
+            return "nonprivate"
+        return "pdp" if self.pdp.projection == "pdp" else "dpsgd"
+
+    def to_json(self):
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data):
+        """The config saved by `to_json`; fields it lacks (older runs) take their defaults."""
+        sections = {}
+        for name, section in SECTIONS.items():
+            values = dict(data.get(name, {}))
+            if "input_size" in values:
+                values["input_size"] = tuple(values["input_size"])
+            known = {f.name for f in dataclasses.fields(section)}
+            sections[name] = section(**{k: v for k, v in values.items() if k in known})
+        return cls(**sections)
+
+    @classmethod
+    def from_flat(cls, values):
+        """From {field name: value} (the flags), each field taking its own name."""
+        return cls(
+            **{
+                name: section(
+                    **{
+                        f.name: values[f.name]
+                        for f in dataclasses.fields(section)
+                        if f.name in values
+                    }
+                )
+                for name, section in SECTIONS.items()
+            }
+        )
+
+    def replace(self, **flat):
+        """A copy with some fields changed, given by their (unique) names."""
+        values = {
+            f.name: getattr(getattr(self, name), f.name)
+            for name, section in SECTIONS.items()
+            for f in dataclasses.fields(section)
+        }
+        unknown = set(flat) - set(values)
+        if unknown:
+            raise KeyError(f"no config field {sorted(unknown)}")
+        values.update(flat)
+        return RunConfig.from_flat(values)
+
+
+def fixed_fields():
+    """(section, field name) of every setting a resumed run must repeat."""
+    return [
+        (name, f.name)
+        for name, section in SECTIONS.items()
+        for f in dataclasses.fields(section)
+        if f.metadata.get("fixed")
+    ]
+
+
+def changed_fixed_fields(saved, now):
+    """[(field name, saved value, new value)] of fixed settings that differ."""
+    out = []
+    for section, name in fixed_fields():
+        before, after = getattr(getattr(saved, section), name), getattr(getattr(now, section), name)
+        if before != after:
+            out.append((name, before, after))
+    return out
+
+
+class ConfigError(ValueError):
+    """A setting that cannot work; the message names the flag and what to do."""
+
+
+def _check_field(name, value, meta):
+    if meta.get("choices") and value not in meta["choices"]:
+        raise ConfigError(f"--{name}={value!r} is not one of {sorted(meta['choices'])}")
+    if meta.get("at_least") is not None and not value >= meta["at_least"]:
+        raise ConfigError(f"--{name}={value} must be >= {meta['at_least']}")
+    if meta.get("above") is not None and not value > meta["above"]:
+        raise ConfigError(f"--{name}={value} must be > {meta['above']}")
+
+
+def validate(config):
+    """Raises ConfigError for settings that cannot run, before anything is written: every
+    field's own bounds, then the rules between fields. Settings that depend on the data
+    (batch size vs N, delta vs 1/N) are checked by the privacy plan."""
+    for name, section in SECTIONS.items():
+        for f in dataclasses.fields(section):
+            _check_field(f.name, getattr(getattr(config, name), f.name), f.metadata)
+    m, d, o, p, pdp = config.model, config.data, config.optim, config.privacy, config.pdp
+    if not config.runtime.model_dir:
+        raise ConfigError("--model_dir is required: where checkpoints and TensorBoard logs go")
+    if len(m.input_size) != 2 or min(m.input_size) < 32:
+        raise ConfigError(f"--input_size={m.input_size} must be H,W with both >= 32, e.g. 256,192")
+    if d.data_dir and not d.data_dir.startswith("tfds:") and not os.path.isdir(d.data_dir):
+        raise ConfigError(f"--data_dir={d.data_dir} does not exist (unset: the built-in data)")
+    for flag, path in (("init_checkpoint", m.init_checkpoint), ("init_from", m.init_from)):
+        if path and not os.path.exists(path):
+            raise ConfigError(f"--{flag}={path} does not exist")
+    if m.init_from and m.init_checkpoint:
+        raise ConfigError("give --init_from (a whole model) or --init_checkpoint (a backbone)")
+    if o.ema_decay >= 1.0 or d.half_body_prob > 1.0:
+        raise ConfigError(
+            f"--ema_decay={o.ema_decay} must be < 1 and --half_body_prob={d.half_body_prob} <= 1"
+        )
+    if not p.nonprivate and not p.epsilon > 0:
+        raise ConfigError(
+            f"--epsilon={p.epsilon} must be > 0 (smaller is more private); "
+            "use --nonprivate for the non-private baseline"
+        )
+    if p.delta is not None and not 0 < p.delta < 1:
+        raise ConfigError(f"--delta={p.delta} must be in (0, 1/N); unset: 1/(10N)")
+    if p.nonprivate and pdp.projection != "none":
+        raise ConfigError("--projection=pdp projects DP noise; it means nothing with --nonprivate")
+    if pdp.public_source == "file" and pdp.projection == "pdp" and not pdp.public_annotations:
+        raise ConfigError("--public_source=file needs --public_annotations=PATH")

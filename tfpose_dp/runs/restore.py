@@ -1,0 +1,127 @@
+"""Rebuilds a run's pose model from its checkpoint and manifest: for evaluate, predict and
+export, and for --init_from (a new run starting from another run's whole model). Needs neither
+the trainer nor the privacy code.
+
+Accepts a training --model_dir (its newest checkpoint), its checkpoints/ folder, one ckpt dir
+or a preset folder (a ckpt dir holding the model weights only).
+"""
+
+import os
+
+import tensorflow as tf
+from absl import logging
+
+from tfpose_dp.models.pose_model import build_pose_model, trainable_variables
+from tfpose_dp.models.simcc import SimCCCodec
+from tfpose_dp.runs import checkpoints
+from tfpose_dp.runs.manifest import Manifest
+
+
+class CheckpointNotFound(FileNotFoundError):
+    pass
+
+
+class IncompatibleModel(ValueError):
+    """--init_from points at a model of another shape or normalisation."""
+
+
+def checkpoint_dir(path):
+    ckpt = checkpoints.latest_checkpoint(path) if os.path.exists(path) else None
+    if not ckpt:
+        raise CheckpointNotFound(
+            f"{path}: no training checkpoint there (expected a --model_dir of "
+            "tfpose_dp.train, one of its ckpt-* folders or a preset folder)"
+        )
+    return ckpt
+
+
+def read_manifest(path):
+    """The manifest of the newest checkpoint under `path` (a model_dir, ckpt or preset dir)."""
+    ckpt = checkpoint_dir(path)
+    return Manifest.from_state(checkpoints.read_state(ckpt), ckpt)
+
+
+def run_data_root(config, data_dir=None, synthetic_root=None, synthetic=None):
+    """Folder of the data a run trained on: `data_dir` if given, else the run's own data_dir,
+    else a synthetic set: `synthetic` = (train, val, seed, domain) if given, else the run's own
+    (written again if absent; it is a function of its sizes, seed and domain)."""
+    from tfpose_dp.data.synthetic import ensure_synthetic_dataset
+
+    root = data_dir or (None if synthetic else config.data.data_dir)
+    if root:
+        return root
+    d = config.data
+    train, val, seed, domain = synthetic or (
+        d.synthetic_train,
+        d.synthetic_val,
+        d.synthetic_seed,
+        d.synthetic_domain,
+    )
+    return ensure_synthetic_dataset(train, val, seed, synthetic_root, domain)
+
+
+def build_model(config):
+    """The (untrained) pose model a run's config describes; its norm must be resolved."""
+    m = config.model
+    return build_pose_model(
+        m.model, m.input_size, m.norm, m.split_ratio, maps_per_joint=m.maps_per_joint
+    )
+
+
+def restore_weights(model, ckpt, config, use_average=True):
+    """Loads a run's model weights (its weight average when it trained with --ema_decay)."""
+    trackables = {"model": model}
+    averaged = use_average and config.optim.ema_decay > 0
+    if averaged:
+        variables = trainable_variables(model, config.model.trainable)
+        trackables["weight_average"] = [tf.Variable(tf.zeros_like(v)) for v in variables]
+    checkpoints.restore(ckpt, trackables, expect_partial=True)
+    if averaged:
+        for v, shadow in zip(variables, trackables["weight_average"]):
+            v.assign(shadow)
+        logging.info("using the run's weight average (--ema_decay=%g)", config.optim.ema_decay)
+
+
+def load_trained_model(path, use_average=True):
+    """Returns (model, codec, manifest) with the trained weights restored.
+
+    A run trained with --ema_decay reports its validation PCKh with the weight average; with
+    `use_average` the average is loaded too, so evaluate/predict/export see the same model.
+    """
+    ckpt = checkpoint_dir(path)
+    manifest = Manifest.from_state(checkpoints.read_state(ckpt), ckpt)
+    model = build_model(manifest.config)
+    restore_weights(model, ckpt, manifest.config, use_average)
+    codec = SimCCCodec(manifest.config.model.input_size, manifest.config.model.split_ratio)
+    return model, codec, manifest
+
+
+_SHAPE_FIELDS = ("model", "input_size", "norm", "split_ratio", "maps_per_joint")
+
+
+def check_compatible(source, wanted, path):
+    """Each of the model's shape settings of config `wanted` must equal config `source`'s."""
+    for name in _SHAPE_FIELDS:
+        before, now = getattr(source.model, name), getattr(wanted.model, name)
+        if before != now:
+            raise IncompatibleModel(
+                f"--init_from={path} holds a model with --{name}={before!r}, this run has "
+                f"{now!r}: use "
+                "the same setting (or leave --norm=auto to take the source's)"
+            )
+
+
+def init_from_run(model, path, wanted):
+    """Loads another run's whole pose model (backbone and head) into `model` (built from config
+    `wanted`); returns the source run's manifest."""
+    ckpt = checkpoint_dir(path)
+    source = Manifest.from_state(checkpoints.read_state(ckpt), ckpt)
+    check_compatible(source.config, wanted, path)
+    restore_weights(model, ckpt, source.config)
+    logging.info(
+        "Initialised the whole pose model from %s (%s, %s)",
+        path,
+        source.config.method,
+        source.data_description,
+    )
+    return source

@@ -1,0 +1,200 @@
+"""The training loop: one logical step at a time, with logging, evaluation and checkpoints.
+
+A step is one unit that a signal never splits (stop_request.py): record the DP event in the
+ledger, release the update, count the step. Per step t the Poisson draw for t arrives as k
+fixed-size masked chunks; each chunk's clipped per-example gradient sum is accumulated; noise
+is added once; the optional PDP projection post-processes the noisy mean; the optimizer
+applies it.
+"""
+
+import time
+
+import numpy as np
+from absl import logging
+
+from tfpose_dp.data.augmentation import AugmentConfig
+from tfpose_dp.data.pipeline import training_dataset
+from tfpose_dp.eval.overlay import crop_to_uint8, draw_skeleton
+from tfpose_dp.eval.predictions import evaluate_pckh
+from tfpose_dp.runs import checkpoints
+from tfpose_dp.training.reporting import progress_line
+from tfpose_dp.training.stop_request import Interrupted
+
+
+class TrainingError(RuntimeError):
+    """Training cannot continue (e.g. a non-finite loss); the last checkpoint is kept."""
+
+
+def current_epsilon(run):
+    return run.ledger.epsilon(run.plan.accountant, run.plan.epsilon) if run.plan else float("inf")
+
+
+def save(run):
+    """Checkpoints weights, optimizer, PDP basis, ledger and manifest (the chief only)."""
+    if run.chief:
+        checkpoints.save(
+            run.config.runtime.model_dir,
+            run.trackables,
+            {
+                "step": run.step,
+                "ledger": run.ledger.to_json(),
+                "epsilon": current_epsilon(run),
+                "manifest": run.manifest.to_json(),
+                "start_metrics": run.start_metrics,
+            },
+        )
+
+
+def evaluate(run):
+    """val/pckh metrics of the current (or, with --ema_decay, averaged) weights."""
+    if run.average is None:
+        table = evaluate_pckh(run.model, run.val_ds, run.codec)
+    else:
+        with run.average.swapped():
+            table = evaluate_pckh(run.model, run.val_ds, run.codec)
+    return {"val/pckh@0.5": table["Mean"], "val/pckh@0.1": table["Mean@0.1"]}
+
+
+def _val_overlays(run, count=4):
+    batch = next(iter(run.val_ds))
+    out = run.model(batch["image"][:count], training=False)
+    kp, scores = run.codec.decode(out["simcc_x"], out["simcc_y"])
+    return [
+        np.asarray(draw_skeleton(crop_to_uint8(img), k, s))
+        for img, k, s in zip(batch["image"][:count].numpy(), kp.numpy(), scores.numpy())
+    ]
+
+
+def _inputs(run):
+    """The distributed iterator over the training chunks, from the current step on."""
+    config, replicas = run.config, run.strategy.num_replicas_in_sync
+    augment = (
+        AugmentConfig(half_body_prob=config.data.half_body_prob) if config.data.augment else None
+    )
+
+    def replica_inputs(context):
+        per_pipeline = replicas // context.num_input_pipelines
+        first = context.input_pipeline_id * per_pipeline
+        return training_dataset(
+            run.train,
+            run.sampler,
+            config.model.input_size,
+            run.codec,
+            run.step,
+            augment,
+            config.optim.seed,
+            run.slice_size,
+            tuple(range(first, first + per_pipeline)),
+        )
+
+    return iter(run.strategy.distribute_datasets_from_function(replica_inputs))
+
+
+class _Window:
+    """Private diagnostics summed since the last progress line (never released)."""
+
+    def __init__(self):
+        self.loss = self.clipped = self.count = 0.0
+        self.start = time.time()
+
+    def add(self, loss_sum, clipped, count):
+        self.loss += float(loss_sum)
+        self.clipped += float(clipped)
+        self.count += float(count)
+
+
+def _one_step(run, inputs, window):
+    if run.basis is not None:
+        start = round(run.config.pdp.projection_start_epoch * run.steps_per_epoch)
+        if run.step >= start and (run.step - start) % run.config.pdp.basis_refresh_steps == 0:
+            seconds = run.basis.refresh()
+            run.reporter.scalars(
+                run.step,
+                {"pdp/refresh_seconds": seconds, "pdp/k": run.basis.rank, "pdp/m": len(run.public)},
+            )
+    for _ in range(len(run.sampler.chunks(run.step))):
+        window.add(*run.steps.accumulate(next(inputs)))
+    if run.plan is not None:  # record, release, count: one unit
+        run.ledger.record_steps(run.plan.sampling_rate, run.plan.noise_multiplier)
+    run.steps.apply()
+    run.step += 1
+    if not np.isfinite(window.loss):
+        raise TrainingError(
+            f"the training loss became non-finite at step {run.step}: lower --learning_rate or "
+            f"--l2_norm_clip; the last checkpoint in {run.config.runtime.model_dir} is kept"
+        )
+
+
+def _log(run, window):
+    eps = current_epsilon(run)
+    logging.info(
+        progress_line(
+            run.step,
+            run.total_steps,
+            run.steps_per_epoch,
+            eps,
+            run.plan.epsilon if run.plan else 0,
+            run.plan is not None,
+        )
+    )
+    run.reporter.privacy(run.step, run.plan, eps, run.ledger.steps)
+    count = max(window.count, 1.0)
+    diag = {
+        "diagnostics_nonprivate/loss": window.loss / count,
+        "diagnostics_nonprivate/examples_per_s": window.count
+        / max(time.time() - window.start, 1e-9),
+    }
+    if run.plan is not None:
+        diag["diagnostics_nonprivate/clip_fraction"] = window.clipped / count
+    projection = run.projection
+    if projection is not None and run.config.pdp.pdp_diagnostics:
+        diag.update(
+            {
+                f"diagnostics_nonprivate/pdp_{name}": float(getattr(projection, name).numpy())
+                for name in ("clean_energy", "noise_energy", "subspace_snr", "full_snr")
+            }
+        )
+    run.reporter.private_diagnostics(run.step, diag)
+    if projection is not None:
+        run.reporter.scalars(
+            run.step, {"pdp/captured_energy": float(projection.captured_energy.numpy())}
+        )
+
+
+def _end_of_epoch(run):
+    metrics = evaluate(run)
+    run.reporter.scalars(run.step, metrics)
+    run.reporter.images(run.step, "val/predicted_skeletons", _val_overlays(run))
+    logging.info(
+        "step %d: val PCKh@0.5 %.2f, PCKh@0.1 %.2f",
+        run.step,
+        metrics["val/pckh@0.5"],
+        metrics["val/pckh@0.1"],
+    )
+    save(run)
+    run.reporter.flush()
+    return metrics
+
+
+def train(run, stop=None):
+    """Trains until the planned (or budgeted) steps are taken; returns the last val metrics
+    (empty when no epoch ended). `stop`: a StopRequest ending training between steps."""
+    inputs, window, metrics = _inputs(run), _Window(), {}
+    last_save = time.time()
+    while run.step < run.total_steps and not (stop is not None and stop.requested):
+        _one_step(run, inputs, window)
+        epoch_end = run.step % run.steps_per_epoch == 0 or run.step == run.total_steps
+        if run.step % run.config.runtime.log_every == 0 or epoch_end:
+            _log(run, window)
+            window = _Window()
+        if epoch_end and run.chief:
+            metrics = _end_of_epoch(run)
+            last_save = time.time()
+        elif time.time() - last_save > 60 * run.config.runtime.checkpoint_minutes:
+            save(run)  # long epochs: lose at most a few minutes to a crash
+            last_save = time.time()
+    if stop is not None and stop.requested:
+        save(run)
+        run.reporter.flush()
+        raise Interrupted(stop.signum, run.step)
+    return metrics

@@ -1,0 +1,354 @@
+"""Builds a run: data, privacy plan, the resumed state, the key, sampler, model, optimizer and
+projection, in the order that lets a refused configuration fail before anything is written."""
+
+import dataclasses
+import os
+from typing import Any, Optional
+
+import numpy as np
+import tensorflow as tf
+from absl import logging
+
+from tfpose_dp.data.pipeline import eval_dataset
+from tfpose_dp.models.pose_model import load_backbone_weights, trainable_variables
+from tfpose_dp.models.simcc import SimCCCodec
+from tfpose_dp.privacy.accounting import PrivacyLedger
+from tfpose_dp.privacy.optimizer import make_dp_optimizer
+from tfpose_dp.privacy.plan import PrivacyPlan, make_plan
+from tfpose_dp.privacy.projection import SubspaceProjection, basis_bytes
+from tfpose_dp.privacy.sampling import PoissonSampler, planned_steps, steps_per_epoch
+from tfpose_dp.run_config import ConfigError, RunConfig
+from tfpose_dp.runs import checkpoints, restore
+from tfpose_dp.runs.manifest import Manifest
+from tfpose_dp.training import datasets, distribution
+from tfpose_dp.training.pdp_basis import PublicBasis
+from tfpose_dp.training.reporting import Reporter
+from tfpose_dp.training.resume import check_restored_step, check_resume
+from tfpose_dp.training.run_key import run_key
+from tfpose_dp.training.steps import NonPrivateSteps, PrivateSteps
+from tfpose_dp.training.weight_average import WeightAverage
+
+
+@dataclasses.dataclass
+class Run:
+    """Everything a training run holds; `step` is the number of steps taken."""
+
+    config: RunConfig  # resolved: norm, delta and init_from as the run actually uses them
+    manifest: Manifest
+    strategy: Any
+    chief: bool
+    train: Any
+    val: Any
+    public: Any
+    plan: Optional[PrivacyPlan]
+    ledger: PrivacyLedger
+    sampler: PoissonSampler
+    slice_size: int
+    steps_per_epoch: int
+    total_steps: int
+    model: Any
+    codec: SimCCCodec
+    variables: list
+    optimizer: Any
+    steps: Any
+    trackables: dict
+    reporter: Reporter
+    val_ds: Any
+    projection: Optional[SubspaceProjection] = None
+    basis: Optional[PublicBasis] = None
+    average: Optional[WeightAverage] = None
+    step: int = 0
+    start_metrics: Optional[dict] = None
+    start: Optional[str] = None  # where the model came from, for the statement
+
+
+def _data(config):
+    d = config.data
+    train, val, description = datasets.load_train_val(
+        d.data_dir,
+        d.synthetic_train,
+        d.synthetic_val,
+        d.synthetic_seed,
+        d.synthetic_root,
+        d.synthetic_domain,
+    )
+    public = None
+    if config.pdp.projection == "pdp":
+        train, public = datasets.split_public(
+            train,
+            config.pdp.public_source,
+            config.pdp.public_examples,
+            config.optim.seed,
+            config.pdp.public_annotations,
+        )
+    return train, val, public, description
+
+
+def _plan(config, n, total_steps, state):
+    if config.privacy.nonprivate:
+        return None
+    p = config.privacy
+    if state:  # the ledger continues with the saved sigma (resuming with more epochs keeps it)
+        saved = PrivacyPlan.from_json(Manifest.from_state(state).plan)
+        return make_plan(
+            n,
+            config.optim.batch_size,
+            total_steps,
+            p.epsilon,
+            p.delta,
+            p.l2_norm_clip,
+            p.accountant,
+            noise_multiplier=saved.noise_multiplier,
+        )
+    plan = make_plan(
+        n, config.optim.batch_size, total_steps, p.epsilon, p.delta, p.l2_norm_clip, p.accountant
+    )
+    logging.info(
+        "Calibrated noise multiplier sigma=%.4f for eps=%g, delta=%.3g over %d steps "
+        "(q=%.5f, N=%d private examples)",
+        plan.noise_multiplier,
+        plan.epsilon,
+        plan.delta,
+        total_steps,
+        plan.sampling_rate,
+        n,
+    )
+    return plan
+
+
+def _resolve(config, state, source, plan):
+    """The config as this run uses it: norm, delta and the --init_from path resolved."""
+    norm = config.model.norm
+    if norm == "auto":  # frozen BN keeps pretrained statistics; from scratch it would not normalise
+        norm = (
+            Manifest.from_state(state).config.model.norm
+            if state
+            else source.config.model.norm
+            if source
+            else "frozen_bn"
+            if config.model.init_checkpoint
+            else "group"
+        )
+        logging.info("--norm=auto: using %s", norm)
+    return config.replace(
+        norm=norm,
+        delta=plan.delta if plan else None,
+        init_from=os.path.abspath(config.model.init_from) if config.model.init_from else None,
+    )
+
+
+def _optimizer(config, plan, key, total_steps):
+    o = config.optim
+    rate = o.learning_rate
+    if o.lr_schedule == "cosine":  # decay to 1% over the planned steps (public configuration)
+        rate = tf.keras.optimizers.schedules.CosineDecay(o.learning_rate, total_steps, alpha=0.01)
+    if plan is None:
+        if o.optimizer == "sgd":
+            return tf.keras.optimizers.legacy.SGD(rate, momentum=0.9)
+        return tf.keras.optimizers.legacy.Adam(rate)
+    return make_dp_optimizer(
+        o.optimizer, rate, plan.l2_norm_clip, plan.noise_multiplier, o.batch_size, key.noise_key()
+    )
+
+
+def _projection(config, variables, public, optimizer):
+    pdp = config.pdp
+    num_params = int(sum(np.prod(v.shape) for v in variables))
+    gigabytes = (
+        basis_bytes(num_params, pdp.projection_dim) + basis_bytes(num_params, len(public))
+    ) / 2**30
+    if gigabytes > pdp.max_basis_gb:
+        raise ConfigError(
+            f"PDP needs ~{gigabytes:.1f} GB for the basis and public gradients of {num_params:,} "
+            f"trainable parameters (k={pdp.projection_dim}, m={len(public)}), over "
+            f"--max_basis_gb={pdp.max_basis_gb:g}: use --trainable=last_stage (the paper's "
+            "setting), a "
+            "smaller --projection_dim/--public_examples, or raise --max_basis_gb"
+        )
+    projection = SubspaceProjection(num_params, pdp.projection_dim)
+    optimizer.gradient_transform = projection
+    if pdp.pdp_diagnostics:
+        optimizer.clean_gradient_probe = projection.probe
+    return projection
+
+
+def _model_and_steps(run_args, config, state, key):
+    """Model, optimizer, projection, weight average and compiled steps, under the strategy."""
+    strategy, plan, public = run_args["strategy"], run_args["plan"], run_args["public"]
+    m = config.model
+    with strategy.scope():  # variables mirrored on every replica
+        model = restore.build_model(config)
+        if m.init_checkpoint and not state:
+            load_backbone_weights(model, m.model, m.input_size, m.norm, m.init_checkpoint)
+        if m.init_from and not state:
+            restore.init_from_run(model, m.init_from, config)
+        variables = trainable_variables(model, m.trainable)
+        optimizer = _optimizer(config, plan, key, run_args["total_steps"])
+        trackables = {"model": model}
+        projection = None
+        if public is not None:
+            projection = _projection(config, variables, public, optimizer)
+            trackables.update(pdp_basis=projection.basis, pdp_active=projection.active)
+        average = None
+        if config.optim.ema_decay > 0:
+            average = WeightAverage(variables, config.optim.ema_decay, optimizer.iterations)
+        steps_class = NonPrivateSteps if plan is None else PrivateSteps
+        steps = steps_class(
+            model, optimizer, variables, config.optim.temperature, average, strategy
+        )
+        trackables["optimizer"] = optimizer
+    if average is not None:
+        trackables["weight_average"] = average.shadows
+    return dict(
+        model=model,
+        variables=variables,
+        optimizer=optimizer,
+        projection=projection,
+        average=average,
+        steps=steps,
+        trackables=trackables,
+    )
+
+
+def _existing_state(model_dir):
+    ckpt = checkpoints.latest_checkpoint(model_dir) if os.path.isdir(model_dir) else None
+    return ckpt, (checkpoints.read_state(ckpt) if ckpt else None)
+
+
+def build_run(config):
+    """A Run ready to train (resumed when MODEL_DIR holds a checkpoint)."""
+    r, o = config.runtime, config.optim
+    strategy = distribution.make_strategy(r.strategy, r.cpu_replicas)
+    chief, replicas = distribution.is_chief(strategy), strategy.num_replicas_in_sync
+    tf.keras.utils.set_random_seed(o.seed)  # public randomness only: init, augmentation
+    train, val, public, description = _data(config)
+    n = len(train)
+    if not 0 < o.batch_size <= n:
+        raise ConfigError(
+            f"--batch_size={o.batch_size} must be in [1, N={n}] (the private examples)"
+        )
+    total_steps = planned_steps(n, o.batch_size, o.epochs)
+    ckpt, state = _existing_state(r.model_dir)
+    plan = _plan(config, n, total_steps, state)
+    source = restore.read_manifest(config.model.init_from) if config.model.init_from else None
+    config = _resolve(config, state, source, plan)
+    if state:
+        check_resume(Manifest.from_state(state).config, config, r.model_dir)
+    if source is not None:
+        restore.check_compatible(source.config, config, config.model.init_from)
+    key = (
+        _key(config, strategy, chief) if plan is not None else None
+    )  # refused configs write nothing
+    # Without a key (the non-private baseline) batches are drawn from the seed: nothing to protect.
+    sampler = PoissonSampler(
+        n,
+        o.batch_size,
+        _physical_batch_size(config, replicas),
+        key.sampling_entropy() if key else o.seed,
+    )
+    built = _model_and_steps(
+        dict(strategy=strategy, plan=plan, public=public, total_steps=total_steps),
+        config,
+        state,
+        key,
+    )
+    codec = SimCCCodec(
+        config.model.input_size, config.model.split_ratio, config.model.simcc_sigma or None
+    )
+    run = Run(
+        config=config,
+        manifest=Manifest(config, n, description, plan.to_json() if plan else None),
+        strategy=strategy,
+        chief=chief,
+        train=train,
+        val=val,
+        public=public,
+        plan=plan,
+        ledger=PrivacyLedger(plan.delta if plan else 0.0),
+        sampler=sampler,
+        slice_size=distribution.replica_slice_size(sampler.physical_batch_size, replicas),
+        steps_per_epoch=steps_per_epoch(n, o.batch_size),
+        total_steps=min(
+            plan.budget_steps(total_steps) if plan else total_steps, o.max_steps or total_steps
+        ),
+        codec=codec,
+        reporter=None,
+        val_ds=eval_dataset(val, config.model.input_size, codec, config.runtime.eval_batch_size),
+        **built,
+    )
+    if state:
+        _restore(run, ckpt, state)
+    _finish(run, source)
+    return run
+
+
+def _key(config, strategy, chief):
+    """The run's DP key, on every worker (the chief draws or reads it, then sends it)."""
+    reproducible = config.privacy.reproducible_noise
+    key = run_key(config.runtime.model_dir, config.optim.seed, reproducible, chief)
+    return key if reproducible else distribution.broadcast_key(strategy, key, chief)
+
+
+def _physical_batch_size(config, replicas):
+    """Slots per chunk (all replicas together): --physical_batch_size, or ~B/4 rounded up to a
+    multiple of the replicas (Poisson batches vary in size: at most one part-filled chunk)."""
+    if config.optim.physical_batch_size:
+        return config.optim.physical_batch_size
+    size = max(8, min(64, -(-config.optim.batch_size // 4)))
+    return -(-size // replicas) * replicas
+
+
+def _restore(run, ckpt, state):
+    checkpoints.restore(ckpt, run.trackables)
+    run.ledger = PrivacyLedger.from_json(state["ledger"])
+    run.step = state["step"]
+    run.start_metrics = state.get("start_metrics")
+    check_restored_step(
+        ckpt,
+        run.step,
+        int(run.optimizer.iterations.numpy()),
+        run.ledger.steps if run.plan is not None else None,
+    )
+    logging.info(
+        "Resuming from %s at step %d (eps spent so far %.4f)",
+        ckpt,
+        run.step,
+        state.get("epsilon", 0.0),
+    )
+
+
+def _finish(run, source):
+    """Reporter, PDP basis and the description of where the model started."""
+    config = run.config
+    planned = planned_steps(
+        run.manifest.num_private_examples, config.optim.batch_size, config.optim.epochs
+    )
+    if run.plan is not None and run.plan.budget_steps(planned) < planned:
+        logging.warning(
+            "the privacy budget eps=%g allows %d of the %d planned steps: training stops there",
+            run.plan.epsilon,
+            run.plan.budget_steps(planned),
+            planned,
+        )
+    os.makedirs(config.runtime.model_dir, exist_ok=True)
+    run.reporter = Reporter(
+        config.runtime.model_dir,
+        enabled=run.chief,
+        print_private=config.runtime.print_private_diagnostics or run.plan is None,
+    )
+    if run.projection is not None:
+        run.basis = PublicBasis(
+            run.model,
+            run.public,
+            run.variables,
+            run.projection,
+            config.pdp.projection_dim,
+            run.sampler.physical_batch_size,
+            config.optim.temperature,
+            run.codec,
+        )
+    if source is not None:
+        run.start = (
+            f"initialised from the model of {config.model.init_from} ({source.config.method}, "
+            f"{source.data_description}); it must be public (trained on public data only)"
+        )
