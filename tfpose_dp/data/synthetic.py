@@ -24,6 +24,7 @@ import tempfile
 import numpy as np
 from PIL import Image, ImageDraw
 
+from tfpose_dp.data import synthetic_clinic
 from tfpose_dp.data.cache_root import cache_root
 from tfpose_dp.data.synthetic_body import random_pose
 from tfpose_dp.data.synthetic_clinic import clinic_scene
@@ -139,7 +140,8 @@ def make_sample(seed, index, size=CANVAS, domain="public"):
 
 
 def _dataset_dir(root, seed, num_train, num_val, domain):
-    suffix = "" if domain == "public" else f"-{domain}"  # public sets keep their cached names
+    # Public sets keep their cached names; private ones carry the scene version.
+    suffix = "" if domain == "public" else f"-{domain}{synthetic_clinic.VERSION}"
     key = hashlib.sha1(
         f"v{VERSION}-{seed}-{num_train}-{num_val}-{CANVAS}{suffix}".encode()
     ).hexdigest()[:10]
