@@ -70,3 +70,37 @@ def test_cells_are_mean_and_sd_over_seeds_and_the_plot_is_drawn(tmp_path):
     assert "| non-private | - | - | 1 (0) | 85.00 +- 0.00 | 30.00 +- 0.00 |" in table
     assert table.index("| non-private | - | - | 1 (0) | 85.00 +- 0.00 | 30.00 +- 0.00 |") == 3
     assert png.stat().st_size > 10_000 and png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_audited_runs_add_the_audit_columns(tmp_path):
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    metrics = dict(
+        method="dpsgd",
+        epsilon=0.99,
+        epsilon_target=1.0,
+        seed=0,
+        **{"pckh@0.5": 50.0, "pckh@0.1": 9.0},
+    )
+    _run_dir(runs, "dp", **metrics)
+    (runs / "dp" / "private").mkdir()
+    audit = {"empirical_epsilon_lower_bound": 0.25, "mia_auc": 0.51, "mia_tpr_at_1pct_fpr": 0.02}
+    (runs / "dp" / "private" / "audit.json").write_text(json.dumps(audit))
+    md, png = tmp_path / "r.md", tmp_path / "r.png"
+    out = subprocess.run(
+        [
+            sys.executable,
+            "tools/results_table.py",
+            f"--runs={runs}/*",
+            f"--output_md={md}",
+            f"--output_png={png}",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    table = md.read_text().splitlines()
+    assert "MIA AUC" in table[0]
+    assert table[2].endswith("| 0.25 +- 0.00 | 0.51 +- 0.00 | 0.02 +- 0.00 |")

@@ -12,6 +12,8 @@ import dataclasses
 import os
 from typing import Optional, Tuple
 
+from tfpose_dp import presets
+
 # Choices that other layers own; tests/test_run_config.py checks they agree with them.
 MODEL_VARIANTS = ("tiny_vit_5m", "tiny_vit_11m", "tiny_vit_21m", "tiny_vit_micro")
 NORMS = ("auto", "frozen_bn", "group")
@@ -115,6 +117,14 @@ class DataConfig:
     )
     synthetic_root: Optional[str] = setting(
         None, "Where the synthetic set is written once (default ~/.cache/tfpose_dp)."
+    )
+    audit_canaries: int = setting(
+        0,
+        "Privacy audit (python -m tfpose_dp.audit): add this many canaries (synthetic persons "
+        "with random joint labels), each joining the private set with probability 1/2 by a secret "
+        "coin. Included canaries are ordinary private records (N counts them).",
+        fixed=True,
+        at_least=0,
     )
     augment: bool = setting(True, "Training augmentation (scale, rotation, flip, colour).")
     half_body_prob: float = setting(
@@ -367,8 +377,9 @@ def validate(config):
     if d.data_dir and not d.data_dir.startswith("tfds:") and not os.path.isdir(d.data_dir):
         raise ConfigError(f"--data_dir={d.data_dir} does not exist (unset: the built-in data)")
     for flag, path in (("init_checkpoint", m.init_checkpoint), ("init_from", m.init_from)):
-        if path and not os.path.exists(path):
-            raise ConfigError(f"--{flag}={path} does not exist")
+        if path and not os.path.exists(presets.resolve(path)):
+            known = f" (presets: {', '.join(presets.available())})" if flag == "init_from" else ""
+            raise ConfigError(f"--{flag}={path} does not exist{known}")
     if m.init_from and m.init_checkpoint:
         raise ConfigError("give --init_from (a whole model) or --init_checkpoint (a backbone)")
     if o.ema_decay >= 1.0 or d.half_body_prob > 1.0:

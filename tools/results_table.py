@@ -33,12 +33,18 @@ COLOURS = {
 
 
 def collect(pattern):
+    """Finished runs (final_metrics.json), each with its audit (private/audit.json) if any."""
     rows = []
     for run in sorted(glob.glob(pattern)):
         path = os.path.join(run, "final_metrics.json")
         if os.path.exists(path):
             with open(path) as f:
-                rows.append({"run": run, **json.load(f)})
+                row = {"run": run, **json.load(f)}
+            audit = os.path.join(run, "private", "audit.json")
+            if os.path.exists(audit):
+                with open(audit) as f:
+                    row["audit"] = json.load(f)
+            rows.append(row)
     return rows
 
 
@@ -57,25 +63,55 @@ def mean_sd(values):
     return float(values.mean()), float(values.std(ddof=1)) if len(values) > 1 else 0.0
 
 
+def _audit_cells(group):
+    """eps lower bound, MIA AUC and TPR@1%FPR of the audited runs of a cell ('-' without)."""
+    audits = [r["audit"] for r in group if "audit" in r]
+    if not audits:
+        return ["-", "-", "-"]
+    return [
+        _fmt(mean_sd([a[k] for a in audits]))
+        for k in ("empirical_epsilon_lower_bound", "mia_auc", "mia_tpr_at_1pct_fpr")
+    ]
+
+
+def _fmt(mean_and_sd, digits=2):
+    mean, sd = mean_and_sd
+    return f"{mean:.{digits}f} +- {sd:.{digits}f}"
+
+
 def markdown(rows):
     grouped, start = cells(rows)
-    lines = [
-        "| method | eps (target) | eps spent | runs (seeds) | PCKh@0.5 mean +- sd | PCKh@0.1 mean "
-        "+- sd |",
-        "|---|---|---|---|---|---|",
+    audited = any("audit" in r for r in rows)
+    head = [
+        "method",
+        "eps (target)",
+        "eps spent",
+        "runs (seeds)",
+        "PCKh@0.5 mean +- sd",
+        "PCKh@0.1 mean +- sd",
     ]
+    if audited:
+        head += ["audit eps lower bound (95 %)", "MIA AUC", "MIA TPR@1%FPR"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     if start is not None:
-        lines.append(f"| starting model (no fine-tuning) | - | - | 1 | {start:.2f} | - |")
-    order = sorted(grouped, key=lambda k: (k[0] != "nonprivate", k[1] or 0.0, k[0]))
-    for method, eps in order:
-        group = grouped[(method, eps)]
-        p5, p1 = mean_sd([r["pckh@0.5"] for r in group]), mean_sd([r["pckh@0.1"] for r in group])
-        spent = "-" if eps is None else f"{max(r['epsilon'] for r in group):.3f}"
-        seeds = ",".join(str(r.get("seed", "?")) for r in group)
         lines.append(
-            f"| {LABELS.get(method, method)} | {'-' if eps is None else f'{eps:g}'} | {spent} | "
-            f"{len(group)} ({seeds}) | {p5[0]:.2f} +- {p5[1]:.2f} | {p1[0]:.2f} +- {p1[1]:.2f} |"
+            "| starting model (no fine-tuning) | - | - | 1 | "
+            + f"{start:.2f} |"
+            + " - |" * (len(head) - 5)
         )
+    for method, eps in sorted(grouped, key=lambda k: (k[0] != "nonprivate", k[1] or 0.0, k[0])):
+        group = grouped[(method, eps)]
+        cells_ = [
+            LABELS.get(method, method),
+            "-" if eps is None else f"{eps:g}",
+            "-" if eps is None else f"{max(r['epsilon'] for r in group):.3f}",
+            f"{len(group)} ({','.join(str(r.get('seed', '?')) for r in group)})",
+            _fmt(mean_sd([r["pckh@0.5"] for r in group])),
+            _fmt(mean_sd([r["pckh@0.1"] for r in group])),
+        ]
+        if audited:
+            cells_ += _audit_cells(group)
+        lines.append("| " + " | ".join(cells_) + " |")
     return "\n".join(lines) + "\n"
 
 

@@ -48,6 +48,25 @@ class PoseRecords:
         """(N,) the image each person is in: the unit a public/private split must respect."""
         return np.array([i[0] for i in self.ids])
 
+    def concat(self, other):
+        """This split followed by `other`'s records (both read from image files)."""
+        if self.image_source is not None or other.image_source is not None:
+            raise AnnotationError("records read from a TFDS build cannot be joined with others")
+        return PoseRecords(
+            *(
+                np.concatenate([a, b])
+                for a, b in (
+                    (self.image_paths, other.image_paths),
+                    (self.centers, other.centers),
+                    (self.scales, other.scales),
+                    (self.joints, other.joints),
+                    (self.visible, other.visible),
+                    (self.head_sizes, other.head_sizes),
+                )
+            ),
+            self.ids + other.ids,
+        )
+
     def subset(self, indices):
         indices = np.asarray(indices, np.int64)
         return PoseRecords(

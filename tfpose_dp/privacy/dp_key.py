@@ -22,6 +22,8 @@ import os
 import secrets
 import struct
 
+import numpy as np
+
 KEY_BYTES = 32
 _WORD_BITS = 16  # the key travels between workers as 16-bit words (exact in float32)
 
@@ -61,6 +63,11 @@ class DPKey:
     def sampling_entropy(self):
         """Eight uint32 words seeding the Poisson draw of every step (privacy/sampling.py)."""
         return list(struct.unpack("<8I", self._derive("poisson sampling")))
+
+    def audit_coins(self, count):
+        """`count` secret fair coins (0/1): which audit canaries join the training set."""
+        entropy = list(struct.unpack("<8I", self._derive("audit canary coins")))
+        return np.random.default_rng(entropy).integers(0, 2, count)
 
     def fingerprint(self):
         """A short hash to tell keys apart in logs; reveals nothing about the key."""

@@ -11,6 +11,7 @@ import os
 import tensorflow as tf
 from absl import logging
 
+from tfpose_dp import presets
 from tfpose_dp.models.pose_model import build_pose_model, trainable_variables
 from tfpose_dp.models.simcc import SimCCCodec
 from tfpose_dp.runs import checkpoints
@@ -26,6 +27,7 @@ class IncompatibleModel(ValueError):
 
 
 def checkpoint_dir(path):
+    path = presets.resolve(path)
     ckpt = checkpoints.latest_checkpoint(path) if os.path.exists(path) else None
     if not ckpt:
         raise CheckpointNotFound(

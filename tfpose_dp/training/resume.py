@@ -4,10 +4,17 @@ that the checkpoint's step, optimizer iteration counter and privacy ledger agree
 from tfpose_dp.run_config import ConfigError, changed_fixed_fields
 
 
-def check_resume(saved, now, model_dir):
+def check_resume(saved, now, num_private_examples, model_dir):
     """Raises ConfigError naming the first `fixed` setting of config `now` that differs from
-    the saved run's (both resolved: the norm actually used, delta, absolute paths)."""
-    changed = changed_fixed_fields(saved, now)
+    the saved manifest's (both resolved: the norm actually used, delta, absolute paths), or a
+    private set of another size (changed data, or audit coins of another key)."""
+    if saved.num_private_examples != num_private_examples:
+        raise ConfigError(
+            f"--model_dir={model_dir} holds a run on N={saved.num_private_examples} private "
+            f"examples, the data now gives N={num_private_examples}: resume on the same data (and "
+            "with its MODEL_DIR/private/dp_key) or choose a new --model_dir"
+        )
+    changed = changed_fixed_fields(saved.config, now)
     if changed:
         name, before, after = changed[0]
         raise ConfigError(

@@ -1,5 +1,6 @@
 """The run's DP key: drawn by the chief when a run starts, read back when it resumes, sent to
-the other workers over the collective (privacy/dp_key.py says what it protects)."""
+the other workers over the collective (privacy/dp_key.py says what it protects). It is written
+to MODEL_DIR/private/dp_key only once the configuration has been accepted."""
 
 import os
 
@@ -7,31 +8,36 @@ from absl import logging
 
 from tfpose_dp.privacy.dp_key import DPKey
 from tfpose_dp.runs.layout import ensure_private_dir, key_path, private_dir
+from tfpose_dp.training import distribution
 
 
-def run_key(model_dir, seed, reproducible, chief):
-    """The run's DP key on the chief (None on other workers: they receive it by broadcast).
+def run_key(model_dir, seed, reproducible, strategy, chief):
+    """The run's DP key on every worker (the chief reads or draws it, then sends it).
 
-    A new run draws a fresh key from the OS and keeps it in MODEL_DIR/private/dp_key; a resumed
-    run (or one restarted before its first checkpoint) reads it back, so the noise and sampling
-    sequence continues. `reproducible` derives it from the public seed: no DP guarantee.
+    A new run draws a fresh key from the OS; a resumed run (or one restarted before its first
+    checkpoint) reads MODEL_DIR/private/dp_key back, so the noise and sampling sequence
+    continues. `reproducible` derives it from the public seed: no DP guarantee.
     """
     if reproducible:
         logging.warning(
-            "--reproducible_noise: noise and Poisson sampling come from the public "
-            "--seed=%d; this run carries NO differential-privacy guarantee",
+            "--reproducible_noise: noise, Poisson sampling and audit coins come from "
+            "the public --seed=%d; this run carries NO differential-privacy guarantee",
             seed,
         )
         return DPKey.from_public_seed(seed)
-    if not chief:
-        return None
+    key = None
+    if chief:
+        path = key_path(model_dir)
+        key = DPKey.load(path) if os.path.exists(path) else DPKey.generate()
+    return distribution.broadcast_key(strategy, key, chief)
+
+
+def persist_key(model_dir, key, chief):
+    """Writes a new run's key to MODEL_DIR/private/dp_key (mode 0600), once."""
     path = key_path(model_dir)
-    if os.path.exists(path):
-        key = DPKey.load(path)
-        logging.info("DP key %s read from %s", key.fingerprint(), path)
-        return key
+    if not chief or key.public or os.path.exists(path):
+        return
     ensure_private_dir(model_dir)
-    key = DPKey.generate()
     key.save(path)
     logging.info(
         "New secret DP key %s (from the OS CSPRNG) written to %s: never share %s/",
@@ -39,4 +45,3 @@ def run_key(model_dir, seed, reproducible, chief):
         path,
         private_dir(model_dir),
     )
-    return key

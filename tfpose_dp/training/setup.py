@@ -9,6 +9,8 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
+from tfpose_dp import presets
+from tfpose_dp.data.canaries import make_canaries
 from tfpose_dp.data.pipeline import eval_dataset
 from tfpose_dp.models.pose_model import load_backbone_weights, trainable_variables
 from tfpose_dp.models.simcc import SimCCCodec
@@ -24,7 +26,7 @@ from tfpose_dp.training import datasets, distribution
 from tfpose_dp.training.pdp_basis import PublicBasis
 from tfpose_dp.training.reporting import Reporter
 from tfpose_dp.training.resume import check_restored_step, check_resume
-from tfpose_dp.training.run_key import run_key
+from tfpose_dp.training.run_key import persist_key, run_key
 from tfpose_dp.training.steps import NonPrivateSteps, PrivateSteps
 from tfpose_dp.training.weight_average import WeightAverage
 
@@ -62,8 +64,8 @@ class Run:
     start: Optional[str] = None  # where the model came from, for the statement
 
 
-def _data(config):
-    d = config.data
+def _data(config, key):
+    d, pdp = config.data, config.pdp
     train, val, description = datasets.load_train_val(
         d.data_dir,
         d.synthetic_train,
@@ -73,14 +75,15 @@ def _data(config):
         d.synthetic_domain,
     )
     public = None
-    if config.pdp.projection == "pdp":
+    if pdp.projection == "pdp":
         train, public = datasets.split_public(
-            train,
-            config.pdp.public_source,
-            config.pdp.public_examples,
-            config.optim.seed,
-            config.pdp.public_annotations,
+            train, pdp.public_source, pdp.public_examples, config.optim.seed, pdp.public_annotations
         )
+    if d.audit_canaries:  # after the public split: canaries are private records, never public
+        canaries = make_canaries(d.audit_canaries, d.synthetic_root, d.synthetic_domain)
+        included = np.flatnonzero(key.audit_coins(d.audit_canaries))
+        train = train.concat(canaries.subset(included))
+        description += f" + {len(included)} audit canaries"
     return train, val, public, description
 
 
@@ -133,8 +136,15 @@ def _resolve(config, state, source, plan):
     return config.replace(
         norm=norm,
         delta=plan.delta if plan else None,
-        init_from=os.path.abspath(config.model.init_from) if config.model.init_from else None,
+        init_from=_portable(config.model.init_from),
     )
+
+
+def _portable(path):
+    """--init_from as recorded: presets by name, folders by absolute path."""
+    if not path or path.startswith(presets.PREFIX):
+        return path
+    return os.path.abspath(path)
 
 
 def _optimizer(config, plan, key, total_steps):
@@ -221,7 +231,10 @@ def build_run(config):
     strategy = distribution.make_strategy(r.strategy, r.cpu_replicas)
     chief, replicas = distribution.is_chief(strategy), strategy.num_replicas_in_sync
     tf.keras.utils.set_random_seed(o.seed)  # public randomness only: init, augmentation
-    train, val, public, description = _data(config)
+    key = None  # secret randomness, in memory until the configuration is accepted
+    if not config.privacy.nonprivate or config.data.audit_canaries:
+        key = run_key(r.model_dir, o.seed, config.privacy.reproducible_noise, strategy, chief)
+    train, val, public, description = _data(config, key)
     n = len(train)
     if not 0 < o.batch_size <= n:
         raise ConfigError(
@@ -233,18 +246,17 @@ def build_run(config):
     source = restore.read_manifest(config.model.init_from) if config.model.init_from else None
     config = _resolve(config, state, source, plan)
     if state:
-        check_resume(Manifest.from_state(state).config, config, r.model_dir)
+        check_resume(Manifest.from_state(state), config, n, r.model_dir)
     if source is not None:
         restore.check_compatible(source.config, config, config.model.init_from)
-    key = (
-        _key(config, strategy, chief) if plan is not None else None
-    )  # refused configs write nothing
-    # Without a key (the non-private baseline) batches are drawn from the seed: nothing to protect.
+    if key is not None:
+        persist_key(r.model_dir, key, chief)
+    # The non-private baseline draws its batches from the seed: nothing to protect.
     sampler = PoissonSampler(
         n,
         o.batch_size,
         _physical_batch_size(config, replicas),
-        key.sampling_entropy() if key else o.seed,
+        key.sampling_entropy() if plan is not None else o.seed,
     )
     built = _model_and_steps(
         dict(strategy=strategy, plan=plan, public=public, total_steps=total_steps),
@@ -273,20 +285,13 @@ def build_run(config):
         ),
         codec=codec,
         reporter=None,
-        val_ds=eval_dataset(val, config.model.input_size, codec, config.runtime.eval_batch_size),
+        val_ds=eval_dataset(val, config.model.input_size, codec, r.eval_batch_size),
         **built,
     )
     if state:
         _restore(run, ckpt, state)
     _finish(run, source)
     return run
-
-
-def _key(config, strategy, chief):
-    """The run's DP key, on every worker (the chief draws or reads it, then sends it)."""
-    reproducible = config.privacy.reproducible_noise
-    key = run_key(config.runtime.model_dir, config.optim.seed, reproducible, chief)
-    return key if reproducible else distribution.broadcast_key(strategy, key, chief)
 
 
 def _physical_batch_size(config, replicas):
