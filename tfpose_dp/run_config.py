@@ -213,6 +213,11 @@ class PdpConfig:
     public_annotations: Optional[str] = setting(
         None, "PDP: annotation JSON of public persons.", fixed=True
     )
+    clip_public_gradients: bool = setting(
+        True,
+        "PDP: clip the public per-example gradients to --l2_norm_clip before the "
+        "eigendecomposition, as the private ones are clipped.",
+    )
     basis_refresh_steps: int = setting(
         100, "PDP: recompute the subspace every s steps.", at_least=1
     )

@@ -1,4 +1,10 @@
-"""Refreshes the PDP subspace from public per-example gradients at the current weights."""
+"""Refreshes the PDP subspace from public per-example gradients at the current weights.
+
+The public gradients are clipped to the private clip norm C before the eigendecomposition:
+the private update is a sum of clipped gradients, so the subspace should be that of clipped
+gradients too (measured at the public model on the private synthetic domain, 100 public
+persons, k=10: 92.7 % of the clipped mean private gradient's energy with clipping, 84.4 %
+without; README "Public pretraining, private fine-tuning")."""
 
 import time
 
@@ -17,9 +23,18 @@ class PublicBasis:
     """Holds the public examples (decoded once) and recomputes V on `refresh()`."""
 
     def __init__(
-        self, model, public_records, variables, projection, k, batch_size, temperature, codec
+        self,
+        model,
+        public_records,
+        variables,
+        projection,
+        k,
+        batch_size,
+        temperature,
+        codec,
+        clip=None,
     ):
-        self.variables, self.projection, self.k = variables, projection, k
+        self.variables, self.projection, self.k, self.clip = variables, projection, k, clip
         self.batches = [
             {name: b[name] for name in _INPUTS + ("mask",)}
             for b in eval_dataset(public_records, codec.input_size, codec, batch_size)
@@ -40,6 +55,9 @@ class PublicBasis:
         """Recomputes the basis; returns the seconds it took."""
         t0 = time.time()
         g = tf.concat([self._flat_grads(b) for b in self.batches], 0)  # (m, p), per-example
+        if self.clip is not None:  # as the private gradients are: min(1, C / ||g_i||) g_i
+            norms = tf.norm(g, axis=1, keepdims=True)
+            g = g * tf.minimum(1.0, self.clip / tf.maximum(norms, 1e-12))
         v = top_eigenbasis(g, self.k)
         self.rank = int(v.shape[1])
         self.projection.set_basis(v)

@@ -351,6 +351,7 @@ def _finish(run, source):
             run.sampler.physical_batch_size,
             config.optim.temperature,
             run.codec,
+            clip=config.privacy.l2_norm_clip if config.pdp.clip_public_gradients else None,
         )
     if source is not None:
         run.start = (
