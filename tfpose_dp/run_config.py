@@ -197,10 +197,18 @@ class PrivacyConfig:
 class PdpConfig:
     projection: str = setting(
         "none",
-        "pdp: PDP-SGD projection of the noisy gradient onto the top-k "
-        "eigenspace of public per-example gradients.",
-        ("none", "pdp"),
+        "pdp: PDP-SGD projection of the noisy gradient onto the top-k eigenspace of public "
+        "per-example gradients; gep: gradient embedding perturbation (the same subspace, the "
+        "residual kept with its own clip --gep_residual_clip).",
+        ("none", "pdp", "gep"),
         fixed=True,
+    )
+    gep_residual_clip: float = setting(
+        0.1,
+        "GEP: clip norm C2 of each per-example gradient's residual outside the public "
+        "subspace (--l2_norm_clip clips its coordinates in it).",
+        fixed=True,
+        above=0,
     )
     projection_dim: int = setting(100, "PDP: subspace dimension k.", at_least=1)
     public_examples: int = setting(100, "PDP: number m of public examples.", fixed=True, at_least=1)
@@ -287,7 +295,7 @@ class RunConfig:
         """nonprivate, dpsgd or pdp: what the run releases."""
         if self.privacy.nonprivate:
             return "nonprivate"
-        return "pdp" if self.pdp.projection == "pdp" else "dpsgd"
+        return "dpsgd" if self.pdp.projection == "none" else self.pdp.projection
 
     def to_json(self):
         return dataclasses.asdict(self)
@@ -400,5 +408,5 @@ def validate(config):
         raise ConfigError(f"--delta={p.delta} must be in (0, 1/N); unset: 1/(10N)")
     if p.nonprivate and pdp.projection != "none":
         raise ConfigError("--projection=pdp projects DP noise; it means nothing with --nonprivate")
-    if pdp.public_source == "file" and pdp.projection == "pdp" and not pdp.public_annotations:
+    if pdp.public_source == "file" and pdp.projection != "none" and not pdp.public_annotations:
         raise ConfigError("--public_source=file needs --public_annotations=PATH")

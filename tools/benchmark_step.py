@@ -1,21 +1,25 @@
-"""Step-time benchmark: non-private vs TF Privacy's stock DP step vs our DP (and PDP) step.
+"""Step-time and memory benchmark: non-private vs TF Privacy's stock DP step vs our DP and
+PDP steps, each mode in a process of its own so that its peak memory is its own.
 
-  python tools/benchmark_step.py                       # TinyViT-5M SimCC, 128x96, batch 16
+  python tools/benchmark_step.py                        # TinyViT-5M SimCC, 128x96, batch 16
+  python tools/benchmark_step.py --preset=paper         # 256x192, batch 32 in chunks of 8
   python tools/benchmark_step.py --skip_stock --model=tiny_vit_micro --input_size=96,72
 
-All variants run in one process on the same model, batch and input; each reports the median
-of --steps timed steps after --warmup steps. The last line is one JSON object.
+Each mode reports the median of --steps timed steps after --warmup steps and its process's
+peak resident memory (`<mode>_peak_mb`, which includes TensorFlow's own ~1 GB). The last line
+is one JSON object with every mode's numbers and the ratios.
 """
 
 import json
 import resource
+import subprocess
+import sys
 
 import numpy as np
 import tensorflow as tf
 from absl import app, flags
 from median_timer import median_ms
 from random_pose_batch import random_pose_batch
-from tensorflow_privacy import DPKerasSGDOptimizer
 
 from tfpose_dp.models.pose_model import build_pose_model, trainable_variables
 from tfpose_dp.models.simcc import simcc_per_example_loss
@@ -24,13 +28,20 @@ from tfpose_dp.privacy.optimizer import PoseDPSGD
 from tfpose_dp.privacy.projection import SubspaceProjection, top_eigenbasis
 from tfpose_dp.training.steps import PrivateSteps
 
+PRESETS = {
+    "default": dict(input_size=(128, 96), batch_size=16, chunk=16),
+    "paper": dict(input_size=(256, 192), batch_size=32, chunk=8),
+}
+MODES = ("nonprivate", "stock", "dp", "pdp")
+
+flags.DEFINE_enum("preset", "default", list(PRESETS), "Input size, batch and chunk.")
+flags.DEFINE_enum("mode", "all", ["all", *MODES], "One mode (a child process) or all of them.")
 flags.DEFINE_string("model", "tiny_vit_5m", "Backbone variant.")
-flags.DEFINE_list("input_size", ["128", "96"], "H,W.")
+flags.DEFINE_list("input_size", None, "H,W (default: the preset's).")
 flags.DEFINE_string("norm", "frozen_bn", "Norm choice.")
 flags.DEFINE_string("trainable", "all", "all or last_stage.")
-flags.DEFINE_integer("batch_size", 16, "Examples per step.")
-flags.DEFINE_integer("steps", 10, "Timed steps per variant.")
-flags.DEFINE_integer("warmup", 2, "Untimed steps (compilation) per variant.")
+flags.DEFINE_integer("steps", 10, "Timed steps per mode.")
+flags.DEFINE_integer("warmup", 2, "Untimed steps (compilation) per mode.")
 flags.DEFINE_integer("stock_steps", 3, "Timed steps for the (slow) stock optimizer.")
 flags.DEFINE_bool("skip_stock", False, "Leave out the stock DPKerasSGDOptimizer.")
 flags.DEFINE_integer("projection_dim", 100, "PDP: k.")
@@ -39,14 +50,15 @@ flags.DEFINE_integer("basis_refresh_steps", 100, "PDP: refresh period s (amortis
 FLAGS = flags.FLAGS
 
 
-def main(argv):
-    del argv
-    size = tuple(int(v) for v in FLAGS.input_size)
-    b = FLAGS.batch_size
+def _setup():
+    preset = PRESETS[FLAGS.preset]
+    size = tuple(int(v) for v in FLAGS.input_size) if FLAGS.input_size else preset["input_size"]
     model = build_pose_model(FLAGS.model, size, FLAGS.norm)
     variables = trainable_variables(model, FLAGS.trainable)
-    batch = random_pose_batch(size, b)
+    return model, variables, preset["batch_size"], preset["chunk"], size
 
+
+def _losses(batch):
     def losses(out):
         return simcc_per_example_loss(
             batch["target_x"],
@@ -56,72 +68,109 @@ def main(argv):
             out["simcc_y"],
         )
 
-    results = {
-        "model": FLAGS.model,
-        "input_size": list(size),
-        "batch_size": b,
-        "num_trainable": int(sum(np.prod(v.shape) for v in variables)),
-    }
+    return losses
 
-    plain = tf.keras.optimizers.legacy.SGD(1e-3)
 
-    @tf.function
-    def nonprivate_step():
-        with tf.GradientTape() as tape:
-            loss = tf.reduce_mean(losses(model(batch["image"], training=True)))
-        plain.apply_gradients(zip(tape.gradient(loss, variables), variables))
+def run_mode(mode):
+    """{mode_ms, ...} of one mode, in this process."""
+    model, variables, b, chunk, size = _setup()
+    batch = random_pose_batch(size, chunk)
+    losses, chunks = _losses(batch), b // chunk
+    out = {"num_trainable": int(sum(np.prod(v.shape) for v in variables))}
+    if mode == "nonprivate":
+        plain = tf.keras.optimizers.legacy.SGD(1e-3)
 
-    results["nonprivate_ms"] = median_ms(nonprivate_step, FLAGS.steps, FLAGS.warmup)
+        @tf.function
+        def step():
+            grads = [tf.zeros_like(v) for v in variables]
+            for _ in range(chunks):  # the same chunking as the private step
+                with tf.GradientTape() as tape:
+                    loss = tf.reduce_sum(losses(model(batch["image"], training=True)))
+                grads = [g + d for g, d in zip(grads, tape.gradient(loss, variables))]
+            plain.apply_gradients(zip(grads, variables))
 
-    if not FLAGS.skip_stock:
+        out["nonprivate_ms"] = median_ms(step, FLAGS.steps, FLAGS.warmup)
+    elif mode == "stock":
+        from tensorflow_privacy import DPKerasSGDOptimizer
+
         stock = DPKerasSGDOptimizer(l2_norm_clip=1.0, noise_multiplier=1.0, learning_rate=1e-3)
 
         @tf.function
-        def stock_step():
+        def step():
             with tf.GradientTape(persistent=True) as tape:
                 loss = losses(model(batch["image"], training=True))
             stock.minimize(loss, variables, tape=tape)
 
-        results["dp_stock_ms"] = median_ms(stock_step, FLAGS.stock_steps, 1)
+        out["stock_ms"] = median_ms(step, FLAGS.stock_steps, 1) * chunks
+    else:
+        ours = PoseDPSGD(
+            l2_norm_clip=1.0, noise_multiplier=1.0, expected_batch_size=b, learning_rate=1e-3
+        )
+        steps = PrivateSteps(model, ours, variables)
+        if mode == "pdp":
+            out["pdp_refresh_ms"] = _attach_projection(
+                ours, steps, variables, batch, out["num_trainable"]
+            )
 
-    ours = PoseDPSGD(
-        l2_norm_clip=1.0, noise_multiplier=1.0, expected_batch_size=b, learning_rate=1e-3
-    )
-    steps = PrivateSteps(model, ours, variables)
+        def step():
+            for _ in range(chunks):
+                steps.accumulate(batch)
+            steps.apply()
 
-    def dp_step():
-        steps.accumulate(batch)
-        steps.apply()
+        out[f"{mode}_ms"] = median_ms(step, FLAGS.steps, FLAGS.warmup)
+        if mode == "pdp":
+            out["pdp_ms"] += out["pdp_refresh_ms"] / FLAGS.basis_refresh_steps
+    out[f"{mode}_peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    return out
 
-    results["dp_ms"] = median_ms(dp_step, FLAGS.steps, FLAGS.warmup)
-    results["dp_ratio"] = results["dp_ms"] / results["nonprivate_ms"]
-    if "dp_stock_ms" in results:
-        results["dp_stock_ratio"] = results["dp_stock_ms"] / results["nonprivate_ms"]
 
-    # PDP: the projection every step plus the basis refresh amortised over s steps.
-    projection = SubspaceProjection(results["num_trainable"], FLAGS.projection_dim)
-    ours.gradient_transform = projection
-    loss_fn = steps._loss_fn
-
-    @tf.function
-    def public_grads(chunk):
-        _, grads = per_example_gradients(loss_fn, chunk, variables)
-        return tf.concat([tf.reshape(g, [tf.shape(g)[0], -1]) for g in grads], 1)
-
+def _attach_projection(optimizer, steps, variables, batch, num_params):
+    """PDP: a basis from public per-example gradients; returns one refresh's milliseconds."""
+    projection = SubspaceProjection(num_params, FLAGS.projection_dim)
+    optimizer.gradient_transform = projection
     chunk = {k: v for k, v in batch.items() if k != "mask"}
 
+    @tf.function
+    def public_grads():
+        _, grads = per_example_gradients(steps._loss_fn, chunk, variables)
+        return tf.concat([tf.reshape(g, [tf.shape(g)[0], -1]) for g in grads], 1)
+
     def refresh():
-        rounds = -(-FLAGS.public_examples // b)
-        g = tf.concat([public_grads(chunk) for _ in range(rounds)], 0)[: FLAGS.public_examples]
+        rounds = -(-FLAGS.public_examples // len(batch["mask"]))
+        g = tf.concat([public_grads() for _ in range(rounds)], 0)[: FLAGS.public_examples]
         projection.set_basis(top_eigenbasis(g, FLAGS.projection_dim))
 
-    refresh_ms = median_ms(refresh, 2, 1)
-    project_ms = median_ms(dp_step, FLAGS.steps, FLAGS.warmup)
-    results["pdp_refresh_ms"] = refresh_ms
-    results["pdp_ms"] = project_ms + refresh_ms / FLAGS.basis_refresh_steps
-    results["pdp_ratio"] = results["pdp_ms"] / results["nonprivate_ms"]
+    return median_ms(refresh, 2, 1)
+
+
+def main(argv):
+    del argv
+    if FLAGS.mode != "all":
+        print(json.dumps(run_mode(FLAGS.mode)))
+        return
+    _, _, b, chunk, size = _setup()
+    results = {
+        "model": FLAGS.model,
+        "preset": FLAGS.preset,
+        "input_size": list(size),
+        "batch_size": b,
+        "chunk": chunk,
+    }
+    for mode in MODES:
+        if mode == "stock" and FLAGS.skip_stock:
+            continue
+        child = subprocess.run(
+            [sys.executable, *sys.argv, f"--mode={mode}"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        results.update(json.loads(child.stdout.strip().splitlines()[-1]))
+    results["dp_ratio"] = results["dp_ms"] / results["nonprivate_ms"]
     results["pdp_overhead_vs_dp"] = results["pdp_ms"] / results["dp_ms"] - 1.0
-    results["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    results["dp_peak_over_nonprivate"] = results["dp_peak_mb"] / results["nonprivate_peak_mb"]
+    if "stock_ms" in results:
+        results["stock_ratio"] = results["stock_ms"] / results["nonprivate_ms"]
     print(json.dumps(results))
 
 

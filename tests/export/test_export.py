@@ -9,7 +9,7 @@ import tensorflow as tf
 from tfpose_dp.data.annotations import load_split
 from tfpose_dp.data.pipeline import eval_dataset
 from tfpose_dp.eval.overlay import crop_to_uint8
-from tfpose_dp.export import formats
+from tfpose_dp.export import formats, provenance
 from tfpose_dp.export.serving import serving_function
 from tfpose_dp.models.pose_model import build_pose_model
 from tfpose_dp.models.simcc import SimCCCodec, simcc_per_example_loss
@@ -73,44 +73,6 @@ def _errors(outputs, reference):
     return np.array(kp), np.array(logits)
 
 
-def _tflite_outputs(setup, quantize):
-    model, codec, crops, _ = setup
-    content = formats.tflite_bytes(model, codec, quantize, representative_images=crops)
-    return [formats.run_tflite(content, c[None]) for c in crops]
-
-
-def test_tflite_float32_matches_keras(setup):
-    kp, logits = _errors(_tflite_outputs(setup, "none"), setup[3])
-    assert kp.max() <= 0.5 and logits.max() <= 1e-4
-
-
-@pytest.mark.parametrize("quantize", ["float16", "dynamic"])
-def test_tflite_reduced_precision_within_a_pixel_on_average(setup, quantize):
-    kp, _ = _errors(_tflite_outputs(setup, quantize), setup[3])
-    assert kp.mean() <= 1.0
-
-
-def test_tflite_int8_within_measured_bound(setup):
-    kp, _ = _errors(_tflite_outputs(setup, "int8"), setup[3])
-    # Measured: 1.8 px mean on the quickstart model (96x72); see the README table.
-    print("int8 mean keypoint error (px):", kp.mean())
-    assert kp.mean() <= 4.0
-
-
-def test_onnx_matches_keras_with_a_dynamic_batch(setup, tmp_path):
-    ort = pytest.importorskip("onnxruntime")
-    model, codec, crops, reference = setup
-    path = formats.write_onnx(model, codec, str(tmp_path / "pose.onnx"))
-    sess = ort.InferenceSession(path)
-    names = [o.name for o in sess.get_outputs()]
-    outputs = [dict(zip(names, sess.run(None, {"image": c[None]}))) for c in crops]
-    kp, logits = _errors(outputs, reference)
-    assert kp.max() <= 0.5 and logits.max() <= 1e-4
-    batch = dict(zip(names, sess.run(None, {"image": np.stack(crops[:3])})))  # servers batch crops
-    assert batch["keypoints"].shape == (3, 16, 2)
-    np.testing.assert_allclose(batch["simcc_x"][2], reference[2]["simcc_x"][0], atol=1e-4)
-
-
 RECORD = {
     "method": "pdp",
     "dp_guarantee": True,
@@ -124,28 +86,56 @@ RECORD = {
 }
 
 
-def test_every_artifact_carries_the_privacy_record(setup, tmp_path):
-    from tfpose_dp.export import provenance
-
-    model, codec, _, _ = setup
-    content = formats.tflite_bytes(model, codec, "none", record=RECORD)
-    assert provenance.read_from_tflite(content) == RECORD
-    assert formats.run_tflite(content, np.zeros((1, *SIZE, 3), np.uint8))["keypoints"].shape == (
-        1,
-        16,
-        2,
+def _tflite(setup, quantize):
+    """(flatbuffer with the privacy record, outputs on every crop)."""
+    model, codec, crops, _ = setup
+    content = formats.tflite_bytes(
+        model, codec, quantize, representative_images=crops, record=RECORD
     )
-    onnx_path = formats.write_onnx(model, codec, str(tmp_path / "pose.onnx"), RECORD)
-    assert provenance.read_from_onnx(onnx_path) == RECORD
-    sm = formats.write_saved_model(model, codec, str(tmp_path / "sm"), RECORD)
-    with open(f"{sm}/assets/privacy.json") as f:
-        assert json.load(f) == RECORD
+    return content, [formats.run_tflite(content, c[None]) for c in crops]
+
+
+def test_tflite_float32_matches_keras_and_carries_the_privacy_record(setup):
+    content, outputs = _tflite(setup, "none")
+    kp, logits = _errors(outputs, setup[3])
+    assert kp.max() <= 0.5 and logits.max() <= 1e-4
+    assert provenance.read_from_tflite(content) == RECORD
     assert "(0.2, 1e-05)-DP" in provenance.describe(RECORD)
 
 
-def test_saved_model_signature_takes_uint8_batches(setup, tmp_path):
+@pytest.mark.parametrize("quantize", ["float16", "dynamic"])
+def test_tflite_reduced_precision_within_a_pixel_on_average(setup, quantize):
+    kp, _ = _errors(_tflite(setup, quantize)[1], setup[3])
+    assert kp.mean() <= 1.0
+
+
+def test_tflite_int8_within_measured_bound(setup):
+    kp, _ = _errors(_tflite(setup, "int8")[1], setup[3])
+    # Measured: 1.8 px mean on the quickstart model (96x72); see the README table.
+    print("int8 mean keypoint error (px):", kp.mean())
+    assert kp.mean() <= 4.0
+
+
+def test_onnx_matches_keras_with_a_dynamic_batch_and_carries_the_record(setup, tmp_path):
+    ort = pytest.importorskip("onnxruntime")
     model, codec, crops, reference = setup
-    path = formats.write_saved_model(model, codec, str(tmp_path / "sm"))
+    path = formats.write_onnx(model, codec, str(tmp_path / "pose.onnx"), RECORD)
+    assert provenance.read_from_onnx(path) == RECORD
+    sess = ort.InferenceSession(path)
+    names = [o.name for o in sess.get_outputs()]
+    outputs = [dict(zip(names, sess.run(None, {"image": c[None]}))) for c in crops]
+    kp, logits = _errors(outputs, reference)
+    assert kp.max() <= 0.5 and logits.max() <= 1e-4
+    batch = dict(zip(names, sess.run(None, {"image": np.stack(crops[:3])})))  # servers batch crops
+    assert batch["keypoints"].shape == (3, 16, 2)
+    np.testing.assert_allclose(batch["simcc_x"][2], reference[2]["simcc_x"][0], atol=1e-4)
+
+
+def test_saved_model_signature_takes_uint8_batches_and_carries_the_record(setup, tmp_path):
+    model, codec, crops, reference = setup
+    path = formats.write_saved_model(model, codec, str(tmp_path / "sm"), RECORD)
+    with open(f"{path}/assets/privacy.json") as f:
+        assert json.load(f) == RECORD
     loaded = tf.saved_model.load(path)
     fn = loaded.signatures["serving_default"]
     out = fn(image=tf.constant(np.stack(crops[:3])))

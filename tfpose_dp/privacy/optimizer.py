@@ -25,7 +25,7 @@ import tensorflow as tf
 from tensorflow_privacy.privacy.dp_query import gaussian_query
 from tensorflow_privacy.privacy.optimizers import dp_optimizer_keras
 
-from tfpose_dp.privacy import clipping, noise
+from tfpose_dp.privacy import clipping, gep, noise, projection
 from tfpose_dp.replica_sums import replica_local_zeros
 
 _TFP_CONFIG_KEYS = (
@@ -64,6 +64,9 @@ class PrivateGradientMixin:
         self._noise_key = noise_key
         self._accumulators = None
         self.gradient_transform = None  # post-processing of the noisy gradient (e.g. PDP)
+        # GEP (privacy/gep.py): a SubspaceProjection whose basis splits each per-example
+        # gradient, and the residual's clip norm C2; None: plain DP-SGD clipping.
+        self.embedding, self.residual_clip, self._coord_sum = None, None, None
         # fn(clean clipped sum, noise): a NON-PRIVATE diagnostic of the clean sum (off by default).
         self.clean_gradient_probe = None
         _ = self.iterations  # the noise step counter: created now, under the caller's strategy
@@ -77,13 +80,26 @@ class PrivateGradientMixin:
                 self._accumulators = replica_local_zeros(var_list, "dp_sum")
         return self._accumulators
 
+    def use_gep(self, embedding, residual_clip):
+        """Clip and noise per-example gradients GEP's way, in `embedding`'s basis."""
+        self.embedding, self.residual_clip = embedding, float(residual_clip)
+        with tf.init_scope():
+            self._coord_sum = replica_local_zeros([embedding.basis[0]], "gep_coords")[0]
+
     def accumulate(self, per_example_loss_fn, batch, mask, var_list):
         """Adds the clipped per-example gradient sum of one chunk to the accumulator.
 
         Returns per-example (losses, gradient norms): private diagnostics, never release them.
         """
         losses, grads = clipping.per_example_gradients(per_example_loss_fn, batch, var_list)
-        sums, norms = clipping.clipped_sum(grads, self.l2_norm_clip, mask)
+        norms = clipping.global_norms(grads)
+        if self.embedding is None:
+            sums, _ = clipping.clipped_sum(grads, self.l2_norm_clip, mask)
+        else:
+            coords, sums = gep.split_clip_sum(
+                grads, self.embedding.basis, self.l2_norm_clip, self.residual_clip, mask
+            )
+            self._coord_sum.assign_add(coords)
         for acc, s in zip(self._ensure_accumulators(var_list), sums):
             acc.assign_add(s)
         return losses, norms
@@ -102,15 +118,32 @@ class PrivateGradientMixin:
         sums = context.all_reduce(
             tf.distribute.ReduceOp.SUM, [tf.identity(a) for a in accumulators]
         )
-        draw = noise.gaussian_noise(
-            sums, self.noise_stddev, noise.step_key(self._noise_key, self.iterations)
-        )
+        key = noise.step_key(self._noise_key, self.iterations)
+        if self.embedding is not None:
+            return self._gep_gradients(context, sums, key, accumulators)
+        draw = noise.gaussian_noise(sums, self.noise_stddev, key)
         if self.clean_gradient_probe is not None:  # sees private data without DP: diagnostics only
             self.clean_gradient_probe(sums, draw)
         grads = noise.normalise([s + z for s, z in zip(sums, draw)], self.expected_batch_size)
         if self.gradient_transform is not None:
             grads = self.gradient_transform(grads)
         with tf.control_dependencies(grads):
+            for acc in accumulators:
+                acc.assign(tf.zeros_like(acc))
+        return grads
+
+    def _gep_gradients(self, context, residual_sums, key, accumulators):
+        """V (W + noise) + (R + noise), each part's noise std sqrt(2) sigma C_part (gep.py)."""
+        coords = context.all_reduce(tf.distribute.ReduceOp.SUM, tf.identity(self._coord_sum))
+        factor = gep.NOISE_FACTOR * self.noise_multiplier
+        residual = noise.add_noise(residual_sums, factor * self.residual_clip, key)
+        coord_key = tf.random.experimental.stateless_fold_in(key, 0x6E9)
+        coords = noise.add_noise([coords], factor * self.l2_norm_clip, coord_key)[0]
+        flat = tf.linalg.matvec(self.embedding.basis, coords)
+        grads = [r + e for r, e in zip(residual, projection.unflatten(flat, residual))]
+        grads = noise.normalise(grads, self.expected_batch_size)
+        with tf.control_dependencies(grads):
+            self._coord_sum.assign(tf.zeros_like(self._coord_sum))
             for acc in accumulators:
                 acc.assign(tf.zeros_like(acc))
         return grads

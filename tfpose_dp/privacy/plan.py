@@ -97,9 +97,7 @@ class PrivacyPlan:
         return (
             f"Unit of privacy: one person record of the N={self.num_examples} private training "
             "records (add/remove-one adjacency). "
-            f"Mechanism: DP-SGD (Gaussian sum query: per-example L2 clip C={self.l2_norm_clip:g}, "
-            f"noise std sigma*C on the clipped sum, sigma={self.noise_multiplier:.4f}), "
-            f"projection={projection} (post-processing). "
+            f"Mechanism: {_mechanism(self.l2_norm_clip, self.noise_multiplier, projection)}. "
             f"Sampling: Poisson, q={self.sampling_rate:.6g}, noise normalised by the expected "
             "batch "
             f"size qN={self.sampling_rate * self.num_examples:g}. "
@@ -108,6 +106,19 @@ class PrivacyPlan:
             + (f"Start: {start}. " if start else "")
             + NOT_COVERED
         )
+
+
+def _mechanism(clip, sigma, projection):
+    if projection == "gep":
+        return (
+            f"GEP (per-example gradients split in a public basis; coordinates clipped to "
+            f"C={clip:g}, residuals to C2, each part's sum noised with std sqrt(2)*sigma*C_part: "
+            f"the Gaussian mechanism of DP-SGD with sigma={sigma:.4f})"
+        )
+    return (
+        f"DP-SGD (Gaussian sum query: per-example L2 clip C={clip:g}, noise std sigma*C on the "
+        f"clipped sum, sigma={sigma:.4f}), projection={projection} (post-processing)"
+    )
 
 
 def make_plan(

@@ -146,7 +146,7 @@ def _log(run, window):
     }
     if run.plan is not None:
         diag["diagnostics_nonprivate/clip_fraction"] = window.clipped / count
-    projection = run.projection
+    projection = run.projection if run.config.pdp.projection == "pdp" else None  # not GEP's
     if projection is not None and run.config.pdp.pdp_diagnostics:
         diag.update(
             {

@@ -11,7 +11,7 @@ from tfpose_dp.runs.layout import ensure_private_dir, key_path, private_dir
 from tfpose_dp.training import distribution
 
 
-def run_key(model_dir, seed, reproducible, strategy, chief):
+def run_key(model_dir, seed, reproducible, strategy, chief, resuming=False):
     """The run's DP key on every worker (the chief reads or draws it, then sends it).
 
     A new run draws a fresh key from the OS; a resumed run (or one restarted before its first
@@ -28,7 +28,8 @@ def run_key(model_dir, seed, reproducible, strategy, chief):
     key = None
     if chief:
         path = key_path(model_dir)
-        key = DPKey.load(path) if os.path.exists(path) else DPKey.generate()
+        # A resumed run needs its own key (DPKey.load says so clearly when it is missing).
+        key = DPKey.load(path) if resuming or os.path.exists(path) else DPKey.generate()
     return distribution.broadcast_key(strategy, key, chief)
 
 

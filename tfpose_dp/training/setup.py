@@ -75,7 +75,7 @@ def _data(config, key):
         d.synthetic_domain,
     )
     public = None
-    if pdp.projection == "pdp":
+    if pdp.projection != "none":
         train, public = datasets.split_public(
             train, pdp.public_source, pdp.public_examples, config.optim.seed, pdp.public_annotations
         )
@@ -172,10 +172,12 @@ def _projection(config, variables, public, optimizer):
             f"PDP needs ~{gigabytes:.1f} GB for the basis and public gradients of {num_params:,} "
             f"trainable parameters (k={pdp.projection_dim}, m={len(public)}), over "
             f"--max_basis_gb={pdp.max_basis_gb:g}: use --trainable=last_stage (the paper's "
-            "setting), a "
-            "smaller --projection_dim/--public_examples, or raise --max_basis_gb"
+            "setting), a smaller --projection_dim/--public_examples, or raise --max_basis_gb"
         )
     projection = SubspaceProjection(num_params, pdp.projection_dim)
+    if pdp.projection == "gep":  # the basis splits each per-example gradient before clipping
+        optimizer.use_gep(projection, pdp.gep_residual_clip)
+        return projection
     optimizer.gradient_transform = projection
     if pdp.pdp_diagnostics:
         optimizer.clean_gradient_probe = projection.probe
@@ -231,9 +233,17 @@ def build_run(config):
     strategy = distribution.make_strategy(r.strategy, r.cpu_replicas)
     chief, replicas = distribution.is_chief(strategy), strategy.num_replicas_in_sync
     tf.keras.utils.set_random_seed(o.seed)  # public randomness only: init, augmentation
+    ckpt, state = _existing_state(r.model_dir)
     key = None  # secret randomness, in memory until the configuration is accepted
     if not config.privacy.nonprivate or config.data.audit_canaries:
-        key = run_key(r.model_dir, o.seed, config.privacy.reproducible_noise, strategy, chief)
+        key = run_key(
+            r.model_dir,
+            o.seed,
+            config.privacy.reproducible_noise,
+            strategy,
+            chief,
+            resuming=state is not None,
+        )
     train, val, public, description = _data(config, key)
     n = len(train)
     if not 0 < o.batch_size <= n:
@@ -241,7 +251,6 @@ def build_run(config):
             f"--batch_size={o.batch_size} must be in [1, N={n}] (the private examples)"
         )
     total_steps = planned_steps(n, o.batch_size, o.epochs)
-    ckpt, state = _existing_state(r.model_dir)
     plan = _plan(config, n, total_steps, state)
     source = restore.read_manifest(config.model.init_from) if config.model.init_from else None
     config = _resolve(config, state, source, plan)
