@@ -12,6 +12,21 @@ def _run_dir(root, name, **metrics):
     (path / "final_metrics.json").write_text(json.dumps(metrics))
 
 
+def _table(runs, tmp_path):
+    """(Markdown lines, PNG path) written by the tool for the runs under `runs`."""
+    md, png = tmp_path / "r.md", tmp_path / "r.png"
+    args = [
+        sys.executable,
+        "tools/results_table.py",
+        f"--runs={runs}/*",
+        f"--output_md={md}",
+        f"--output_png={png}",
+    ]
+    out = subprocess.run(args, cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    return md.read_text().splitlines(), png
+
+
 def test_cells_are_mean_and_sd_over_seeds_and_the_plot_is_drawn(tmp_path):
     runs = tmp_path / "runs"
     runs.mkdir()
@@ -49,22 +64,7 @@ def test_cells_are_mean_and_sd_over_seeds_and_the_plot_is_drawn(tmp_path):
         **{"pckh@0.5": 85.0, "pckh@0.1": 30.0, "start_pckh@0.5": 50.0},
     )
     (runs / "unfinished").mkdir()
-    md, png = tmp_path / "r.md", tmp_path / "r.png"
-    out = subprocess.run(
-        [
-            sys.executable,
-            "tools/results_table.py",
-            f"--runs={runs}/*",
-            f"--output_md={md}",
-            f"--output_png={png}",
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert out.returncode == 0, out.stderr
-    table = md.read_text().splitlines()
+    table, png = _table(runs, tmp_path)
     assert "| starting model (no fine-tuning) | - | - | 1 | 50.00 | - |" in table
     assert "| PDP-SGD | 0.2 | 0.199 | 3 (0,1,2) | 72.00 +- 2.00 | 20.00 +- 0.00 |" in table
     assert "| non-private | - | - | 1 (0) | 85.00 +- 0.00 | 30.00 +- 0.00 |" in table
@@ -86,21 +86,6 @@ def test_audited_runs_add_the_audit_columns(tmp_path):
     (runs / "dp" / "private").mkdir()
     audit = {"empirical_epsilon_lower_bound": 0.25, "mia_auc": 0.51, "mia_tpr_at_1pct_fpr": 0.02}
     (runs / "dp" / "private" / "audit.json").write_text(json.dumps(audit))
-    md, png = tmp_path / "r.md", tmp_path / "r.png"
-    out = subprocess.run(
-        [
-            sys.executable,
-            "tools/results_table.py",
-            f"--runs={runs}/*",
-            f"--output_md={md}",
-            f"--output_png={png}",
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert out.returncode == 0, out.stderr
-    table = md.read_text().splitlines()
+    table, png = _table(runs, tmp_path)
     assert "MIA AUC" in table[0]
     assert table[2].endswith("| 0.25 +- 0.00 | 0.51 +- 0.00 | 0.02 +- 0.00 |")
