@@ -17,6 +17,7 @@ train and val use disjoint index ranges.
 
 import hashlib
 import json
+import multiprocessing
 import os
 import shutil
 import tempfile
@@ -148,6 +149,28 @@ def _dataset_dir(root, seed, num_train, num_val, domain):
     return os.path.join(root, f"synthetic_{key}")
 
 
+def _write_range(args):
+    seed, start, stop, domain, folder = args
+    anns = []
+    for index in range(start, stop):
+        image, ann = make_sample(seed, index, domain=domain)
+        image.save(os.path.join(folder, ann["image"]), quality=92)
+        anns.append(ann)
+    return anns
+
+
+def _write_images(seed, indices, domain, folder):
+    """Draws and saves the images of `indices`; returns their annotations in order. Large sets
+    are drawn by one process per core (each image is a function of its index alone)."""
+    workers = min(os.cpu_count() or 1, 8) if len(indices) >= 4000 else 1
+    bounds = np.linspace(indices.start, indices.stop, workers * 4 + 1).astype(int)
+    tasks = [(seed, a, b, domain, folder) for a, b in zip(bounds[:-1], bounds[1:])]
+    if workers == 1:
+        return [ann for task in tasks for ann in _write_range(task)]
+    with multiprocessing.get_context("spawn").Pool(workers) as pool:  # no TF state in children
+        return [ann for part in pool.map(_write_range, tasks) for ann in part]
+
+
 def ensure_synthetic_dataset(num_train=4000, num_val=400, seed=0, root=None, domain="public"):
     """Writes the synthetic set of `domain` once (atomically) and returns its directory.
 
@@ -166,11 +189,7 @@ def ensure_synthetic_dataset(num_train=4000, num_val=400, seed=0, root=None, dom
         os.makedirs(os.path.join(tmp, "annotations"))
         splits = {"train": range(num_train), "valid": range(num_train, num_train + num_val)}
         for split, indices in splits.items():
-            anns = []
-            for index in indices:
-                image, ann = make_sample(seed, index, domain=domain)
-                image.save(os.path.join(tmp, "images", ann["image"]), quality=92)
-                anns.append(ann)
+            anns = _write_images(seed, indices, domain, os.path.join(tmp, "images"))
             with open(os.path.join(tmp, "annotations", f"{split}.json"), "w") as f:
                 json.dump(anns, f)
         try:
