@@ -60,7 +60,7 @@ def test_private_domain_differs_the_way_clinical_footage_does():
     joints = [np.array(a["joints"]) for a in anns]
     lying = [j for j in joints if np.ptp(j[:, 0]) > 1.3 * np.ptp(j[:, 1])]
     back_or_side = [j for j in joints if j[12, 0] >= j[13, 0]]  # right shoulder not on image left
-    assert len(lying) >= 4 and len(back_or_side) >= 8  # 10 % lying; back views and half the profiles
+    assert len(lying) >= 4 and len(back_or_side) >= 8  # 10 % lying; back views, half the profiles
     for a, j in zip(anns, joints):  # the crop box holds lying people too (3:4 aspect)
         assert (
             a["scale"] * 200 >= np.ptp(j[:, 1])

@@ -184,9 +184,8 @@ def _projection(config, variables, public, optimizer):
     return projection
 
 
-def _model_and_steps(run_args, config, state, key):
+def _model_and_steps(config, strategy, plan, public, total_steps, state, key):
     """Model, optimizer, projection, weight average and compiled steps, under the strategy."""
-    strategy, plan, public = run_args["strategy"], run_args["plan"], run_args["public"]
     m = config.model
     with strategy.scope():  # variables mirrored on every replica
         model = restore.build_model(config)
@@ -195,7 +194,7 @@ def _model_and_steps(run_args, config, state, key):
         if m.init_from and not state:
             restore.init_from_run(model, m.init_from, config)
         variables = trainable_variables(model, m.trainable)
-        optimizer = _optimizer(config, plan, key, run_args["total_steps"])
+        optimizer = _optimizer(config, plan, key, total_steps)
         trackables = {"model": model}
         projection = None
         if public is not None:
@@ -267,12 +266,7 @@ def build_run(config):
         _physical_batch_size(config, replicas),
         key.sampling_entropy() if plan is not None else o.seed,
     )
-    built = _model_and_steps(
-        dict(strategy=strategy, plan=plan, public=public, total_steps=total_steps),
-        config,
-        state,
-        key,
-    )
+    built = _model_and_steps(config, strategy, plan, public, total_steps, state, key)
     codec = SimCCCodec(
         config.model.input_size, config.model.split_ratio, config.model.simcc_sigma or None
     )
