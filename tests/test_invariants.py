@@ -58,7 +58,14 @@ RULES = [
         "serving and scoring need neither the trainer nor the privacy code",
     ),
     (
-        ("skeleton.py", "run_config.py", "config_flags.py", "replica_sums.py", "presets"),
+        (
+            "skeleton.py",
+            "run_config.py",
+            "config_flags.py",
+            "config_validation.py",
+            "replica_sums.py",
+            "presets",
+        ),
         ("tfpose_dp.",),
         "neutral modules import nothing of the package but each other",
     ),

@@ -7,7 +7,8 @@ import sys
 import pytest
 
 from tfpose_dp import run_config
-from tfpose_dp.run_config import ConfigError, RunConfig, changed_fixed_fields, validate
+from tfpose_dp.config_validation import validate
+from tfpose_dp.run_config import ConfigError, RunConfig, changed_fixed_fields
 
 
 def test_choices_agree_with_the_layers_that_own_them():

@@ -5,9 +5,9 @@ import os
 
 from absl import logging
 
+from tfpose_dp.config_validation import validate
 from tfpose_dp.eval.predictions import mean_pose_pckh
 from tfpose_dp.privacy.plan import NOT_COVERED
-from tfpose_dp.run_config import validate
 from tfpose_dp.runs.layout import FINAL_METRICS, private_dir
 from tfpose_dp.training import distribution, loop
 from tfpose_dp.training.reporting import log_json
