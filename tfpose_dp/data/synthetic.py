@@ -27,7 +27,7 @@ from PIL import Image, ImageDraw
 
 from tfpose_dp.data import synthetic_clinic
 from tfpose_dp.data.cache_root import cache_root
-from tfpose_dp.data.synthetic_body import random_pose
+from tfpose_dp.data.synthetic_body import draw_figure, random_pose
 from tfpose_dp.data.synthetic_clinic import clinic_scene
 from tfpose_dp.skeleton import NUM_JOINTS
 
@@ -56,19 +56,7 @@ def _draw_person(draw, rng, joints, stature):
     shirt = tuple(int(c) for c in rng.integers(0, 256, 3))
     pants = tuple(int(c) for c in rng.integers(0, 256, 3))
     limb = max(2, int(stature * 0.06))
-    pt = lambda k: tuple(float(v) for v in joints[k])  # noqa: E731
-    draw.polygon([pt(12), pt(13), pt(3), pt(2)], fill=shirt)
-    for a, b in ((2, 1), (1, 0), (3, 4), (4, 5)):
-        draw.line([pt(a), pt(b)], fill=pants, width=int(limb * 1.3))
-    for a, b in ((12, 11), (13, 14)):
-        draw.line([pt(a), pt(b)], fill=shirt, width=limb)
-    for a, b in ((11, 10), (14, 15), (7, 8)):
-        draw.line([pt(a), pt(b)], fill=skin, width=limb)
-    centre = (joints[8] + joints[9]) / 2.0
-    r = np.linalg.norm(joints[9] - joints[8]) / 2.0 + 1.0
-    draw.ellipse(
-        [centre[0] - r * 0.8, centre[1] - r, centre[0] + r * 0.8, centre[1] + r], fill=skin
-    )
+    centre, r = draw_figure(draw, joints, limb, shirt, pants, skin, skin)
     # Eyes mark the facing direction (front-facing: the person's right is on image left).
     eye = centre + (joints[9] - joints[8]) * -0.05
     for dx in (-0.3 * r, 0.3 * r):

@@ -93,3 +93,27 @@ def rotate(joints, angle):
     """Rotates a pose about the pelvis (e.g. a person lying in bed)."""
     c, s = math.cos(angle), math.sin(angle)
     return joints @ np.array([[c, s], [-s, c]])
+
+
+def draw_figure(draw, joints, limb, top, bottom, skin, head, bulk=False):
+    """Paints torso, legs, arms and head (PIL `draw`); returns the head's (centre, radius).
+
+    `top` colours torso and upper arms, `bottom` the legs; `bulk` adds a thick neck-to-thorax
+    stroke (loose clothes seen in profile). Hands, feet and faces are the caller's.
+    """
+    pt = lambda k: tuple(float(v) for v in joints[k])  # noqa: E731
+    draw.polygon([pt(12), pt(13), pt(3), pt(2)], fill=top)
+    if bulk:
+        draw.line([pt(7), pt(6)], fill=top, width=int(limb * 2.2))
+    for a, b in ((2, 1), (1, 0), (3, 4), (4, 5)):
+        draw.line([pt(a), pt(b)], fill=bottom, width=int(limb * 1.3))
+    for a, b in ((12, 11), (13, 14)):
+        draw.line([pt(a), pt(b)], fill=top, width=limb)
+    for a, b in ((11, 10), (14, 15), (7, 8)):
+        draw.line([pt(a), pt(b)], fill=skin, width=limb)
+    centre = (joints[8] + joints[9]) / 2.0
+    r = np.linalg.norm(joints[9] - joints[8]) / 2.0 + 1.0
+    draw.ellipse(
+        [centre[0] - r * 0.8, centre[1] - r, centre[0] + r * 0.8, centre[1] + r], fill=head
+    )
+    return centre, r

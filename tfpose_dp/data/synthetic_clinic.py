@@ -73,21 +73,8 @@ def _draw_patient(draw, rng, joints, stature, wall, posture):
     skin = _colour(rng, (190, 160, 140), 30)
     trousers = _colour(rng, gown, 25)
     limb = max(2, int(stature * rng.uniform(0.07, 0.1)))  # loose clothes: thicker limbs
-    pt = lambda k: tuple(float(v) for v in joints[k])  # noqa: E731
-    draw.polygon([pt(12), pt(13), pt(3), pt(2)], fill=gown)
-    draw.line([pt(7), pt(6)], fill=gown, width=int(limb * 2.2))  # a gown's bulk in profile
-    for a, b in ((2, 1), (1, 0), (3, 4), (4, 5)):
-        draw.line([pt(a), pt(b)], fill=trousers, width=int(limb * 1.3))
-    for a, b in ((12, 11), (13, 14)):
-        draw.line([pt(a), pt(b)], fill=gown, width=limb)
-    for a, b in ((11, 10), (14, 15), (7, 8)):
-        draw.line([pt(a), pt(b)], fill=skin, width=limb)
-    centre = (joints[8] + joints[9]) / 2.0
-    r = np.linalg.norm(joints[9] - joints[8]) / 2.0 + 1.0
     hair = _colour(rng, (90, 70, 50), 40) if posture == "back" else skin  # a back view shows hair
-    draw.ellipse(
-        [centre[0] - r * 0.8, centre[1] - r, centre[0] + r * 0.8, centre[1] + r], fill=hair
-    )
+    body.draw_figure(draw, joints, limb, gown, trousers, skin, hair, bulk=True)
     for k in (0, 5, 10, 15):
         x, y = joints[k]
         draw.ellipse([x - limb * 0.6, y - limb * 0.6, x + limb * 0.6, y + limb * 0.6], fill=skin)
