@@ -23,7 +23,7 @@ from random_pose_batch import random_pose_batch
 
 from tfpose_dp.models.pose_model import build_pose_model, trainable_variables
 from tfpose_dp.models.simcc import simcc_per_example_loss
-from tfpose_dp.privacy.clipping import per_example_gradients
+from tfpose_dp.privacy.clipping import flatten_per_example, per_example_gradients
 from tfpose_dp.privacy.optimizer import PoseDPSGD
 from tfpose_dp.privacy.projection import SubspaceProjection, top_eigenbasis
 from tfpose_dp.training.steps import PrivateSteps
@@ -133,7 +133,7 @@ def _attach_projection(optimizer, steps, variables, batch, num_params):
     @tf.function
     def public_grads():
         _, grads = per_example_gradients(steps._loss_fn, chunk, variables)
-        return tf.concat([tf.reshape(g, [tf.shape(g)[0], -1]) for g in grads], 1)
+        return flatten_per_example(grads)
 
     def refresh():
         rounds = -(-FLAGS.public_examples // len(batch["mask"]))

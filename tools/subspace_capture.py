@@ -19,7 +19,7 @@ from absl import app, flags
 from tfpose_dp.data.annotations import load_split
 from tfpose_dp.data.pipeline import eval_dataset
 from tfpose_dp.data.synthetic import ensure_synthetic_dataset
-from tfpose_dp.privacy.clipping import per_example_gradients
+from tfpose_dp.privacy.clipping import flatten_per_example, per_example_gradients
 from tfpose_dp.privacy.projection import top_eigenbasis
 from tfpose_dp.runs.restore import load_trained_model
 from tfpose_dp.training.steps import make_per_example_loss_fn
@@ -46,7 +46,7 @@ def main(argv):
         _, g = per_example_gradients(
             loss_fn, {k: batch[k] for k in _INPUTS}, model.trainable_variables
         )
-        return tf.concat([tf.reshape(x, [tf.shape(x)[0], -1]) for x in g], 1)
+        return flatten_per_example(g)
 
     def flat(records):
         return np.concatenate(

@@ -34,6 +34,12 @@ def per_example_gradients(per_example_loss_fn, batch, variables):
     return tf.vectorized_map(one_example, batch)
 
 
+def flatten_per_example(per_example_grads):
+    """(B, p): each example's gradients over all variables as one row."""
+    batch = tf.shape(per_example_grads[0])[0]
+    return tf.concat([tf.reshape(g, [batch, -1]) for g in per_example_grads], 1)
+
+
 def global_norms(per_example_grads):
     """L2 norm over all variables of each example's gradient, shape (B,)."""
     squares = [

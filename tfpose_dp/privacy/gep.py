@@ -18,6 +18,8 @@ import math
 
 import tensorflow as tf
 
+from tfpose_dp.privacy import clipping, projection
+
 NOISE_FACTOR = math.sqrt(2.0)  # each part's noise multiplier / the plan's sigma
 
 
@@ -27,22 +29,16 @@ def split_clip_sum(per_example_grads, basis, embedding_clip, residual_clip, mask
     `per_example_grads`: list of (B, *shape); `basis`: (p, k) orthonormal (or zero) columns.
     Non-finite examples and masked (padding) examples contribute zero.
     """
-    batch = tf.shape(per_example_grads[0])[0]
-    flat = tf.concat([tf.reshape(g, [batch, -1]) for g in per_example_grads], 1)  # (B, p)
+    flat = clipping.flatten_per_example(per_example_grads)  # (B, p)
     finite = tf.reduce_all(tf.math.is_finite(flat), axis=1)  # a non-finite example adds zero
     flat = tf.where(finite[:, None], flat, tf.zeros_like(flat))
     mask = tf.cast(mask, flat.dtype) * tf.cast(finite, flat.dtype)
     coords = tf.matmul(flat, basis)  # (B, k)
     residual = flat - tf.matmul(coords, basis, transpose_b=True)
 
-    def factors(rows, clip):
-        return tf.minimum(1.0, clip / tf.maximum(tf.norm(rows, axis=1), 1e-12)) * mask
+    def clipped_rows_sum(rows, clip):
+        return tf.tensordot(clipping.clip_factors(tf.norm(rows, axis=1), clip, mask), rows, axes=1)
 
-    coord_sum = tf.tensordot(factors(coords, embedding_clip), coords, axes=1)
-    residual_sum = tf.tensordot(factors(residual, residual_clip), residual, axes=1)
-    out, offset = [], 0
-    for g in per_example_grads:
-        size = tf.size(g[0])
-        out.append(tf.reshape(residual_sum[offset : offset + size], tf.shape(g)[1:]))
-        offset += size
-    return coord_sum, out
+    coord_sum = clipped_rows_sum(coords, embedding_clip)
+    residual_sum = clipped_rows_sum(residual, residual_clip)
+    return coord_sum, projection.unflatten(residual_sum, [g[0] for g in per_example_grads])

@@ -92,10 +92,10 @@ class PrivateGradientMixin:
         Returns per-example (losses, gradient norms): private diagnostics, never release them.
         """
         losses, grads = clipping.per_example_gradients(per_example_loss_fn, batch, var_list)
-        norms = clipping.global_norms(grads)
         if self.embedding is None:
-            sums, _ = clipping.clipped_sum(grads, self.l2_norm_clip, mask)
+            sums, norms = clipping.clipped_sum(grads, self.l2_norm_clip, mask)
         else:
+            norms = clipping.global_norms(grads)
             coords, sums = gep.split_clip_sum(
                 grads, self.embedding.basis, self.l2_norm_clip, self.residual_clip, mask
             )

@@ -12,7 +12,7 @@ import tensorflow as tf
 from absl import logging
 
 from tfpose_dp.data.pipeline import eval_dataset
-from tfpose_dp.privacy.clipping import per_example_gradients
+from tfpose_dp.privacy.clipping import clip_factors, flatten_per_example, per_example_gradients
 from tfpose_dp.privacy.projection import top_eigenbasis
 from tfpose_dp.training.steps import make_per_example_loss_fn
 
@@ -45,8 +45,7 @@ class PublicBasis:
         def flat_grads(batch):
             inputs = {k: batch[k] for k in _INPUTS}
             _, grads = per_example_gradients(loss_fn, inputs, variables)
-            flat = tf.concat([tf.reshape(g, [tf.shape(g)[0], -1]) for g in grads], 1)
-            return tf.boolean_mask(flat, batch["mask"] > 0)
+            return tf.boolean_mask(flatten_per_example(grads), batch["mask"] > 0)
 
         self._flat_grads = flat_grads
         self.rank = 0
@@ -56,8 +55,7 @@ class PublicBasis:
         t0 = time.time()
         g = tf.concat([self._flat_grads(b) for b in self.batches], 0)  # (m, p), per-example
         if self.clip is not None:  # as the private gradients are: min(1, C / ||g_i||) g_i
-            norms = tf.norm(g, axis=1, keepdims=True)
-            g = g * tf.minimum(1.0, self.clip / tf.maximum(norms, 1e-12))
+            g = g * clip_factors(tf.norm(g, axis=1), self.clip, 1.0)[:, None]
         v = top_eigenbasis(g, self.k)
         self.rank = int(v.shape[1])
         self.projection.set_basis(v)
