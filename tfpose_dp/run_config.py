@@ -261,6 +261,12 @@ class RuntimeConfig:
         10.0, "Also checkpoint when this long has passed since the last checkpoint.", above=0
     )
     eval_batch_size: int = setting(64, "Validation crops per batch.", at_least=1)
+    eval_every_epochs: int = setting(
+        1,
+        "Validate (and checkpoint) every this many epochs; the last step always does. Many "
+        "short epochs (a small private set) otherwise spend more time validating than training.",
+        at_least=1,
+    )
     print_private_diagnostics: bool = setting(
         False,
         "Also print the loss, clip fraction and examples/s of private batches (not DP) to the "

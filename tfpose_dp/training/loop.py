@@ -176,6 +176,11 @@ def _end_of_epoch(run):
     return metrics
 
 
+def _validation_due(run):
+    every = run.steps_per_epoch * run.config.runtime.eval_every_epochs
+    return run.step % every == 0 or run.step == run.total_steps
+
+
 def train(run, stop=None):
     """Trains until the planned (or budgeted) steps are taken; returns the last val metrics
     (empty when no epoch ended). `stop`: a StopRequest ending training between steps."""
@@ -187,7 +192,7 @@ def train(run, stop=None):
         if run.step % run.config.runtime.log_every == 0 or epoch_end:
             _log(run, window)
             window = _Window()
-        if epoch_end and run.chief:
+        if _validation_due(run) and run.chief:
             metrics = _end_of_epoch(run)
             last_save = time.time()
         elif time.time() - last_save > 60 * run.config.runtime.checkpoint_minutes:
