@@ -72,6 +72,8 @@ def test_changed_fixed_fields_are_found_and_others_ignored():
         ({"model": "resnet"}, "--model='resnet' is not one of"),
         ({"init_from": "/no/such/run"}, "--init_from=/no/such/run does not exist"),
         ({"ema_decay": 1.0}, "--ema_decay"),
+        ({"clipping": "ghost", "projection": "gep"}, "it needs --clipping=vmap"),
+        ({"clipping": "book"}, "--clipping='book' is not one of"),
     ],
 )
 def test_validation_gives_one_clear_message(change, message, tmp_path):

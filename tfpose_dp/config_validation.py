@@ -50,5 +50,9 @@ def validate(config):
         raise ConfigError(f"--delta={p.delta} must be in (0, 1/N); unset: 1/(10N)")
     if p.nonprivate and pdp.projection != "none":
         raise ConfigError("--projection=pdp projects DP noise; it means nothing with --nonprivate")
+    if p.clipping == "ghost" and pdp.projection == "gep":
+        raise ConfigError(
+            "--projection=gep splits every per-example gradient: it needs --clipping=vmap"
+        )
     if pdp.public_source == "file" and pdp.projection != "none" and not pdp.public_annotations:
         raise ConfigError("--public_source=file needs --public_annotations=PATH")

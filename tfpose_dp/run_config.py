@@ -178,6 +178,14 @@ class PrivacyConfig:
         None, "Target delta; default 1/(10 N). Must be < 1/N.", fixed=True
     )
     l2_norm_clip: float = setting(1.0, "Per-example gradient clipping norm C.", fixed=True, above=0)
+    clipping: str = setting(
+        "vmap",
+        "How per-example gradients are clipped (same clipped sum, same guarantee): vmap "
+        "materialises every example's whole gradient; ghost computes each example's norm "
+        "layer by layer (ghost norms for Dense layers) and the clipped sum from a second "
+        "backward pass, with far less memory.",
+        ("vmap", "ghost"),
+    )
     accountant: str = setting(
         "pld", "Accountant for calibration and reporting.", ACCOUNTANTS, fixed=True
     )

@@ -1,5 +1,6 @@
-"""Step-time and memory benchmark: non-private vs TF Privacy's stock DP step vs our DP and
-PDP steps, each mode in a process of its own so that its peak memory is its own.
+"""Step-time and memory benchmark: non-private vs TF Privacy's stock DP step vs our DP step
+(exact per-example gradients, `dp`; ghost norms, `ghost`) and PDP step, each mode in a process
+of its own so that its peak memory is its own.
 
   python tools/benchmark_step.py                        # TinyViT-5M SimCC, 128x96, batch 16
   python tools/benchmark_step.py --preset=paper         # 256x192, batch 32 in chunks of 8
@@ -22,17 +23,16 @@ from median_timer import median_ms
 from random_pose_batch import random_pose_batch
 
 from tfpose_dp.models.pose_model import build_pose_model, trainable_variables
-from tfpose_dp.models.simcc import simcc_per_example_loss
 from tfpose_dp.privacy.clipping import flatten_per_example, per_example_gradients
 from tfpose_dp.privacy.optimizer import PoseDPSGD
 from tfpose_dp.privacy.projection import SubspaceProjection, top_eigenbasis
-from tfpose_dp.training.steps import PrivateSteps
+from tfpose_dp.training.steps import PrivateSteps, batched_losses
 
 PRESETS = {
     "default": dict(input_size=(128, 96), batch_size=16, chunk=16),
     "paper": dict(input_size=(256, 192), batch_size=32, chunk=8),
 }
-MODES = ("nonprivate", "stock", "dp", "pdp")
+MODES = ("nonprivate", "stock", "dp", "ghost", "pdp")
 
 flags.DEFINE_enum("preset", "default", list(PRESETS), "Input size, batch and chunk.")
 flags.DEFINE_enum("mode", "all", ["all", *MODES], "One mode (a child process) or all of them.")
@@ -46,6 +46,7 @@ flags.DEFINE_integer("stock_steps", 3, "Timed steps for the (slow) stock optimiz
 flags.DEFINE_bool("skip_stock", False, "Leave out the stock DPKerasSGDOptimizer.")
 flags.DEFINE_integer("projection_dim", 100, "PDP: k.")
 flags.DEFINE_integer("public_examples", 100, "PDP: m.")
+flags.DEFINE_enum("pdp_clipping", "vmap", ["vmap", "ghost"], "Clipping of the pdp mode.")
 flags.DEFINE_integer("basis_refresh_steps", 100, "PDP: refresh period s (amortised in pdp_ms).")
 FLAGS = flags.FLAGS
 
@@ -58,24 +59,15 @@ def _setup():
     return model, variables, preset["batch_size"], preset["chunk"], size
 
 
-def _losses(batch):
-    def losses(out):
-        return simcc_per_example_loss(
-            batch["target_x"],
-            batch["target_y"],
-            batch["target_weight"],
-            out["simcc_x"],
-            out["simcc_y"],
-        )
-
-    return losses
-
-
 def run_mode(mode):
     """{mode_ms, ...} of one mode, in this process."""
     model, variables, b, chunk, size = _setup()
     batch = random_pose_batch(size, chunk)
-    losses, chunks = _losses(batch), b // chunk
+    chunks = b // chunk
+
+    def losses(out):
+        return batched_losses(out, batch)
+
     out = {"num_trainable": int(sum(np.prod(v.shape) for v in variables))}
     if mode == "nonprivate":
         plain = tf.keras.optimizers.legacy.SGD(1e-3)
@@ -106,7 +98,8 @@ def run_mode(mode):
         ours = PoseDPSGD(
             l2_norm_clip=1.0, noise_multiplier=1.0, expected_batch_size=b, learning_rate=1e-3
         )
-        steps = PrivateSteps(model, ours, variables)
+        clipping = "ghost" if mode == "ghost" else FLAGS.pdp_clipping if mode == "pdp" else "vmap"
+        steps = PrivateSteps(model, ours, variables, clipping=clipping)
         if mode == "pdp":
             out["pdp_refresh_ms"] = _attach_projection(
                 ours, steps, variables, batch, out["num_trainable"]
@@ -169,6 +162,8 @@ def main(argv):
     results["dp_ratio"] = results["dp_ms"] / results["nonprivate_ms"]
     results["pdp_overhead_vs_dp"] = results["pdp_ms"] / results["dp_ms"] - 1.0
     results["dp_peak_over_nonprivate"] = results["dp_peak_mb"] / results["nonprivate_peak_mb"]
+    results["ghost_ratio"] = results["ghost_ms"] / results["nonprivate_ms"]
+    results["ghost_peak_over_nonprivate"] = results["ghost_peak_mb"] / results["nonprivate_peak_mb"]
     if "stock_ms" in results:
         results["stock_ratio"] = results["stock_ms"] / results["nonprivate_ms"]
     print(json.dumps(results))

@@ -43,7 +43,9 @@ def _small_pose_model():
     return tf.keras.Model(image, {"simcc_x": sx, "simcc_y": sy})
 
 
-def _train_one_step(strategy, synthetic_dir, sigma, private=True, weights=None, pdp=False):
+def _train_one_step(
+    strategy, synthetic_dir, sigma, private=True, weights=None, pdp=False, clipping="vmap"
+):
     with strategy.scope():
         model = _small_pose_model()
         if weights is not None:
@@ -65,7 +67,7 @@ def _train_one_step(strategy, synthetic_dir, sigma, private=True, weights=None, 
                 basis, _ = np.linalg.qr(np.random.default_rng(0).normal(size=(p, 5)))
                 projection.set_basis(tf.constant(basis, tf.float32))
                 opt.gradient_transform = projection
-            steps = PrivateSteps(model, opt, variables, strategy=strategy)
+            steps = PrivateSteps(model, opt, variables, strategy=strategy, clipping=clipping)
         else:
             steps = NonPrivateSteps(
                 model, tf.keras.optimizers.legacy.SGD(0.05), variables, strategy=strategy
@@ -82,15 +84,21 @@ def _train_one_step(strategy, synthetic_dir, sigma, private=True, weights=None, 
     return model, totals
 
 
-@pytest.mark.parametrize("private,pdp", [(True, False), (True, True), (False, False)])
-def test_mirrored_step_equals_single_device_step_with_negligible_noise(synthetic_dir, private, pdp):
+@pytest.mark.parametrize(
+    "private,pdp,clipping",
+    [(True, False, "vmap"), (True, True, "vmap"), (False, False, "vmap"), (True, False, "ghost")],
+)
+def test_mirrored_step_equals_single_device_step_with_negligible_noise(
+    synthetic_dir, private, pdp, clipping
+):
+    """Ghost clipping on two replicas against the exact path on one device."""
     mirrored = _mirrored()
     weights = _small_pose_model().get_weights()
     sigma = 1e-9  # noise std 5e-10: far below the tolerance (zero noise is refused)
     single, t1 = _train_one_step(
         tf.distribute.get_strategy(), synthetic_dir, sigma, private, weights, pdp
     )
-    double, t2 = _train_one_step(mirrored, synthetic_dir, sigma, private, weights, pdp)
+    double, t2 = _train_one_step(mirrored, synthetic_dir, sigma, private, weights, pdp, clipping)
     np.testing.assert_allclose(t1, t2, rtol=1e-5)  # same examples, same losses
     assert t1[2] > 0
     moved = 0.0

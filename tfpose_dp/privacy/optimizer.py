@@ -25,7 +25,7 @@ import tensorflow as tf
 from tensorflow_privacy.privacy.dp_query import gaussian_query
 from tensorflow_privacy.privacy.optimizers import dp_optimizer_keras
 
-from tfpose_dp.privacy import clipping, gep, noise, projection
+from tfpose_dp.privacy import clipping, gep, ghost_clipping, noise, projection
 from tfpose_dp.replica_sums import replica_local_zeros
 
 _TFP_CONFIG_KEYS = (
@@ -86,11 +86,25 @@ class PrivateGradientMixin:
         with tf.init_scope():
             self._coord_sum = replica_local_zeros([embedding.basis[0]], "gep_coords")[0]
 
-    def accumulate(self, per_example_loss_fn, batch, mask, var_list):
+    def accumulate(self, per_example_loss_fn, batch, mask, var_list, ghost=None):
         """Adds the clipped per-example gradient sum of one chunk to the accumulator.
 
+        `ghost`: (batched_loss_fn, model) to clip the ghost_clipping.py way (same sum, less
+        memory); None: per-example gradients of the whole model (the exact reference).
         Returns per-example (losses, gradient norms): private diagnostics, never release them.
         """
+        if ghost is not None and self.embedding is None:
+            batched_loss_fn, model = ghost
+
+            def exact():  # for a chunk with a non-finite norm
+                _, grads = clipping.per_example_gradients(per_example_loss_fn, batch, var_list)
+                return clipping.clipped_sum(grads, self.l2_norm_clip, mask)
+
+            losses, sums, norms = ghost_clipping.clipped_sum(
+                batched_loss_fn, model, batch, mask, var_list, self.l2_norm_clip, exact
+            )
+            self._add_to_accumulators(var_list, sums)
+            return losses, norms
         losses, grads = clipping.per_example_gradients(per_example_loss_fn, batch, var_list)
         if self.embedding is None:
             sums, norms = clipping.clipped_sum(grads, self.l2_norm_clip, mask)
@@ -100,9 +114,12 @@ class PrivateGradientMixin:
                 grads, self.embedding.basis, self.l2_norm_clip, self.residual_clip, mask
             )
             self._coord_sum.assign_add(coords)
+        self._add_to_accumulators(var_list, sums)
+        return losses, norms
+
+    def _add_to_accumulators(self, var_list, sums):
         for acc, s in zip(self._ensure_accumulators(var_list), sums):
             acc.assign_add(s)
-        return losses, norms
 
     def private_gradients(self, var_list):
         """Noisy mean gradient of the accumulated logical batch; resets the accumulator.

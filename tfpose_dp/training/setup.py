@@ -203,10 +203,11 @@ def _model_and_steps(config, strategy, plan, public, total_steps, state, key):
         average = None
         if config.optim.ema_decay > 0:
             average = WeightAverage(variables, config.optim.ema_decay, optimizer.iterations)
-        steps_class = NonPrivateSteps if plan is None else PrivateSteps
-        steps = steps_class(
-            model, optimizer, variables, config.optim.temperature, average, strategy
-        )
+        args = (model, optimizer, variables, config.optim.temperature, average, strategy)
+        if plan is None:
+            steps = NonPrivateSteps(*args)
+        else:
+            steps = PrivateSteps(*args, clipping=config.privacy.clipping)
         trackables["optimizer"] = optimizer
     if average is not None:
         trackables["weight_average"] = average.shadows

@@ -17,20 +17,24 @@ from tfpose_dp.replica_sums import replica_local_zeros
 _SUM = tf.distribute.ReduceOp.SUM
 
 
+def batched_losses(outputs, batch, temperature=1.0):
+    """Model outputs and their batch -> (B,) per-example SimCC losses."""
+    return simcc_per_example_loss(
+        batch["target_x"],
+        batch["target_y"],
+        batch["target_weight"],
+        outputs["simcc_x"],
+        outputs["simcc_y"],
+        temperature,
+    )
+
+
 def make_per_example_loss_fn(model, temperature=1.0):
     """One example (dict without batch axis) -> scalar SimCC loss."""
 
     def loss_fn(example):
-        out = model(example["image"][None], training=True)
-        loss = simcc_per_example_loss(
-            example["target_x"][None],
-            example["target_y"][None],
-            example["target_weight"][None],
-            out["simcc_x"],
-            out["simcc_y"],
-            temperature,
-        )
-        return loss[0]
+        batch = tf.nest.map_structure(lambda t: t[None], example)
+        return batched_losses(model(batch["image"], training=True), batch, temperature)[0]
 
     return loss_fn
 
@@ -64,17 +68,27 @@ class _Steps:
 
 class PrivateSteps(_Steps):
     def __init__(
-        self, model, optimizer, variables, temperature=1.0, weight_average=None, strategy=None
+        self,
+        model,
+        optimizer,
+        variables,
+        temperature=1.0,
+        weight_average=None,
+        strategy=None,
+        clipping="vmap",
     ):
         super().__init__(optimizer, variables, weight_average, strategy)
         self._loss_fn = make_per_example_loss_fn(model, temperature)
+        self._ghost = None
+        if clipping == "ghost":
+            self._ghost = (lambda out, batch: batched_losses(out, batch, temperature), model)
         with self.strategy.scope():  # now, not in the first trace (which would then trace again)
             optimizer._ensure_accumulators(variables)
 
     def _accumulate(self, batch):
         inputs = {k: batch[k] for k in _MODEL_INPUTS}
         losses, norms = self.optimizer.accumulate(
-            self._loss_fn, inputs, batch["mask"], self.variables
+            self._loss_fn, inputs, batch["mask"], self.variables, self._ghost
         )
         mask = batch["mask"]
         clipped = tf.cast(norms > self.optimizer.l2_norm_clip, tf.float32) * mask
@@ -100,14 +114,7 @@ class NonPrivateSteps(_Steps):
     def _accumulate(self, batch):
         with tf.GradientTape() as tape:
             out = self.model(batch["image"], training=True)
-            losses = simcc_per_example_loss(
-                batch["target_x"],
-                batch["target_y"],
-                batch["target_weight"],
-                out["simcc_x"],
-                out["simcc_y"],
-                self.temperature,
-            )
+            losses = batched_losses(out, batch, self.temperature)
             total = tf.reduce_sum(losses * batch["mask"])
         grads = tape.gradient(
             total, self.variables, unconnected_gradients=tf.UnconnectedGradients.ZERO

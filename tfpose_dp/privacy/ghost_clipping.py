@@ -1,0 +1,206 @@
+"""Per-example clipping without the whole model's per-example gradients (`--clipping=ghost`).
+
+One batched forward pass records, for every layer that owns trainable variables, its inputs
+and output; one batched backward pass gives the gradient of the summed loss at each recorded
+output, which for example i is the gradient of loss_i alone (examples do not interact: no
+batch statistics; see models/norms.py). A variable's per-example gradient depends only on
+its layer's input and output gradient, so each example's squared norm is a sum over layers:
+
+* Dense (linear activation): the "ghost norm" (Goodfellow 2015; Li et al. 2022),
+  ||x_i^T g_i||^2 = <x_i x_i^T, g_i g_i^T> over the T tokens of example i, or the direct
+  ||x_i^T g_i||^2 when T^2 > d_in * d_out (mixed ghost clipping, Bu et al. 2022, picks the
+  cheaper per layer); never a (B, d_in, d_out) tensor on the Gram route.
+* Any other layer: its per-example gradients from its own recorded input (the layer's call
+  differentiated under `tf.vectorized_map`): one small layer at a time instead of the whole
+  model at once.
+
+The clipped sum sum_i f_i g_i, f_i = min(1, C / ||g_i||), then comes from the same recorded
+inputs and output gradients ("book-keeping", Bu et al. 2023): sum_i f_i x_i^T g_i for Dense
+layers, the weighted sum of the per-example gradients already computed for the others; no
+second backward pass. It equals `clipping.clipped_sum`
+to float tolerance (tests/privacy/test_ghost_clipping.py), so the sensitivity is the same:
+C per example. A chunk with a non-finite norm takes the exact path, which zeroes such
+examples; both paths compute the same function, so the choice reveals nothing extra.
+
+A variable is assigned to the innermost *called* layer that owns it (a ConvNorm that uses its
+inner Conv2D's kernel in its own einsum owns that kernel). The layers' leading axis must be
+the examples, or examples times a fixed factor in example-major order (attention windows).
+"""
+
+import dataclasses
+
+import tensorflow as tf
+
+from tfpose_dp.privacy import clipping
+
+
+@dataclasses.dataclass
+class _Call:
+    layer: tf.keras.layers.Layer
+    call: object  # the layer's own (unwrapped) call
+    args: tuple
+    kwargs: dict
+    output: object
+
+
+def _owning_layers(model, variables):
+    """Every layer (nested) whose trainable weights include one of `variables`."""
+    wanted = {id(v) for v in variables}
+    return [
+        layer
+        for layer in model._flatten_layers(include_self=False)
+        if any(id(w) in wanted for w in layer.trainable_weights)
+    ]
+
+
+def record_forward(model, inputs, variables):
+    """model(inputs, training=True), recording every call of a layer owning `variables`."""
+    calls = []
+    layers = _owning_layers(model, variables)
+
+    def recorder(layer, call):
+        def recording_call(*args, **kwargs):
+            output = call(*args, **kwargs)
+            calls.append(_Call(layer, call, args, kwargs, output))
+            return output
+
+        return recording_call
+
+    for layer in layers:
+        object.__setattr__(layer, "call", recorder(layer, layer.call))
+    try:
+        outputs = model(inputs, training=True)
+    finally:
+        for layer in layers:
+            object.__delattr__(layer, "call")
+    return outputs, calls
+
+
+def _assign_variables(calls, variables):
+    """{call index: [variables]}: each variable to the called layer with the fewest weights
+    that owns it (the innermost), and every call of that layer."""
+    owner = {}
+    for v in variables:
+        candidates = [c.layer for c in calls if any(w is v for w in c.layer.trainable_weights)]
+        if not candidates:
+            continue  # not used in this forward pass: zero gradient, zero norm
+        owner[id(v)] = min(candidates, key=lambda layer: len(layer.trainable_weights))
+    assigned = {}
+    for index, c in enumerate(calls):
+        mine = [v for v in variables if owner.get(id(v)) is c.layer]
+        if mine:
+            assigned[index] = mine
+    return assigned
+
+
+def _by_example(tensor, batch):
+    """(batch * r, ...) -> (batch, r, ...): the rows of each example together."""
+    return tf.reshape(tensor, tf.concat([[batch, -1], tf.shape(tensor)[1:]], 0))
+
+
+class _DenseGhost:
+    """A Dense layer's part: squared norms from x and g, clipped sum sum_i f_i x_i^T g_i."""
+
+    def __init__(self, layer, owned, x, g, batch):
+        self.variables = owned  # [kernel] or [kernel, bias], in the layer's order
+        d_in, d_out = x.shape[-1], g.shape[-1]
+        rows = x.shape[:-1].num_elements()  # examples x tokens, when static
+        tokens = rows // batch if rows is not None and isinstance(batch, int) else None
+        self.x = tf.reshape(x, [batch, -1, d_in])
+        self.g = tf.reshape(g, [batch, -1, d_out])
+        self.use_bias = layer.use_bias
+        if tokens is not None and tokens * tokens <= d_in * d_out:
+            gram_x = tf.einsum("btd,bsd->bts", self.x, self.x)
+            gram_g = tf.einsum("bte,bse->bts", self.g, self.g)
+            self.squares = tf.reduce_sum(gram_x * gram_g, [1, 2])
+        else:
+            kernel_grads = tf.einsum("btd,bte->bde", self.x, self.g)
+            self.squares = tf.reduce_sum(tf.square(kernel_grads), [1, 2])
+        if self.use_bias:
+            self.squares += tf.reduce_sum(tf.square(tf.reduce_sum(self.g, 1)), 1)
+
+    def clipped_sums(self, factors):
+        sums = [tf.einsum("btd,bte,b->de", self.x, self.g, factors)]
+        if self.use_bias:
+            sums.append(tf.einsum("bte,b->e", self.g, factors))
+        return sums
+
+
+class _PerExample:
+    """Any other layer's part: its per-example gradients (summed over its calls)."""
+
+    def __init__(self, owned, grads):
+        self.variables, self.grads = owned, grads
+        self.squares = tf.square(clipping.global_norms(grads))
+
+    def clipped_sums(self, factors):
+        return [tf.tensordot(factors, g, axes=1) for g in self.grads]
+
+
+def _is_ghost_dense(layer, owned):
+    return (
+        type(layer) is tf.keras.layers.Dense
+        and layer.activation is tf.keras.activations.linear
+        and len(owned) == len(layer.trainable_weights)
+    )
+
+
+def _layer_per_example_gradients(call, owned, grad, batch):
+    """Per-example gradients of `owned` from one recorded call and its output gradient."""
+    tensors = [a for a in call.args if tf.is_tensor(a)]
+    if len(tensors) != len(call.args):
+        raise ValueError(f"{call.layer.name}: non-tensor positional arguments are not supported")
+    grouped = [_by_example(t, batch) for t in tensors]
+    grads = tf.nest.map_structure(lambda t: _by_example(t, batch), grad)
+
+    def one_example(example):
+        args, out_grad = example
+        with tf.GradientTape() as tape:
+            tape.watch(owned)
+            output = call.call(*args, **call.kwargs)
+        return tape.gradient(output, owned, output_gradients=out_grad, unconnected_gradients="zero")
+
+    return tf.vectorized_map(one_example, (grouped, grads))
+
+
+def layer_parts(calls, output_grads, assigned, batch):
+    """One part per layer owning variables: .variables, .squares (B,), .clipped_sums(f)."""
+    parts, per_layer = [], {}  # a layer called more than once: its gradients summed first
+    for index, owned in assigned.items():
+        call, grad = calls[index], output_grads[index]
+        calls_of_layer = sum(1 for c in calls if c.layer is call.layer)
+        if calls_of_layer == 1 and _is_ghost_dense(call.layer, owned):
+            parts.append(_DenseGhost(call.layer, owned, call.args[0], grad, batch))
+            continue
+        grads = _layer_per_example_gradients(call, owned, grad, batch)
+        key = id(call.layer)
+        if key in per_layer:
+            grads = [a + b for a, b in zip(per_layer[key][1], grads)]
+        per_layer[key] = (owned, grads)
+    return parts + [_PerExample(owned, grads) for owned, grads in per_layer.values()]
+
+
+def clipped_sum(batched_loss_fn, model, inputs, mask, variables, l2_norm_clip, exact_fallback):
+    """(per-example losses, clipped gradient sum aligned with `variables`, per-example norms).
+
+    batched_loss_fn(model_outputs, inputs) -> (B,) losses. exact_fallback() -> (sums, norms)
+    from `clipping.clipped_sum`, used for a chunk where some example's norm is not finite.
+    """
+    with tf.GradientTape() as tape:
+        outputs, calls = record_forward(model, inputs["image"], variables)
+        losses = batched_loss_fn(outputs, inputs)
+        total = tf.reduce_sum(losses)
+    assigned = _assign_variables(calls, variables)
+    batch = losses.shape[0] if losses.shape[0] is not None else tf.shape(losses)[0]
+    indices = sorted(assigned)
+    output_grads = tape.gradient(total, [calls[i].output for i in indices])
+    parts = layer_parts(calls, dict(zip(indices, output_grads)), assigned, batch)
+    norms = tf.sqrt(tf.add_n([tf.zeros([batch])] + [part.squares for part in parts]))
+    factors = clipping.clip_factors(norms, l2_norm_clip, mask)
+    by_variable = {}
+    for part in parts:  # book-keeping: the clipped sum from the same x and g, no 2nd backward
+        by_variable.update(zip(map(id, part.variables), part.clipped_sums(factors)))
+    sums = [by_variable.get(id(v), tf.zeros_like(v)) for v in variables]
+    finite = tf.reduce_all(tf.math.is_finite(norms))
+    sums, norms = tf.cond(finite, lambda: (sums, norms), exact_fallback)
+    return losses, sums, norms
