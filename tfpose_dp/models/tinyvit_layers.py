@@ -45,22 +45,30 @@ class ConvNorm(tf.keras.layers.Layer):
         super().build(input_shape)
 
     def call(self, x, training=None):
-        if self.kernel_size == 1 and self.strides == 1 and not self.depthwise:
-            # Same weights as the Conv2D, as a matmul: its per-example gradient vectorises
-            # (Conv2DBackpropFilter has no vectorised rule and falls back to a loop).
-            y = tf.einsum("bhwc,cd->bhwd", x, self.conv.kernel[0, 0])
-            return self.norm_layer(y, training=training)
-        pad = (self.kernel_size - 1) // 2  # torch padding=(k-1)//2 on both sides
-        if pad:
-            x = tf.pad(x, [[0, 0], [pad, pad], [pad, pad], [0, 0]])
         if self.depthwise:
-            return self.norm_layer(self.conv(x), training=training)
-        # im2col from strided slices + matmul (same weights as the Conv2D): slices and matmuls
-        # vectorise over examples, Conv2DBackpropFilter and ExtractImagePatches do not.
+            return self.norm_layer(self.conv(self._pad(x)), training=training)
+        return self.norm_layer(self._matmul(self.matmul_rows(x)), training=training)
+
+    def _pad(self, x):
+        pad = (self.kernel_size - 1) // 2  # torch padding=(k-1)//2 on both sides
+        return tf.pad(x, [[0, 0], [pad, pad], [pad, pad], [0, 0]]) if pad else x
+
+    def _matmul(self, rows):
+        kernel = tf.reshape(self.conv.kernel, [-1, self.filters])  # (k*k*C, filters), same order
+        return tf.einsum("bhwp,pd->bhwd", rows, kernel)
+
+    def matmul_rows(self, x):
+        """The rows the (non-depthwise) kernel multiplies, (B, h, w, k*k*C): x itself for 1x1,
+        im2col patches from strided slices otherwise. Slices and matmuls vectorise over
+        examples; Conv2DBackpropFilter and ExtractImagePatches do not (same weights as the
+        Conv2D)."""
+        if self.kernel_size == 1 and self.strides == 1:
+            return x
+        x = self._pad(x)
         k, s = self.kernel_size, self.strides
         h_out = (x.shape[1] - k) // s + 1
         w_out = (x.shape[2] - k) // s + 1
-        patches = tf.concat(
+        return tf.concat(
             [
                 x[:, i : i + s * (h_out - 1) + 1 : s, j : j + s * (w_out - 1) + 1 : s, :]
                 for i in range(k)
@@ -68,8 +76,22 @@ class ConvNorm(tf.keras.layers.Layer):
             ],
             axis=-1,
         )
-        kernel = tf.reshape(self.conv.kernel, [-1, self.filters])  # (k*k*C, filters), same order
-        return self.norm_layer(tf.einsum("bhwp,pd->bhwd", patches, kernel), training=training)
+
+    @property
+    def ghost_kernel(self):
+        """The variable `ghost_rows_and_grads` describes (None: depthwise, whose conv is its own
+        layer)."""
+        return None if self.depthwise else self.conv.kernel
+
+    def ghost_rows_and_grads(self, x, output_grad, training=None):
+        """(rows, g) with the kernel's gradient = sum over rows of rows^T g (privacy/
+        ghost_clipping.py): g is the output gradient taken back through the norm."""
+        rows = self.matmul_rows(x)
+        y = self._matmul(rows)
+        with tf.GradientTape() as tape:
+            tape.watch(y)
+            out = self.norm_layer(y, training=training)
+        return rows, tape.gradient(out, y, output_gradients=output_grad)
 
     def get_config(self):
         return {

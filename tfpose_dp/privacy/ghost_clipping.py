@@ -6,21 +6,22 @@ output, which for example i is the gradient of loss_i alone (examples do not int
 batch statistics; see models/norms.py). A variable's per-example gradient depends only on
 its layer's input and output gradient, so each example's squared norm is a sum over layers:
 
-* Dense (linear activation): the "ghost norm" (Goodfellow 2015; Li et al. 2022),
-  ||x_i^T g_i||^2 = <x_i x_i^T, g_i g_i^T> over the T tokens of example i, or the direct
-  ||x_i^T g_i||^2 when T^2 > d_in * d_out (mixed ghost clipping, Bu et al. 2022, picks the
-  cheaper per layer); never a (B, d_in, d_out) tensor on the Gram route.
-* Any other layer: its per-example gradients from its own recorded input (the layer's call
-  differentiated under `tf.vectorized_map`): one small layer at a time instead of the whole
-  model at once.
+* Dense (linear activation), and convolutions written as matmuls over rows (ConvNorm's 1x1
+  and strided convs, through their `ghost_rows_and_grads`): the "ghost norm" (Goodfellow
+  2015; Li et al. 2022), ||x_i^T g_i||^2 = <x_i x_i^T, g_i g_i^T> over the T rows of example
+  i, or the direct ||x_i^T g_i||^2 when T^2 > d_in * d_out (mixed ghost clipping, Bu et al.
+  2022, picks the cheaper per layer); no (B, d_in, d_out) tensor on the Gram route.
+* Any other layer (norm affines, depthwise convs, the attention bias table): its per-example
+  gradients from its own recorded input (the layer's call differentiated under
+  `tf.vectorized_map`): one small layer at a time instead of the whole model at once.
 
 The clipped sum sum_i f_i g_i, f_i = min(1, C / ||g_i||), then comes from the same recorded
-inputs and output gradients ("book-keeping", Bu et al. 2023): sum_i f_i x_i^T g_i for Dense
-layers, the weighted sum of the per-example gradients already computed for the others; no
-second backward pass. It equals `clipping.clipped_sum`
-to float tolerance (tests/privacy/test_ghost_clipping.py), so the sensitivity is the same:
-C per example. A chunk with a non-finite norm takes the exact path, which zeroes such
-examples; both paths compute the same function, so the choice reveals nothing extra.
+inputs and output gradients ("book-keeping", Bu et al. 2023): sum_i f_i x_i^T g_i for the
+matmul layers, the weighted sum of the per-example gradients already computed for the others;
+no second backward pass. It equals `clipping.clipped_sum` to float tolerance
+(tests/privacy/test_ghost_clipping.py), so the sensitivity is the same: C per example. A chunk
+with a non-finite norm takes the exact path, which zeroes such examples; both paths compute
+the same function, so the choice reveals nothing extra.
 
 A variable is assigned to the innermost *called* layer that owns it (a ConvNorm that uses its
 inner Conv2D's kernel in its own einsum owns that kernel). The layers' leading axis must be
@@ -98,17 +99,18 @@ def _by_example(tensor, batch):
     return tf.reshape(tensor, tf.concat([[batch, -1], tf.shape(tensor)[1:]], 0))
 
 
-class _DenseGhost:
-    """A Dense layer's part: squared norms from x and g, clipped sum sum_i f_i x_i^T g_i."""
+class _MatmulGhost:
+    """A kernel used as x @ W (+ bias) over rows: squared norms from x and the output gradient
+    g, clipped sum sum_i f_i x_i^T g_i (Dense; ConvNorm's matmul-form convs)."""
 
-    def __init__(self, layer, owned, x, g, batch):
-        self.variables = owned  # [kernel] or [kernel, bias], in the layer's order
+    def __init__(self, owned, x, g, batch, use_bias):
+        self.variables = owned  # [kernel] or [kernel, bias]
         d_in, d_out = x.shape[-1], g.shape[-1]
         rows = x.shape[:-1].num_elements()  # examples x tokens, when static
         tokens = rows // batch if rows is not None and isinstance(batch, int) else None
         self.x = tf.reshape(x, [batch, -1, d_in])
         self.g = tf.reshape(g, [batch, -1, d_out])
-        self.use_bias = layer.use_bias
+        self.use_bias = use_bias
         if tokens is not None and tokens * tokens <= d_in * d_out:
             gram_x = tf.einsum("btd,bsd->bts", self.x, self.x)
             gram_g = tf.einsum("bte,bse->bts", self.g, self.g)
@@ -120,7 +122,8 @@ class _DenseGhost:
             self.squares += tf.reduce_sum(tf.square(tf.reduce_sum(self.g, 1)), 1)
 
     def clipped_sums(self, factors):
-        sums = [tf.einsum("btd,bte,b->de", self.x, self.g, factors)]
+        kernel = tf.einsum("btd,bte,b->de", self.x, self.g, factors)
+        sums = [tf.reshape(kernel, self.variables[0].shape)]  # a conv kernel: (k, k, C, F)
         if self.use_bias:
             sums.append(tf.einsum("bte,b->e", self.g, factors))
         return sums
@@ -137,12 +140,21 @@ class _PerExample:
         return [tf.tensordot(factors, g, axes=1) for g in self.grads]
 
 
-def _is_ghost_dense(layer, owned):
-    return (
+def _matmul_part(call, owned, grad, batch):
+    """A _MatmulGhost for a Dense layer (linear activation) or a layer offering
+    `ghost_kernel` / `ghost_rows_and_grads` (models/tinyvit_layers.py ConvNorm); else None."""
+    layer = call.layer
+    if (
         type(layer) is tf.keras.layers.Dense
         and layer.activation is tf.keras.activations.linear
         and len(owned) == len(layer.trainable_weights)
-    )
+    ):
+        return _MatmulGhost(owned, call.args[0], grad, batch, layer.use_bias)
+    kernel = getattr(layer, "ghost_kernel", None)
+    if kernel is not None and len(owned) == 1 and owned[0] is kernel:
+        rows, g = layer.ghost_rows_and_grads(*call.args, grad, **call.kwargs)
+        return _MatmulGhost(owned, rows, g, batch, use_bias=False)
+    return None
 
 
 def _layer_per_example_gradients(call, owned, grad, batch):
@@ -169,8 +181,9 @@ def layer_parts(calls, output_grads, assigned, batch):
     for index, owned in assigned.items():
         call, grad = calls[index], output_grads[index]
         calls_of_layer = sum(1 for c in calls if c.layer is call.layer)
-        if calls_of_layer == 1 and _is_ghost_dense(call.layer, owned):
-            parts.append(_DenseGhost(call.layer, owned, call.args[0], grad, batch))
+        part = _matmul_part(call, owned, grad, batch) if calls_of_layer == 1 else None
+        if part is not None:
+            parts.append(part)
             continue
         grads = _layer_per_example_gradients(call, owned, grad, batch)
         key = id(call.layer)
