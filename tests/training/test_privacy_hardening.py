@@ -158,3 +158,12 @@ def test_resume_without_the_key_file_is_a_clear_error(runs, run_config, tmp_path
     os.remove(model_dir / "private" / "dp_key")
     with pytest.raises(DPKeyError, match="is missing"):
         trainer.run(run_config(model_dir, max_steps=2))
+
+
+def test_a_ghost_clipping_run_takes_the_same_step_as_the_exact_path(runs, run_config, tmp_path):
+    """--clipping=ghost with the same (reproducible) noise and batches: the same weights."""
+    trainer.run(run_config(tmp_path / "ghost", reproducible_noise=True, clipping="ghost"))
+    exact, ghost = runs["c"][2], _weights(tmp_path / "ghost")
+    assert max(float(np.abs(a - b).max()) for a, b in zip(exact, ghost)) < 1e-5
+    # ... a tolerance far below what another noise draw changes in the same step
+    assert max(float(np.abs(a - b).max()) for a, b in zip(exact, runs["a"][2])) > 1e-3
