@@ -11,7 +11,8 @@ its layer's input and output gradient, so each example's squared norm is a sum o
   2015; Li et al. 2022), ||x_i^T g_i||^2 = <x_i x_i^T, g_i g_i^T> over the T rows of example
   i, or the direct ||x_i^T g_i||^2 when T^2 > d_in * d_out (mixed ghost clipping, Bu et al.
   2022, picks the cheaper per layer); no (B, d_in, d_out) tensor on the Gram route.
-* Any other layer (norm affines, depthwise convs, the attention bias table): its per-example
+* LayerNorm / GroupNorm / (frozen) BatchNorm scale and offset: closed form from xhat and g.
+* Any other layer (depthwise convs, the attention bias table): its per-example
   gradients from its own recorded input (the layer's call differentiated under
   `tf.vectorized_map`): one small layer at a time instead of the whole model at once.
 
@@ -157,6 +158,39 @@ def _matmul_part(call, owned, grad, batch):
     return None
 
 
+_NORMS = (
+    tf.keras.layers.LayerNormalization,
+    tf.keras.layers.GroupNormalization,
+    tf.keras.layers.BatchNormalization,
+)
+
+
+def _norm_affine_part(call, owned, grad, batch):
+    """Per-example gradients of a normalisation layer's scale and offset in closed form:
+    out = xhat * gamma + beta per channel (last axis), so d gamma_i = sum xhat_i g_i and
+    d beta_i = sum g_i over example i's positions; xhat is d out / d gamma along ones (one
+    batched forward-mode pass). None when the layer is not of that form."""
+    layer = call.layer
+    if not isinstance(layer, _NORMS) or len(call.args) != 1:
+        return None
+    axis = getattr(layer, "axis", None)
+    axis = axis[0] if isinstance(axis, (list, tuple)) and len(axis) == 1 else axis
+    if axis not in (-1, len(call.args[0].shape) - 1):
+        return None
+    if not (layer.scale and layer.center) or [id(v) for v in owned] != [
+        id(layer.gamma),
+        id(layer.beta),
+    ]:
+        return None
+    with tf.autodiff.ForwardAccumulator(layer.gamma, tf.ones_like(layer.gamma)) as acc:
+        out = call.call(*call.args, **call.kwargs)
+    xhat = acc.jvp(out)
+    channels = grad.shape[-1]
+    g = tf.reshape(grad, [batch, -1, channels])
+    xhat = tf.reshape(xhat, [batch, -1, channels])
+    return _PerExample(owned, [tf.reduce_sum(xhat * g, 1), tf.reduce_sum(g, 1)])
+
+
 def _layer_per_example_gradients(call, owned, grad, batch):
     """Per-example gradients of `owned` from one recorded call and its output gradient."""
     tensors = [a for a in call.args if tf.is_tensor(a)]
@@ -181,7 +215,11 @@ def layer_parts(calls, output_grads, assigned, batch):
     for index, owned in assigned.items():
         call, grad = calls[index], output_grads[index]
         calls_of_layer = sum(1 for c in calls if c.layer is call.layer)
-        part = _matmul_part(call, owned, grad, batch) if calls_of_layer == 1 else None
+        part = None
+        if calls_of_layer == 1:
+            part = _matmul_part(call, owned, grad, batch) or _norm_affine_part(
+                call, owned, grad, batch
+            )
         if part is not None:
             parts.append(part)
             continue
