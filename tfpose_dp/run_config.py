@@ -182,8 +182,9 @@ class PrivacyConfig:
         "vmap",
         "How per-example gradients are clipped (same clipped sum, same guarantee): vmap "
         "materialises every example's whole gradient; ghost computes each example's norm "
-        "layer by layer (ghost norms for Dense layers) and the clipped sum from a second "
-        "backward pass, with far less memory.",
+        "layer by layer (ghost norms for Dense and matmul-form convs) and the clipped sum by "
+        "book-keeping. On 2 CPU cores ghost is as fast as vmap and uses more memory (README "
+        "'Speed and memory'): measure before choosing it.",
         ("vmap", "ghost"),
     )
     accountant: str = setting(

@@ -89,8 +89,8 @@ class PrivateGradientMixin:
     def accumulate(self, per_example_loss_fn, batch, mask, var_list, ghost=None):
         """Adds the clipped per-example gradient sum of one chunk to the accumulator.
 
-        `ghost`: (batched_loss_fn, model) to clip the ghost_clipping.py way (same sum, less
-        memory); None: per-example gradients of the whole model (the exact reference).
+        `ghost`: (batched_loss_fn, model) to clip the ghost_clipping.py way (same sum, norms
+        layer by layer); None: per-example gradients of the whole model (the exact reference).
         Returns per-example (losses, gradient norms): private diagnostics, never release them.
         """
         if ghost is not None and self.embedding is None:
