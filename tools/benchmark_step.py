@@ -23,9 +23,9 @@ from median_timer import median_ms
 from random_pose_batch import random_pose_batch
 
 from tfpose_dp.models.pose_model import build_pose_model, trainable_variables
-from tfpose_dp.privacy.clipping import flatten_per_example, per_example_gradients
 from tfpose_dp.privacy.optimizer import PoseDPSGD
-from tfpose_dp.privacy.projection import SubspaceProjection, top_eigenbasis
+from tfpose_dp.privacy.projection import SubspaceProjection
+from tfpose_dp.training.pdp_basis import PublicBasis
 from tfpose_dp.training.steps import PrivateSteps, batched_losses
 
 PRESETS = {
@@ -71,15 +71,25 @@ def run_mode(mode):
     out = {"num_trainable": int(sum(np.prod(v.shape) for v in variables))}
     if mode == "nonprivate":
         plain = tf.keras.optimizers.legacy.SGD(1e-3)
+        sums = [tf.Variable(tf.zeros_like(v), trainable=False) for v in variables]
 
         @tf.function
+        def accumulate():  # one chunk per call, as the trainer's steps
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_sum(losses(model(batch["image"], training=True)))
+            for s, d in zip(sums, tape.gradient(loss, variables)):
+                s.assign_add(d)
+
+        @tf.function
+        def apply():
+            plain.apply_gradients(zip([s.read_value() for s in sums], variables))
+            for s in sums:
+                s.assign(tf.zeros_like(s))
+
         def step():
-            grads = [tf.zeros_like(v) for v in variables]
-            for _ in range(chunks):  # the same chunking as the private step
-                with tf.GradientTape() as tape:
-                    loss = tf.reduce_sum(losses(model(batch["image"], training=True)))
-                grads = [g + d for g, d in zip(grads, tape.gradient(loss, variables))]
-            plain.apply_gradients(zip(grads, variables))
+            for _ in range(chunks):
+                accumulate()
+            apply()
 
         out["nonprivate_ms"] = median_ms(step, FLAGS.steps, FLAGS.warmup)
     elif mode == "stock":
@@ -102,7 +112,7 @@ def run_mode(mode):
         steps = PrivateSteps(model, ours, variables, clipping=clipping)
         if mode == "pdp":
             out["pdp_refresh_ms"] = _attach_projection(
-                ours, steps, variables, batch, out["num_trainable"]
+                ours, model, variables, size, chunk, out["num_trainable"]
             )
 
         def step():
@@ -117,23 +127,16 @@ def run_mode(mode):
     return out
 
 
-def _attach_projection(optimizer, steps, variables, batch, num_params):
-    """PDP: a basis from public per-example gradients; returns one refresh's milliseconds."""
+def _attach_projection(optimizer, model, variables, size, chunk, num_params):
+    """PDP: the trainer's refresh (m distinct public examples in chunks, per-example gradients
+    clipped to C, one block per variable, the top-k basis); returns its milliseconds."""
     projection = SubspaceProjection(num_params, FLAGS.projection_dim)
     optimizer.gradient_transform = projection
-    chunk = {k: v for k, v in batch.items() if k != "mask"}
-
-    @tf.function
-    def public_grads():
-        _, grads = per_example_gradients(steps._loss_fn, chunk, variables)
-        return flatten_per_example(grads)
-
-    def refresh():
-        rounds = -(-FLAGS.public_examples // len(batch["mask"]))
-        g = tf.concat([public_grads() for _ in range(rounds)], 0)[: FLAGS.public_examples]
-        projection.set_basis(top_eigenbasis(g, FLAGS.projection_dim))
-
-    return median_ms(refresh, 2, 1)
+    m = FLAGS.public_examples
+    public = [random_pose_batch(size, chunk, seed=1 + i) for i in range(-(-m // chunk))]
+    public[-1]["mask"] = tf.cast(tf.range(chunk) < m - (len(public) - 1) * chunk, tf.float32)
+    basis = PublicBasis(model, public, variables, projection, FLAGS.projection_dim, 1.0, 1.0)
+    return median_ms(basis.refresh, 2, 1)
 
 
 def main(argv):

@@ -6,10 +6,10 @@ import tensorflow as tf
 from tfpose_dp.models.simcc import SimCCCodec
 
 
-def random_pose_batch(size, b):
+def random_pose_batch(size, b, seed=0):
     """{image, target_x, target_y, target_weight, mask} for b random poses at input size (H, W)."""
     codec = SimCCCodec(size)
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(seed)
     kp = (rng.uniform(0, 1, (b, 16, 2)) * [size[1], size[0]]).astype(np.float32)
     tx, ty, w = codec.encode(kp, np.ones((b, 16), np.float32))
     return {

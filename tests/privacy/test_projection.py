@@ -3,7 +3,14 @@ import pytest
 import tensorflow as tf
 
 from tfpose_dp.privacy import accounting
-from tfpose_dp.privacy.projection import SubspaceProjection, flatten, top_eigenbasis, unflatten
+from tfpose_dp.privacy.projection import (
+    SubspaceProjection,
+    captured_share,
+    flatten,
+    top_eigenbasis,
+    top_eigenbasis_and_share,
+    unflatten,
+)
 
 
 def _grads(m=12, p=60, rank=None, seed=0):
@@ -35,6 +42,26 @@ def test_basis_spans_the_top_eigenvectors_of_the_dense_second_moment():
     dense = evecs[:, ::-1][:, :k]
     # Same subspace: the projectors agree.
     np.testing.assert_allclose(v @ v.T, dense @ dense.T, atol=1e-4)
+
+
+def test_column_blocks_give_the_basis_of_the_whole_matrix():
+    # The trainer passes one (m, p_v) block per variable instead of concatenating (m, p).
+    g = _grads(m=15, p=40)
+    whole = top_eigenbasis(g, 5).numpy()
+    blocks = top_eigenbasis([g[:, :7], g[:, 7:8], g[:, 8:]], 5).numpy()
+    np.testing.assert_allclose(blocks @ blocks.T, whole @ whole.T, atol=1e-5)
+    np.testing.assert_allclose(blocks.T @ blocks, np.eye(5), atol=1e-5)
+
+
+def test_captured_share_of_fresh_stale_and_random_bases():
+    g = _grads(m=20, p=300, seed=3)
+    v, share = top_eigenbasis_and_share(g, 5)
+    second_moment_evals = np.linalg.eigvalsh(g.astype(np.float64).T @ g)[::-1]
+    assert share == pytest.approx(second_moment_evals[:5].sum() / second_moment_evals.sum(), 1e-4)
+    assert captured_share([g[:, :100], g[:, 100:]], v) == pytest.approx(share, 1e-4)
+    assert captured_share(g, top_eigenbasis(g, 20)) == pytest.approx(1.0, 1e-4)  # spans G
+    stale = top_eigenbasis(_grads(m=20, p=300, seed=4), 5)  # another set's basis: ~k/p
+    assert captured_share(g, stale) < 0.1
 
 
 def test_projection_is_idempotent_and_reports_captured_energy():

@@ -27,46 +27,86 @@ def unflatten(vector, like):
     return out
 
 
-def _gram_float64(g, block=1 << 20):
-    """G G^T accumulated in float64 over column blocks (all of G in float64 would not fit)."""
-    p = int(g.shape[1])
-    gram = None
-    for start in range(0, p, block):
-        part = tf.cast(g[:, start : start + block], tf.float64)
-        term = tf.matmul(part, part, transpose_b=True)
-        gram = term if gram is None else gram + term
-    return gram
+def _column_blocks(gradients, width=1 << 20):
+    """The public gradients as (m, p_b) float32 column blocks of <= `width` columns, in
+    order. A list is taken as given (the trainer passes one block per variable and never
+    concatenates the (m, p) matrix), its wider blocks cut; a matrix is cut into slices."""
+    given = gradients if isinstance(gradients, (list, tuple)) else [gradients]
+    blocks = []
+    for block in given:
+        block = tf.convert_to_tensor(block, tf.float32)
+        cols = int(block.shape[1])
+        blocks += [block[:, start : start + width] for start in range(0, cols, width)]
+    return blocks
 
 
-def _orthonormalise(v):
-    """V (V^T V)^-1/2 (Loewdin): the nearest orthonormal basis of the same span; removes the
-    float32 rounding that V = G^T U diag(lambda)^-1/2 leaves in the small directions."""
-    c = tf.cast(tf.matmul(v, v, transpose_a=True), tf.float64)
+@tf.function(reduce_retracing=True)
+def _gram(blocks):
+    """G G^T: each block's float32 product summed in float64. Independent products of
+    blocks run in parallel; the float32 sums over <= 1M columns keep ~1e-6 relative error
+    (float64 products throughout were 4x slower on CPU)."""
+    return tf.add_n([tf.cast(tf.matmul(b, b, transpose_b=True), tf.float64) for b in blocks])
+
+
+@tf.function(reduce_retracing=True)
+def _orthonormal_span(blocks, w):
+    """V = G^T w, then V (V^T V)^-1/2 (Loewdin): the nearest orthonormal basis of the same
+    span; removes the float32 rounding that G^T U diag(lambda)^-1/2 leaves in the small
+    directions. Block by block; one (p, r) result."""
+    v = [tf.matmul(b, w, transpose_a=True) for b in blocks]
+    c = tf.add_n([tf.cast(tf.matmul(part, part, transpose_a=True), tf.float64) for part in v])
     evals, evecs = tf.linalg.eigh((c + tf.transpose(c)) / 2.0)
-    inv_sqrt = tf.matmul(evecs * tf.math.rsqrt(evals)[None, :], evecs, transpose_b=True)
-    return tf.matmul(v, tf.cast(inv_sqrt, tf.float32))
+    inv_sqrt = tf.cast(
+        tf.matmul(evecs * tf.math.rsqrt(evals)[None, :], evecs, transpose_b=True), tf.float32
+    )
+    return tf.concat([tf.matmul(part, inv_sqrt) for part in v], 0)
 
 
 def top_eigenbasis(gradients, k, rel_tol=1e-6):
     """Orthonormal (p, r) basis of the top-r eigenvectors of G^T G, r = min(k, rank).
 
     Args:
-      gradients: (m, p) float32, one public per-example gradient per row.
+      gradients: (m, p) float32, one public per-example gradient per row; or a list of
+        (m, p_b) column blocks of it (e.g. one per variable, in variable order).
       k: requested dimension.
       rel_tol: eigenvalues below rel_tol * largest are treated as zero (rank deficiency).
 
     Returns a (p, 0) tensor when every public gradient is zero.
     """
-    g = tf.convert_to_tensor(gradients, tf.float32)
-    gram = _gram_float64(g)  # eigh in double: small eigenvalues stay accurate
+    return top_eigenbasis_and_share(gradients, k, rel_tol)[0]
+
+
+def top_eigenbasis_and_share(gradients, k, rel_tol=1e-6):
+    """`top_eigenbasis` and the share of the public gradients' energy ||G||_F^2 it holds."""
+    blocks = _column_blocks(gradients)
+    gram = _gram(blocks)  # eigh in double: small eigenvalues stay accurate
     evals, evecs = tf.linalg.eigh((gram + tf.transpose(gram)) / 2.0)
     evals, evecs = tf.reverse(evals, [0]), tf.reverse(evecs, [1])  # descending
     keep = evals > rel_tol * tf.maximum(evals[0], 1e-30)
     r = int(tf.minimum(tf.cast(k, tf.int32), tf.reduce_sum(tf.cast(keep, tf.int32))))
     if r == 0:
-        return tf.zeros([int(g.shape[1]), 0], tf.float32)
+        return tf.zeros([sum(int(b.shape[1]) for b in blocks), 0], tf.float32), 0.0
+    share = float(tf.reduce_sum(evals[:r]) / tf.linalg.trace(gram))
     u = tf.cast(evecs[:, :r] * tf.math.rsqrt(evals[:r])[None, :], tf.float32)
-    return _orthonormalise(tf.matmul(g, u, transpose_a=True))  # (p, r) float32
+    return _orthonormal_span(blocks, u), share  # (p, r) float32
+
+
+@tf.function(reduce_retracing=True)
+def _energy_in_span(blocks, basis):
+    """||G V||_F^2 and ||G||_F^2, block by block (V's rows aligned with G's columns)."""
+    offsets = np.cumsum([0] + [int(b.shape[1]) for b in blocks])
+    coords = tf.add_n(
+        [tf.matmul(b, basis[start:end]) for b, start, end in zip(blocks, offsets, offsets[1:])]
+    )
+    total = tf.add_n([tf.reduce_sum(tf.square(b)) for b in blocks])
+    return tf.reduce_sum(tf.square(coords)), total
+
+
+def captured_share(gradients, basis):
+    """The share of the public gradients' energy ||G||_F^2 inside span(basis) (orthonormal
+    columns): with the share a fresh basis holds, how much an older basis still captures."""
+    inside, total = _energy_in_span(_column_blocks(gradients), tf.convert_to_tensor(basis))
+    return float(inside / tf.maximum(total, 1e-30))
 
 
 def basis_bytes(num_params, k):
@@ -113,14 +153,21 @@ class SubspaceProjection:
             )
             self.active.assign(False)
             return
-        padded = tf.pad(v, [[0, 0], [0, self.k - r]])  # rank < k: zero columns project nothing
-        self.basis.assign(padded)
+        if r < self.k:  # zero columns project nothing
+            v = tf.pad(v, [[0, 0], [0, self.k - r]])
+        self.basis.assign(v)
         self.active.assign(True)
+
+    def coordinates(self, flat):
+        """V^T g of a flat (p,) vector. Two passes over the (p, k) basis per step bound the
+        projection's time by memory bandwidth; as matmuls (here and V c) they ran 20 % faster
+        on CPU than as matvecs."""
+        return tf.matmul(flat[None, :], self.basis)[0]
 
     def energy_fraction(self, tensors):
         """||V^T g||^2 / ||g||^2 of a gradient list, and the two squared norms."""
         flat = flatten(tensors)
-        inside = tf.reduce_sum(tf.square(tf.linalg.matvec(self.basis, flat, transpose_a=True)))
+        inside = tf.reduce_sum(tf.square(self.coordinates(flat)))
         total = tf.reduce_sum(tf.square(flat))
         return inside / tf.maximum(total, 1e-30), inside, total
 
@@ -141,11 +188,12 @@ class SubspaceProjection:
     def __call__(self, grads):
         def project():
             flat = flatten(grads)
-            coords = tf.linalg.matvec(self.basis, flat, transpose_a=True)
+            coords = self.coordinates(flat)
             energy = tf.reduce_sum(tf.square(coords)) / tf.maximum(
                 tf.reduce_sum(tf.square(flat)), 1e-30
             )
-            return [energy] + unflatten(tf.linalg.matvec(self.basis, coords), grads)
+            back = tf.matmul(self.basis, coords[:, None])[:, 0]  # V c
+            return [energy] + unflatten(back, grads)
 
         out = tf.cond(
             self.active, project, lambda: [tf.constant(1.0)] + [tf.identity(g) for g in grads]

@@ -108,10 +108,11 @@ def _one_step(run, inputs, window):
         start = round(run.config.pdp.projection_start_epoch * run.steps_per_epoch)
         if run.step >= start and (run.step - start) % run.config.pdp.basis_refresh_steps == 0:
             seconds = run.basis.refresh()
-            run.reporter.scalars(
-                run.step,
-                {"pdp/refresh_seconds": seconds, "pdp/k": run.basis.rank, "pdp/m": len(run.public)},
-            )
+            scalars = {"pdp/refresh_seconds": seconds, "pdp/k": run.basis.rank}
+            scalars.update({"pdp/m": len(run.public), "pdp/public_energy_share": run.basis.share})
+            if run.basis.previous_share is not None:
+                scalars["pdp/previous_basis_share"] = run.basis.previous_share
+            run.reporter.scalars(run.step, scalars)
     for _ in range(len(run.sampler.chunks(run.step))):
         window.add(*run.steps.accumulate(next(inputs)))
     if run.plan is not None:  # record, release, count: one unit

@@ -12,59 +12,75 @@ import tensorflow as tf
 from absl import logging
 
 from tfpose_dp.data.pipeline import eval_dataset
-from tfpose_dp.privacy.clipping import clip_factors, flatten_per_example, per_example_gradients
-from tfpose_dp.privacy.projection import top_eigenbasis
+from tfpose_dp.privacy.clipping import clip_factors, per_example_gradients
+from tfpose_dp.privacy.projection import captured_share, top_eigenbasis_and_share
 from tfpose_dp.training.steps import make_per_example_loss_fn
 
 _INPUTS = ("image", "target_x", "target_y", "target_weight")
 
 
-class PublicBasis:
-    """Holds the public examples (decoded once) and recomputes V on `refresh()`."""
+def public_batches(public_records, codec, batch_size):
+    """The public examples decoded once, as padded batches (a mask marks the real rows)."""
+    return [
+        {name: b[name] for name in _INPUTS + ("mask",)}
+        for b in eval_dataset(public_records, codec.input_size, codec, batch_size)
+    ]
 
-    def __init__(
-        self,
-        model,
-        public_records,
-        variables,
-        projection,
-        k,
-        batch_size,
-        temperature,
-        codec,
-        clip=None,
-    ):
+
+class PublicBasis:
+    """Recomputes V from the public batches on `refresh()`."""
+
+    def __init__(self, model, batches, variables, projection, k, temperature, clip=None):
         self.variables, self.projection, self.k, self.clip = variables, projection, k, clip
-        self.batches = [
-            {name: b[name] for name in _INPUTS + ("mask",)}
-            for b in eval_dataset(public_records, codec.input_size, codec, batch_size)
-        ]
+        self.batches = batches
         loss_fn = make_per_example_loss_fn(model, temperature)
 
         @tf.function
-        def flat_grads(batch):
+        def grads_by_variable(batch):
             inputs = {k: batch[k] for k in _INPUTS}
             _, grads = per_example_gradients(loss_fn, inputs, variables)
-            return tf.boolean_mask(flatten_per_example(grads), batch["mask"] > 0)
+            keep = batch["mask"] > 0
+            return [tf.boolean_mask(tf.reshape(g, [tf.shape(g)[0], -1]), keep) for g in grads]
 
-        self._flat_grads = flat_grads
+        self._grads_by_variable = grads_by_variable
         self.rank = 0
+        self.share = self.previous_share = None  # of ||G||_F^2: the fresh basis, the old one
 
     def refresh(self):
         """Recomputes the basis; returns the seconds it took."""
         t0 = time.time()
-        g = tf.concat([self._flat_grads(b) for b in self.batches], 0)  # (m, p), per-example
+        per_batch = [list(self._grads_by_variable(b)) for b in self.batches]
+        # G as one (m, p_v) block per variable: the (m, p) matrix is never concatenated, and
+        # each part is dropped once copied, so G is held about once.
+        blocks = []
+        for i in range(len(self.variables)):
+            blocks.append(tf.concat([parts[i] for parts in per_batch], 0))
+            for parts in per_batch:
+                parts[i] = None
         if self.clip is not None:  # as the private gradients are: min(1, C / ||g_i||) g_i
-            g = g * clip_factors(tf.norm(g, axis=1), self.clip, 1.0)[:, None]
-        v = top_eigenbasis(g, self.k)
+            norms = tf.sqrt(tf.add_n([tf.reduce_sum(tf.square(b), axis=1) for b in blocks]))
+            factors = clip_factors(norms, self.clip, 1.0)[:, None]
+            for i, block in enumerate(blocks):
+                blocks[i] = block * factors
+        v, self.share = top_eigenbasis_and_share(blocks, self.k)
+        # How much of that the basis used until now still holds: data to choose the refresh
+        # period by (public gradients and released weights only, so releasable).
+        self.previous_share = (
+            captured_share(blocks, self.projection.basis) if self.projection.active else None
+        )
         self.rank = int(v.shape[1])
         self.projection.set_basis(v)
         seconds = time.time() - t0
         logging.info(
-            "PDP basis refreshed: rank %d (k=%d, m=%d) in %.1f s",
+            "PDP basis refreshed: rank %d (k=%d, m=%d) in %.1f s; it holds %.1f %% of the "
+            "public gradients' energy%s",
             self.rank,
             self.k,
-            int(g.shape[0]),
+            int(blocks[0].shape[0]),
             seconds,
+            100 * self.share,
+            ""
+            if self.previous_share is None
+            else f", the previous basis {100 * self.previous_share:.1f} %",
         )
         return seconds

@@ -23,7 +23,7 @@ from tfpose_dp.run_config import ConfigError, RunConfig
 from tfpose_dp.runs import checkpoints, restore
 from tfpose_dp.runs.manifest import Manifest
 from tfpose_dp.training import datasets, distribution
-from tfpose_dp.training.pdp_basis import PublicBasis
+from tfpose_dp.training.pdp_basis import PublicBasis, public_batches
 from tfpose_dp.training.reporting import Reporter
 from tfpose_dp.training.resume import check_restored_step, check_resume
 from tfpose_dp.training.run_key import persist_key, run_key
@@ -348,13 +348,11 @@ def _finish(run, source):
     if run.projection is not None:
         run.basis = PublicBasis(
             run.model,
-            run.public,
+            public_batches(run.public, run.codec, run.sampler.physical_batch_size),
             run.variables,
             run.projection,
             config.pdp.projection_dim,
-            run.sampler.physical_batch_size,
             config.optim.temperature,
-            run.codec,
             clip=config.privacy.l2_norm_clip if config.pdp.clip_public_gradients else None,
         )
     if source is not None:
