@@ -50,6 +50,7 @@ class PublicBasis:
         """Recomputes the basis; returns the seconds it took."""
         t0 = time.time()
         per_batch = [list(self._grads_by_variable(b)) for b in self.batches]
+        self.gradient_seconds = time.time() - t0  # the rest is linear algebra on G
         # G as one (m, p_v) block per variable: the (m, p) matrix is never concatenated, and
         # each part is dropped once copied, so G is held about once.
         blocks = []
@@ -72,12 +73,13 @@ class PublicBasis:
         self.projection.set_basis(v)
         seconds = time.time() - t0
         logging.info(
-            "PDP basis refreshed: rank %d (k=%d, m=%d) in %.1f s; it holds %.1f %% of the "
-            "public gradients' energy%s",
+            "PDP basis refreshed: rank %d (k=%d, m=%d) in %.1f s (%.1f s of per-example "
+            "gradients); it holds %.1f %% of the public gradients' energy%s",
             self.rank,
             self.k,
             int(blocks[0].shape[0]),
             seconds,
+            self.gradient_seconds,
             100 * self.share,
             ""
             if self.previous_share is None
