@@ -20,16 +20,20 @@ def _pdp_run(path, every, fresh, previous, seconds):
     writer.close()
 
 
-def test_table_reports_what_an_s_step_old_basis_keeps(tmp_path):
-    _pdp_run(tmp_path / "s10", 10, [0.6, 0.5, 0.4], [0.45, 0.2], [30.0, 2.0, 4.0])
-    _pdp_run(tmp_path / "one_refresh", 10, [0.6], [], [30.0])  # nothing to compare: left out
-    out = subprocess.run(
-        [sys.executable, "tools/refresh_table.py", f"--runs={tmp_path}/*"],
+def _table(runs_root):
+    return subprocess.run(
+        [sys.executable, "tools/refresh_table.py", f"--runs={runs_root}/*"],
         cwd=REPO,
         capture_output=True,
         text=True,
         timeout=120,
     )
+
+
+def test_table_reports_what_an_s_step_old_basis_keeps(tmp_path):
+    _pdp_run(tmp_path / "s10", 10, [0.6, 0.5, 0.4], [0.45, 0.2], [30.0, 2.0, 4.0])
+    _pdp_run(tmp_path / "one_refresh", 10, [0.6], [], [30.0])  # nothing to compare: left out
+    out = _table(tmp_path)
     assert out.returncode == 0, out.stderr
     rows = [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
     assert len(rows) == 1 and rows[0]["run"].endswith("s10")
@@ -42,11 +46,5 @@ def test_table_reports_what_an_s_step_old_basis_keeps(tmp_path):
 
 
 def test_no_pdp_run_is_a_clear_error(tmp_path):
-    out = subprocess.run(
-        [sys.executable, "tools/refresh_table.py", f"--runs={tmp_path}/*"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    out = _table(tmp_path)
     assert out.returncode != 0 and "no PDP run with two or more refreshes" in out.stderr

@@ -233,7 +233,11 @@ class PdpConfig:
         "eigendecomposition, as the private ones are clipped.",
     )
     basis_refresh_steps: int = setting(
-        100, "PDP: recompute the subspace every s steps.", at_least=1
+        100,
+        "PDP: recompute the subspace every s steps. Each refresh logs the public gradient "
+        "energy share of the new basis and of the s-step-old one it replaces "
+        "(tools/refresh_table.py tabulates them to choose s by).",
+        at_least=1,
     )
     projection_start_epoch: float = setting(
         0.0, "PDP: epoch at which projection starts.", at_least=0
