@@ -47,7 +47,7 @@ flags.DEFINE_bool("skip_stock", False, "Leave out the stock DPKerasSGDOptimizer.
 flags.DEFINE_integer("projection_dim", 100, "PDP: k.")
 flags.DEFINE_integer("public_examples", 100, "PDP: m.")
 flags.DEFINE_enum("pdp_clipping", "vmap", ["vmap", "ghost"], "Clipping of the pdp mode.")
-flags.DEFINE_integer("basis_refresh_steps", 100, "PDP: refresh period s (amortised in pdp_ms).")
+flags.DEFINE_integer("basis_refresh_steps", 20, "PDP: refresh period s (amortised in pdp_ms).")
 FLAGS = flags.FLAGS
 
 
