@@ -64,6 +64,20 @@ def test_captured_share_of_fresh_stale_and_random_bases():
     assert captured_share(g, stale) < 0.1
 
 
+def test_set_basis_from_writes_the_basis_in_place_padded_to_k():
+    g = _grads(m=12, p=60, rank=3)
+    proj = SubspaceProjection(60, 5)
+    rank, share = proj.set_basis_from([g[:, :25], g[:, 25:]])
+    assert rank == 3 and share == pytest.approx(1.0, 1e-4)
+    v = proj.basis.numpy()
+    np.testing.assert_array_equal(v[:, 3:], 0.0)  # rank < k: zero columns
+    expected = top_eigenbasis(g, 5).numpy()
+    np.testing.assert_allclose(v[:, :3] @ v[:, :3].T, expected @ expected.T, atol=1e-5)
+    assert bool(proj.active)
+    assert proj.set_basis_from(np.zeros((4, 60), np.float32)) == (0, 0.0)
+    assert not bool(proj.active)
+
+
 def test_projection_is_idempotent_and_reports_captured_energy():
     v = top_eigenbasis(_grads(), 6)
     proj = SubspaceProjection(60, 6)

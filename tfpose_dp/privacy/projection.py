@@ -48,18 +48,48 @@ def _gram(blocks):
     return tf.add_n([tf.cast(tf.matmul(b, b, transpose_b=True), tf.float64) for b in blocks])
 
 
+def _span_rows(blocks, w):
+    return [tf.matmul(b, w, transpose_a=True) for b in blocks]
+
+
 @tf.function(reduce_retracing=True)
-def _orthonormal_span(blocks, w):
-    """V = G^T w, then V (V^T V)^-1/2 (Loewdin): the nearest orthonormal basis of the same
-    span; removes the float32 rounding that G^T U diag(lambda)^-1/2 leaves in the small
-    directions. Block by block; one (p, r) result."""
-    v = [tf.matmul(b, w, transpose_a=True) for b in blocks]
-    c = tf.add_n([tf.cast(tf.matmul(part, part, transpose_a=True), tf.float64) for part in v])
-    evals, evecs = tf.linalg.eigh((c + tf.transpose(c)) / 2.0)
-    inv_sqrt = tf.cast(
-        tf.matmul(evecs * tf.math.rsqrt(evals)[None, :], evecs, transpose_b=True), tf.float32
+def _span_gram(blocks, w):
+    """C = V^T V of V = G^T w, block by block; no block of V outlives its term."""
+    return tf.add_n(
+        [tf.cast(tf.matmul(v, v, transpose_a=True), tf.float64) for v in _span_rows(blocks, w)]
     )
-    return tf.concat([tf.matmul(part, inv_sqrt) for part in v], 0)
+
+
+@tf.function(reduce_retracing=True)
+def _basis_rows(blocks, w, correction):
+    """The rows of V S, block by block (V = G^T w recomputed: the same float32 rounding that
+    S corrects)."""
+    return [tf.matmul(v, correction) for v in _span_rows(blocks, w)]
+
+
+def _eigen_solution(gradients, k, rel_tol):
+    """(blocks, w (m, r), S (r, r), share of ||G||_F^2 held), or w = None when r = 0.
+
+    The basis is V S with V = G^T w, w = U diag(lambda)^-1/2 from the Gram matrix's top-r
+    eigenpairs, and S = (V^T V)^-1/2 (Loewdin): the nearest orthonormal basis of the same span,
+    which removes the float32 rounding that V leaves in the small directions (2.7e-3 off
+    orthonormal at a 1e6 eigenvalue spread without it). V is never held whole: C = V^T V is
+    summed block by block and the rows of V S are recomputed when written.
+    """
+    blocks = _column_blocks(gradients)
+    gram = _gram(blocks)  # eigh in double: small eigenvalues stay accurate
+    evals, evecs = tf.linalg.eigh((gram + tf.transpose(gram)) / 2.0)
+    evals, evecs = tf.reverse(evals, [0]), tf.reverse(evecs, [1])  # descending
+    keep = evals > rel_tol * tf.maximum(evals[0], 1e-30)
+    r = int(tf.minimum(tf.cast(k, tf.int32), tf.reduce_sum(tf.cast(keep, tf.int32))))
+    if r == 0:
+        return blocks, None, None, 0.0
+    share = float(tf.reduce_sum(evals[:r]) / tf.linalg.trace(gram))
+    w = tf.cast(evecs[:, :r] * tf.math.rsqrt(evals[:r])[None, :], tf.float32)
+    c = _span_gram(blocks, w)
+    c_evals, c_evecs = tf.linalg.eigh((c + tf.transpose(c)) / 2.0)
+    correction = tf.matmul(c_evecs * tf.math.rsqrt(c_evals)[None, :], c_evecs, transpose_b=True)
+    return blocks, w, tf.cast(correction, tf.float32), share
 
 
 def top_eigenbasis(gradients, k, rel_tol=1e-6):
@@ -78,17 +108,10 @@ def top_eigenbasis(gradients, k, rel_tol=1e-6):
 
 def top_eigenbasis_and_share(gradients, k, rel_tol=1e-6):
     """`top_eigenbasis` and the share of the public gradients' energy ||G||_F^2 it holds."""
-    blocks = _column_blocks(gradients)
-    gram = _gram(blocks)  # eigh in double: small eigenvalues stay accurate
-    evals, evecs = tf.linalg.eigh((gram + tf.transpose(gram)) / 2.0)
-    evals, evecs = tf.reverse(evals, [0]), tf.reverse(evecs, [1])  # descending
-    keep = evals > rel_tol * tf.maximum(evals[0], 1e-30)
-    r = int(tf.minimum(tf.cast(k, tf.int32), tf.reduce_sum(tf.cast(keep, tf.int32))))
-    if r == 0:
+    blocks, w, correction, share = _eigen_solution(gradients, k, rel_tol)
+    if w is None:
         return tf.zeros([sum(int(b.shape[1]) for b in blocks), 0], tf.float32), 0.0
-    share = float(tf.reduce_sum(evals[:r]) / tf.linalg.trace(gram))
-    u = tf.cast(evecs[:, :r] * tf.math.rsqrt(evals[:r])[None, :], tf.float32)
-    return _orthonormal_span(blocks, u), share  # (p, r) float32
+    return tf.concat(_basis_rows(blocks, w, correction), 0), share
 
 
 @tf.function(reduce_retracing=True)
@@ -157,6 +180,28 @@ class SubspaceProjection:
             v = tf.pad(v, [[0, 0], [0, self.k - r]])
         self.basis.assign(v)
         self.active.assign(True)
+
+    def set_basis_from(self, gradients, rel_tol=1e-6):
+        """The top-k basis of public gradients (taken as `top_eigenbasis` takes them), written
+        into the basis variable row block by row block, so no second (p, k) copy is made;
+        returns (r, share of the gradients' energy it holds)."""
+        blocks, w, correction, share = _eigen_solution(gradients, self.k, rel_tol)
+        if w is None:
+            self.set_basis(tf.zeros([self.num_params, 0]))
+            return 0, 0.0
+        if isinstance(self.basis, tf.distribute.DistributedValues):  # one write per replica
+            self.set_basis(tf.concat(_basis_rows(blocks, w, correction), 0))
+        else:
+            self._write_rows(blocks, w, correction)
+            self.active.assign(True)
+        return int(w.shape[1]), share
+
+    @tf.function(reduce_retracing=True)
+    def _write_rows(self, blocks, w, correction):
+        pad = [[0, 0], [0, self.k - int(w.shape[1])]]  # rank < k: zero columns project nothing
+        offsets = np.cumsum([0] + [int(b.shape[1]) for b in blocks])
+        for rows, start, end in zip(_basis_rows(blocks, w, correction), offsets, offsets[1:]):
+            self.basis[start:end].assign(tf.pad(rows, pad))
 
     def coordinates(self, flat):
         """V^T g of a flat (p,) vector. Two passes over the (p, k) basis per step bound the

@@ -13,7 +13,7 @@ from absl import logging
 
 from tfpose_dp.data.pipeline import eval_dataset
 from tfpose_dp.privacy.clipping import clip_factors, per_example_gradients
-from tfpose_dp.privacy.projection import captured_share, top_eigenbasis_and_share
+from tfpose_dp.privacy.projection import captured_share
 from tfpose_dp.training.steps import make_per_example_loss_fn
 
 _INPUTS = ("image", "target_x", "target_y", "target_weight")
@@ -63,14 +63,12 @@ class PublicBasis:
             factors = clip_factors(norms, self.clip, 1.0)[:, None]
             for i, block in enumerate(blocks):
                 blocks[i] = block * factors
-        v, self.share = top_eigenbasis_and_share(blocks, self.k)
-        # How much of that the basis used until now still holds: data to choose the refresh
-        # period by (public gradients and released weights only, so releasable).
+        # How much of the public energy the basis used until now still holds: data to choose
+        # the refresh period by (public gradients and released weights only, so releasable).
         self.previous_share = (
             captured_share(blocks, self.projection.basis) if self.projection.active else None
         )
-        self.rank = int(v.shape[1])
-        self.projection.set_basis(v)
+        self.rank, self.share = self.projection.set_basis_from(blocks)
         seconds = time.time() - t0
         logging.info(
             "PDP basis refreshed: rank %d (k=%d, m=%d) in %.1f s (%.1f s of per-example "
