@@ -45,6 +45,7 @@ class PublicBasis:
         self._grads_by_variable = grads_by_variable
         self.rank = 0
         self.share = self.previous_share = None  # of ||G||_F^2: the fresh basis, the old one
+        self.gradient_seconds = None  # of the last refresh's per-example gradients
 
     def refresh(self):
         """Recomputes the basis; returns the seconds it took."""
