@@ -64,7 +64,7 @@ def test_captured_share_of_fresh_stale_and_random_bases():
     assert captured_share(g, stale) < 0.1
 
 
-def test_set_basis_from_writes_the_top_basis_in_place_padded_to_k():
+def test_set_basis_from_sets_the_top_basis_padded_to_k():
     g = _grads(m=12, p=60, rank=3)
     proj = SubspaceProjection(60, 5)
     assert proj.set_basis_from(_grads(m=12, p=60))[0] == 5  # full rank first: every column set

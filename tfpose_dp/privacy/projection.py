@@ -74,7 +74,7 @@ def _eigen_solution(gradients, k, rel_tol):
     eigenpairs, and S = (V^T V)^-1/2 (Loewdin): the nearest orthonormal basis of the same span,
     which removes the float32 rounding that V leaves in the small directions (2.7e-3 off
     orthonormal at a 1e6 eigenvalue spread without it). V is never held whole: C = V^T V is
-    summed block by block and the rows of V S are recomputed when written.
+    summed block by block and the rows of V S are recomputed for the basis.
     """
     blocks = _column_blocks(gradients)
     gram = _gram(blocks)  # eigh in double: small eigenvalues stay accurate
@@ -182,34 +182,17 @@ class SubspaceProjection:
         self.active.assign(True)
 
     def set_basis_from(self, gradients, rel_tol=1e-6):
-        """The top-k basis of public gradients (taken as `top_eigenbasis` takes them), written
-        into the basis variable row block by row block, so no (p, k) copy of it is made;
-        returns (r, share of the gradients' energy it holds)."""
+        """The top-k basis of public gradients (taken as `top_eigenbasis` takes them); returns
+        (r, share of the gradients' energy it holds). Assigned whole: written row block by row
+        block, `basis[a:b].assign` copied the whole variable at every write (16x slower), and
+        the raw ResourceStridedSliceAssign left the variable copying itself on every read (the
+        projected step 2.2x slower)."""
         blocks, w, correction, share = _eigen_solution(gradients, self.k, rel_tol)
         if w is None:
             self.set_basis(tf.zeros([self.num_params, 0]))
             return 0, 0.0
-        if isinstance(self.basis, tf.distribute.DistributedValues):  # one write per replica
-            self.set_basis(tf.concat(_basis_rows(blocks, w, correction), 0))
-        else:
-            self._write_rows(blocks, w, correction)
-            self.active.assign(True)
+        self.set_basis(tf.concat(_basis_rows(blocks, w, correction), 0))
         return int(w.shape[1]), share
-
-    @tf.function(reduce_retracing=True)
-    def _write_rows(self, blocks, w, correction):
-        # The raw op: `basis[a:b].assign` reads the variable first, and that read makes
-        # TensorFlow copy the whole variable at every write (copy-on-write; 16x slower).
-        pad = [[0, 0], [0, self.k - int(w.shape[1])]]  # rank < k: zero columns project nothing
-        offsets = np.cumsum([0] + [int(b.shape[1]) for b in blocks])
-        for rows, start, end in zip(_basis_rows(blocks, w, correction), offsets, offsets[1:]):
-            tf.raw_ops.ResourceStridedSliceAssign(
-                ref=self.basis.handle,
-                begin=[int(start), 0],
-                end=[int(end), self.k],
-                strides=[1, 1],
-                value=tf.pad(rows, pad),
-            )
 
     def coordinates(self, flat):
         """V^T g of a flat (p,) vector. Two passes over the (p, k) basis per step bound the
