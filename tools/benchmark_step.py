@@ -26,7 +26,7 @@ from tfpose_dp.models.pose_model import build_pose_model, trainable_variables
 from tfpose_dp.privacy.optimizer import PoseDPSGD
 from tfpose_dp.privacy.projection import SubspaceProjection
 from tfpose_dp.training.pdp_basis import PublicBasis
-from tfpose_dp.training.steps import PrivateSteps, batched_losses
+from tfpose_dp.training.steps import NonPrivateSteps, PrivateSteps, batched_losses
 
 PRESETS = {
     "default": dict(input_size=(128, 96), batch_size=16, chunk=16),
@@ -69,30 +69,7 @@ def run_mode(mode):
         return batched_losses(out, batch)
 
     out = {"num_trainable": int(sum(np.prod(v.shape) for v in variables))}
-    if mode == "nonprivate":
-        plain = tf.keras.optimizers.legacy.SGD(1e-3)
-        sums = [tf.Variable(tf.zeros_like(v), trainable=False) for v in variables]
-
-        @tf.function
-        def accumulate():  # one chunk per call, as the trainer's steps
-            with tf.GradientTape() as tape:
-                loss = tf.reduce_sum(losses(model(batch["image"], training=True)))
-            for s, d in zip(sums, tape.gradient(loss, variables)):
-                s.assign_add(d)
-
-        @tf.function
-        def apply():
-            plain.apply_gradients(zip([s.read_value() for s in sums], variables))
-            for s in sums:
-                s.assign(tf.zeros_like(s))
-
-        def step():
-            for _ in range(chunks):
-                accumulate()
-            apply()
-
-        out["nonprivate_ms"] = median_ms(step, FLAGS.steps, FLAGS.warmup)
-    elif mode == "stock":
+    if mode == "stock":
         from tensorflow_privacy import DPKerasSGDOptimizer
 
         stock = DPKerasSGDOptimizer(l2_norm_clip=1.0, noise_multiplier=1.0, learning_rate=1e-3)
@@ -104,6 +81,8 @@ def run_mode(mode):
             stock.minimize(loss, variables, tape=tape)
 
         out["stock_ms"] = median_ms(step, FLAGS.stock_steps, 1) * chunks
+    elif mode == "nonprivate":  # the trainer's own steps, one chunk per call
+        steps = NonPrivateSteps(model, tf.keras.optimizers.legacy.SGD(1e-3), variables)
     else:
         ours = PoseDPSGD(
             l2_norm_clip=1.0, noise_multiplier=1.0, expected_batch_size=b, learning_rate=1e-3
@@ -114,6 +93,8 @@ def run_mode(mode):
             out["pdp_refresh_ms"], out["pdp_refresh_gradients_ms"] = _attach_projection(
                 ours, model, variables, size, chunk, out["num_trainable"]
             )
+
+    if mode != "stock":
 
         def step():
             for _ in range(chunks):
@@ -137,7 +118,7 @@ def _attach_projection(optimizer, model, variables, size, chunk, num_params):
     m = FLAGS.public_examples
     public = [random_pose_batch(size, chunk, seed=1 + i) for i in range(-(-m // chunk))]
     public[-1]["mask"] = tf.cast(tf.range(chunk) < m - (len(public) - 1) * chunk, tf.float32)
-    basis = PublicBasis(model, public, variables, projection, FLAGS.projection_dim, 1.0, 1.0)
+    basis = PublicBasis(model, public, variables, projection, 1.0, 1.0)
     milliseconds = median_ms(basis.refresh, 2, 1)
     return milliseconds, 1000.0 * basis.gradient_seconds
 

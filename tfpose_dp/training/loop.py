@@ -108,8 +108,12 @@ def _one_step(run, inputs, window):
         start = round(run.config.pdp.projection_start_epoch * run.steps_per_epoch)
         if run.step >= start and (run.step - start) % run.config.pdp.basis_refresh_steps == 0:
             seconds = run.basis.refresh()
-            scalars = {"pdp/refresh_seconds": seconds, "pdp/k": run.basis.rank}
-            scalars.update({"pdp/m": len(run.public), "pdp/public_energy_share": run.basis.share})
+            scalars = {
+                "pdp/refresh_seconds": seconds,
+                "pdp/k": run.basis.rank,
+                "pdp/m": len(run.public),
+                "pdp/public_energy_share": run.basis.share,
+            }
             if run.basis.previous_share is not None:
                 scalars["pdp/previous_basis_share"] = run.basis.previous_share
             run.reporter.scalars(run.step, scalars)

@@ -30,8 +30,8 @@ def public_batches(public_records, codec, batch_size):
 class PublicBasis:
     """Recomputes V from the public batches on `refresh()`."""
 
-    def __init__(self, model, batches, variables, projection, k, temperature, clip=None):
-        self.variables, self.projection, self.k, self.clip = variables, projection, k, clip
+    def __init__(self, model, batches, variables, projection, temperature, clip=None):
+        self.variables, self.projection, self.clip = variables, projection, clip
         self.batches = batches
         loss_fn = make_per_example_loss_fn(model, temperature)
 
@@ -75,7 +75,7 @@ class PublicBasis:
             "PDP basis refreshed: rank %d (k=%d, m=%d) in %.1f s (%.1f s of per-example "
             "gradients); it holds %.1f %% of the public gradients' energy%s",
             self.rank,
-            self.k,
+            self.projection.k,
             int(blocks[0].shape[0]),
             seconds,
             self.gradient_seconds,

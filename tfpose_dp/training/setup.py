@@ -351,7 +351,6 @@ def _finish(run, source):
             public_batches(run.public, run.codec, run.sampler.physical_batch_size),
             run.variables,
             run.projection,
-            config.pdp.projection_dim,
             config.optim.temperature,
             clip=config.privacy.l2_norm_clip if config.pdp.clip_public_gradients else None,
         )
