@@ -74,3 +74,23 @@ def test_non_finite_example_is_dropped_not_propagated():
     g = [tf.constant([[1.0, 0.0], [np.nan, 1.0], [0.0, 1.0]])]
     total, _ = clipping.clipped_sum(g, 10.0, tf.ones(3))
     np.testing.assert_allclose(total[0].numpy(), [1.0, 1.0])
+
+
+def test_non_finite_examples_are_dropped_in_a_compiled_step_too():
+    """inf, NaN and a norm that overflows float32 each drop their example, masked or not."""
+    g = [
+        tf.constant([[1.0, 0.0], [np.inf, 1.0], [0.0, 1.0], [1e20, 0.0], [np.nan, 2.0]]),
+        tf.constant([[2.0], [0.0], [0.0], [0.0], [0.0]]),
+    ]
+    mask = tf.constant([1.0, 1.0, 1.0, 1.0, 0.0])
+    total, norms = tf.function(clipping.clipped_sum)(g, 10.0, mask)
+    np.testing.assert_allclose(total[0].numpy(), [1.0, 1.0])
+    np.testing.assert_allclose(total[1].numpy(), [2.0])
+    assert np.isfinite(norms.numpy()).tolist() == [True, False, True, False, False]
+
+
+def test_squared_norms_are_per_example_and_per_variable():
+    g = [tf.constant([[3.0, 4.0], [1.0, 0.0]]), tf.constant([[[1.0, 2.0]], [[0.0, 0.0]]])]
+    squares = clipping.squared_norms(g)
+    np.testing.assert_allclose(squares[0].numpy(), [25.0, 1.0])
+    np.testing.assert_allclose(squares[1].numpy(), [5.0, 0.0])

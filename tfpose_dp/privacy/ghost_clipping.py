@@ -135,10 +135,10 @@ class _PerExample:
 
     def __init__(self, owned, grads):
         self.variables, self.grads = owned, grads
-        self.squares = tf.square(clipping.global_norms(grads))
+        self.squares = tf.add_n(clipping.squared_norms(grads))
 
     def clipped_sums(self, factors):
-        return [tf.tensordot(factors, g, axes=1) for g in self.grads]
+        return clipping.weighted_sum(self.grads, factors)
 
 
 def _matmul_part(call, owned, grad, batch):
