@@ -66,6 +66,7 @@ LAYERS = {
     # tokens^2 <= d_in*d_out: the Gram route; and the direct route (many tokens, small dims)
     "dense_gram": (lambda: tf.keras.layers.Dense(6), (3, 5)),
     "dense_direct": (lambda: tf.keras.layers.Dense(2, use_bias=False), (40, 3)),
+    "dense_direct_bias": (lambda: tf.keras.layers.Dense(2), (40, 3)),
     "dense_activation": (lambda: tf.keras.layers.Dense(4, activation="gelu"), (3, 5)),
     "layer_norm": (lambda: tf.keras.layers.LayerNormalization(), (3, 5)),
     "convnorm_1x1_group": (lambda: tinyvit_layers.ConvNorm(8, 1, norm="group"), (6, 5, 4)),

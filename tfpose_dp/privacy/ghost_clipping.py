@@ -102,7 +102,12 @@ def _by_example(tensor, batch):
 
 class _MatmulGhost:
     """A kernel used as x @ W (+ bias) over rows: squared norms from x and the output gradient
-    g, clipped sum sum_i f_i x_i^T g_i (Dense; ConvNorm's matmul-form convs)."""
+    g, clipped sum sum_i f_i x_i^T g_i (Dense; ConvNorm's matmul-form convs).
+
+    Direct route (T^2 > d_in * d_out): the per-example kernel gradients x_i^T g_i are formed
+    once, for the norms and then for the weighted sum (B d_in d_out reads, no second product).
+    Gram route: norms from the (T, T) Gram matrices, the sum as one (BT, d_in)^T (BT, d_out)
+    product of the factor-scaled rows."""
 
     def __init__(self, owned, x, g, batch, use_bias):
         self.variables = owned  # [kernel] or [kernel, bias]
@@ -111,22 +116,32 @@ class _MatmulGhost:
         tokens = rows // batch if rows is not None and isinstance(batch, int) else None
         self.x = tf.reshape(x, [batch, -1, d_in])
         self.g = tf.reshape(g, [batch, -1, d_out])
-        self.use_bias = use_bias
+        self.kernel_grads = None
         if tokens is not None and tokens * tokens <= d_in * d_out:
-            gram_x = tf.einsum("btd,bsd->bts", self.x, self.x)
-            gram_g = tf.einsum("bte,bse->bts", self.g, self.g)
-            self.squares = tf.reduce_sum(gram_x * gram_g, [1, 2])
+            gram_x = tf.matmul(self.x, self.x, transpose_b=True)
+            gram_g = tf.matmul(self.g, self.g, transpose_b=True)
+            squares = [tf.reduce_sum(gram_x * gram_g, [1, 2])]
         else:
-            kernel_grads = tf.einsum("btd,bte->bde", self.x, self.g)
-            self.squares = tf.reduce_sum(tf.square(kernel_grads), [1, 2])
-        if self.use_bias:
-            self.squares += tf.reduce_sum(tf.square(tf.reduce_sum(self.g, 1)), 1)
+            self.kernel_grads = [tf.matmul(self.x, self.g, transpose_a=True)]
+            squares = clipping.squared_norms(self.kernel_grads)
+        if use_bias:
+            self.bias_grads = tf.reduce_sum(self.g, 1)
+            squares += clipping.squared_norms([self.bias_grads])
+        self.use_bias = use_bias
+        self.squares = tf.add_n(squares)
 
     def clipped_sums(self, factors):
-        kernel = tf.einsum("btd,bte,b->de", self.x, self.g, factors)
+        if self.kernel_grads is not None:
+            kernel = clipping.weighted_sum(self.kernel_grads, factors)[0]
+        else:
+            d_in, d_out = self.x.shape[-1], self.g.shape[-1]
+            scaled = self.g * factors[:, None, None]
+            kernel = tf.matmul(
+                tf.reshape(self.x, [-1, d_in]), tf.reshape(scaled, [-1, d_out]), transpose_a=True
+            )
         sums = [tf.reshape(kernel, self.variables[0].shape)]  # a conv kernel: (k, k, C, F)
         if self.use_bias:
-            sums.append(tf.einsum("bte,b->e", self.g, factors))
+            sums.append(clipping.weighted_sum([self.bias_grads], factors)[0])
         return sums
 
 
