@@ -116,3 +116,14 @@ def test_inside_tf_function_the_recording_leaves_the_layers_as_they_were():
     ghost, exact = run(_images((6, 5, 4)))
     _assert_same(ghost, exact)
     assert "call" not in vars(layer)  # the recording wrapper is gone after the trace
+
+
+def test_attention_records_only_its_bias_add_and_restores_it():
+    """The bias table's part comes from the recorded bias add (its per-example gradients from
+    the gradient at the biased logits), and the layer is as it was after the pass."""
+    layer = tinyvit_layers.WindowAttention(8, 2, 2)
+    model = _wrap(layer, (4, 8))
+    _, calls = ghost_clipping.record_forward(model, _images((4, 8)), [layer.attention_biases])
+    assert [c.layer for c in calls] == [layer]
+    assert calls[0].call.__name__ == "add_position_bias"
+    assert "add_position_bias" not in vars(layer) and "call" not in vars(layer)

@@ -233,11 +233,19 @@ class WindowAttention(tf.keras.layers.Layer):
         qkv = tf.reshape(self.qkv(x), [-1, n, self.num_heads, 3 * self.head_dim])
         qkv = tf.transpose(qkv, [0, 2, 1, 3])
         q, k, v = tf.split(qkv, 3, axis=-1)
-        bias = tf.gather(self.attention_biases, self.index, axis=1)  # (heads, n, n)
-        attn = tf.matmul(q, k, transpose_b=True) * (self.head_dim**-0.5) + bias
+        attn = self.add_position_bias(tf.matmul(q, k, transpose_b=True) * (self.head_dim**-0.5))
         out = tf.matmul(tf.nn.softmax(attn, axis=-1), v)
         out = tf.reshape(tf.transpose(out, [0, 2, 1, 3]), [-1, n, self.dim])
         return self.proj(out)
+
+    # Ghost clipping (privacy/ghost_clipping.py) records this method rather than `call`: the
+    # table's per-example gradients then come from the gradient at the biased logits, without
+    # running the whole attention again for every example.
+    ghost_recorded_method = "add_position_bias"
+
+    def add_position_bias(self, logits):
+        """(windows, heads, n, n) attention logits + each (query, key) offset's learned bias."""
+        return logits + tf.gather(self.attention_biases, self.index, axis=1)
 
     def get_config(self):
         return {

@@ -87,6 +87,7 @@ def _step_pld(sampling_rate, noise_multiplier, interval):
     )
 
 
+@functools.lru_cache(maxsize=8)  # a pure function of its arguments; ~1-15 s per call
 def calibrate_noise_multiplier(sampling_rate, steps, epsilon, delta, kind="pld"):
     """Smallest noise multiplier whose `steps`-fold composition spends <= `epsilon`.
 

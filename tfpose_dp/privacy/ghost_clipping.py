@@ -14,7 +14,9 @@ its layer's input and output gradient, so each example's squared norm is a sum o
 * LayerNorm / GroupNorm / (frozen) BatchNorm scale and offset: closed form from xhat and g.
 * Any other layer (depthwise convs, the attention bias table): its per-example
   gradients from its own recorded input (the layer's call differentiated under
-  `tf.vectorized_map`): one small layer at a time instead of the whole model at once.
+  `tf.vectorized_map`): one small layer at a time instead of the whole model at once. A
+  layer may name a narrower method to record instead of `call` (`ghost_recorded_method`;
+  the attention's bias add, so that its table's gradients do not re-run the attention).
 
 The clipped sum sum_i f_i g_i, f_i = min(1, C / ||g_i||), then comes from the same recorded
 inputs and output gradients ("book-keeping", Bu et al. 2023): sum_i f_i x_i^T g_i for the
@@ -55,6 +57,12 @@ def _owning_layers(model, variables):
     ]
 
 
+def _recorded_method(layer):
+    """`call`, or the method a layer names as the narrowest one that uses its own variables
+    (models/tinyvit_layers.py WindowAttention: the bias table's add, not the whole attention)."""
+    return getattr(layer, "ghost_recorded_method", "call")
+
+
 def record_forward(model, inputs, variables):
     """model(inputs, training=True), recording every call of a layer owning `variables`."""
     calls = []
@@ -69,12 +77,13 @@ def record_forward(model, inputs, variables):
         return recording_call
 
     for layer in layers:
-        object.__setattr__(layer, "call", recorder(layer, layer.call))
+        name = _recorded_method(layer)
+        object.__setattr__(layer, name, recorder(layer, getattr(layer, name)))
     try:
         outputs = model(inputs, training=True)
     finally:
         for layer in layers:
-            object.__delattr__(layer, "call")
+            object.__delattr__(layer, _recorded_method(layer))
     return outputs, calls
 
 
