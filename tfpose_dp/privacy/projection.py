@@ -187,12 +187,9 @@ class SubspaceProjection:
         block, `basis[a:b].assign` copied the whole variable at every write (16x slower), and
         the raw ResourceStridedSliceAssign left the variable copying itself on every read (the
         projected step 2.2x slower)."""
-        blocks, w, correction, share = _eigen_solution(gradients, self.k, rel_tol)
-        if w is None:
-            self.set_basis(tf.zeros([self.num_params, 0]))
-            return 0, 0.0
-        self.set_basis(tf.concat(_basis_rows(blocks, w, correction), 0))
-        return int(w.shape[1]), share
+        v, share = top_eigenbasis_and_share(gradients, self.k, rel_tol)
+        self.set_basis(v)
+        return int(v.shape[1]), share
 
     def coordinates(self, flat):
         """V^T g of a flat (p,) vector. Two passes over the (p, k) basis per step bound the
