@@ -12,7 +12,7 @@ import tensorflow as tf
 from absl import logging
 
 from tfpose_dp.data.pipeline import eval_dataset
-from tfpose_dp.privacy.clipping import clip_factors, per_example_gradients
+from tfpose_dp.privacy.clipping import clip_factors, global_norms, per_example_gradients
 from tfpose_dp.privacy.projection import captured_share
 from tfpose_dp.training.steps import make_per_example_loss_fn
 
@@ -31,18 +31,28 @@ class PublicBasis:
     """Recomputes V from the public batches on `refresh()`."""
 
     def __init__(self, model, batches, variables, projection, temperature, clip=None):
-        self.variables, self.projection, self.clip = variables, projection, clip
+        self.variables, self.projection = variables, projection
         self.batches = batches
         loss_fn = make_per_example_loss_fn(model, temperature)
 
         @tf.function
-        def grads_by_variable(batch):
+        def rows_by_variable(batch):
+            """One (n, p_v) block per variable of the batch's real examples' gradients, each
+            clipped (min(1, C / ||g_i||) g_i, as the private gradients are) in the same pass
+            that drops the padding: one copy of the gradients, not one to mask and one to
+            clip."""
             inputs = {k: batch[k] for k in _INPUTS}
             _, grads = per_example_gradients(loss_fn, inputs, variables)
-            keep = batch["mask"] > 0
-            return [tf.boolean_mask(tf.reshape(g, [tf.shape(g)[0], -1]), keep) for g in grads]
+            mask = batch["mask"]
+            scale = mask if clip is None else clip_factors(global_norms(grads), clip, mask)
+            rows = [tf.reshape(g, [tf.shape(g)[0], -1]) * scale[:, None] for g in grads]
+            keep = mask > 0
+            return tf.cond(
+                tf.reduce_all(keep), lambda: rows, lambda: [tf.boolean_mask(r, keep) for r in rows]
+            )
 
-        self._grads_by_variable = grads_by_variable
+        self._rows_by_variable = rows_by_variable
+        self.examples = int(sum(float(tf.reduce_sum(b["mask"])) for b in batches))  # m
         self.rank = 0
         self.share = self.previous_share = None  # of ||G||_F^2: the fresh basis, the old one
         self.gradient_seconds = None  # of the last refresh's per-example gradients
@@ -50,7 +60,7 @@ class PublicBasis:
     def refresh(self):
         """Recomputes the basis; returns the seconds it took."""
         t0 = time.time()
-        per_batch = [list(self._grads_by_variable(b)) for b in self.batches]
+        per_batch = [list(self._rows_by_variable(b)) for b in self.batches]
         self.gradient_seconds = time.time() - t0  # the rest is linear algebra on G
         # G as one (m, p_v) block per variable: the (m, p) matrix is never concatenated, and
         # each part is dropped once copied, so G is held about once.
@@ -59,11 +69,6 @@ class PublicBasis:
             blocks.append(tf.concat([parts[i] for parts in per_batch], 0))
             for parts in per_batch:
                 parts[i] = None
-        if self.clip is not None:  # as the private gradients are: min(1, C / ||g_i||) g_i
-            norms = tf.sqrt(tf.add_n([tf.reduce_sum(tf.square(b), axis=1) for b in blocks]))
-            factors = clip_factors(norms, self.clip, 1.0)[:, None]
-            for i, block in enumerate(blocks):
-                blocks[i] = block * factors
         # How much of the public energy the basis used until now still holds: data to choose
         # the refresh period by (public gradients and released weights only, so releasable).
         self.previous_share = (
@@ -76,7 +81,7 @@ class PublicBasis:
             "gradients); it holds %.1f %% of the public gradients' energy%s",
             self.rank,
             self.projection.k,
-            int(blocks[0].shape[0]),
+            self.examples,
             seconds,
             self.gradient_seconds,
             100 * self.share,

@@ -1,0 +1,70 @@
+"""The PDP refresh: the top-k basis of the public per-example gradients, clipped as the
+private ones are, whatever the batching of the public examples."""
+
+import numpy as np
+import tensorflow as tf
+
+from tfpose_dp.models.pose_model import build_pose_model
+from tfpose_dp.models.simcc import SimCCCodec
+from tfpose_dp.privacy.clipping import per_example_gradients
+from tfpose_dp.privacy.projection import SubspaceProjection, top_eigenbasis_and_share
+from tfpose_dp.training.pdp_basis import PublicBasis
+from tfpose_dp.training.steps import make_per_example_loss_fn
+
+SIZE = (32, 24)
+
+
+def _examples(n, seed=0):
+    codec = SimCCCodec(SIZE)
+    rng = np.random.default_rng(seed)
+    kp = (rng.uniform(0, 1, (n, 16, 2)) * [SIZE[1], SIZE[0]]).astype(np.float32)
+    tx, ty, w = codec.encode(kp, np.ones((n, 16), np.float32))
+    image = rng.normal(size=(n, *SIZE, 3)).astype(np.float32)
+    return {
+        "image": image,
+        "target_x": tx.numpy(),
+        "target_y": ty.numpy(),
+        "target_weight": w.numpy(),
+    }
+
+
+def _batches(examples, size):
+    """Padded batches of `size` with a mask, as the trainer's public batches are."""
+    n = len(examples["image"])
+    out = []
+    for start in range(0, n, size):
+        batch = {}
+        for name, value in examples.items():
+            part = value[start : start + size]
+            pad = [(0, size - len(part))] + [(0, 0)] * (part.ndim - 1)
+            batch[name] = tf.constant(np.pad(part, pad))
+        batch["mask"] = tf.constant((np.arange(size) < n - start).astype(np.float32))
+        out.append(batch)
+    return out
+
+
+def test_refresh_is_the_top_basis_of_the_clipped_public_gradients():
+    model = build_pose_model("tiny_vit_micro", SIZE, "group")
+    variables = model.trainable_variables[-6:]
+    examples = _examples(7)
+    loss_fn = make_per_example_loss_fn(model)
+    _, grads = per_example_gradients(
+        loss_fn, {k: tf.constant(v) for k, v in examples.items()}, variables
+    )
+    g = np.concatenate([x.numpy().reshape(7, -1) for x in grads], 1)
+    norms = np.linalg.norm(g, axis=1)
+    clip = float(np.median(norms))  # some examples are clipped, some are not
+    clipped = g * np.minimum(1.0, clip / norms)[:, None]
+    expected, expected_share = top_eigenbasis_and_share(clipped.astype(np.float32), 4)
+    expected = expected.numpy()
+
+    for batch_size in (4, 7):  # a padded last batch, then one full batch
+        projection = SubspaceProjection(g.shape[1], 4)
+        basis = PublicBasis(model, _batches(examples, batch_size), variables, projection, 1.0, clip)
+        basis.refresh()
+        v = projection.basis.numpy()
+        assert basis.rank == 4 and basis.examples == 7
+        np.testing.assert_allclose(v @ v.T, expected @ expected.T, atol=2e-4)
+        assert abs(basis.share - expected_share) < 1e-4
+        basis.refresh()  # the basis it replaces is the same one: it keeps all of its share
+        assert abs(basis.previous_share - basis.share) < 1e-4
