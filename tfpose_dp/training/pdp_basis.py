@@ -38,9 +38,8 @@ class PublicBasis:
         @tf.function
         def rows_by_variable(batch):
             """One (n, p_v) block per variable of the batch's real examples' gradients, each
-            clipped (min(1, C / ||g_i||) g_i, as the private gradients are) in the same pass
-            that drops the padding: one copy of the gradients, not one to mask and one to
-            clip."""
+            clipped as the private gradients are (min(1, C / ||g_i||) g_i) by the product that
+            also zeroes the padding; only a batch that has padding is copied again to drop it."""
             inputs = {k: batch[k] for k in _INPUTS}
             _, grads = per_example_gradients(loss_fn, inputs, variables)
             mask = batch["mask"]
