@@ -244,7 +244,11 @@ class PdpConfig:
         0.0, "PDP: epoch at which projection starts.", at_least=0
     )
     max_basis_gb: float = setting(
-        6.0, "PDP: refuse a basis + public gradients larger than this.", above=0
+        12.0,
+        "PDP: refuse a run whose basis refresh would hold more than this many GB: the basis "
+        "three times over (4 p k bytes each) and the public gradients (4 p m); the allocator "
+        "adds ~30 % (README 'Speed and memory').",
+        above=0,
     )
     pdp_diagnostics: bool = setting(
         False,

@@ -2,6 +2,7 @@
 private ones are, whatever the batching of the public examples."""
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from tfpose_dp.models.pose_model import build_pose_model
@@ -68,3 +69,22 @@ def test_refresh_is_the_top_basis_of_the_clipped_public_gradients():
         assert abs(basis.share - expected_share) < 1e-4
         basis.refresh()  # the basis it replaces is the same one: it keeps all of its share
         assert abs(basis.previous_share - basis.share) < 1e-4
+
+
+def test_a_refresh_larger_than_max_basis_gb_is_refused_with_the_ways_out(run_config, tmp_path):
+    from tfpose_dp.privacy.optimizer import PoseDPSGD
+    from tfpose_dp.privacy.projection import refresh_bytes
+    from tfpose_dp.run_config import ConfigError
+    from tfpose_dp.training.setup import _projection
+
+    # What a refresh holds at once: the basis variable, the new basis's rows and their
+    # concatenation (3 p k floats) and the public gradients (p m floats).
+    assert refresh_bytes(1_000, 10, 50) == 4 * 1_000 * (3 * 10 + 50)
+    variables = [tf.Variable(tf.zeros([500, 500]))]  # p = 250,000
+    public = list(range(100))  # m = 100; with k=100: 400 floats per parameter = 0.37 GB
+    optimizer = PoseDPSGD(l2_norm_clip=1.0, noise_multiplier=1.0, expected_batch_size=16)
+    small = run_config(tmp_path, projection="pdp", projection_dim=100, max_basis_gb=0.3)
+    with pytest.raises(ConfigError, match=r"~0\.37 GB.*--trainable=last_stage.*--max_basis_gb"):
+        _projection(small, variables, public, optimizer)
+    enough = run_config(tmp_path, projection="pdp", projection_dim=100, max_basis_gb=0.5)
+    assert _projection(enough, variables, public, optimizer).k == 100

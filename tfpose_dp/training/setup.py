@@ -17,7 +17,7 @@ from tfpose_dp.models.simcc import SimCCCodec
 from tfpose_dp.privacy.accounting import PrivacyLedger
 from tfpose_dp.privacy.optimizer import make_dp_optimizer
 from tfpose_dp.privacy.plan import PrivacyPlan, make_plan
-from tfpose_dp.privacy.projection import SubspaceProjection, basis_bytes
+from tfpose_dp.privacy.projection import SubspaceProjection, refresh_bytes
 from tfpose_dp.privacy.sampling import PoissonSampler, planned_steps, steps_per_epoch
 from tfpose_dp.run_config import ConfigError, RunConfig
 from tfpose_dp.runs import checkpoints, restore
@@ -164,15 +164,14 @@ def _optimizer(config, plan, key, total_steps):
 def _projection(config, variables, public, optimizer):
     pdp = config.pdp
     num_params = int(sum(np.prod(v.shape) for v in variables))
-    gigabytes = (
-        basis_bytes(num_params, pdp.projection_dim) + basis_bytes(num_params, len(public))
-    ) / 2**30
+    gigabytes = refresh_bytes(num_params, pdp.projection_dim, len(public)) / 2**30
     if gigabytes > pdp.max_basis_gb:
         raise ConfigError(
-            f"PDP needs ~{gigabytes:.1f} GB for the basis and public gradients of {num_params:,} "
-            f"trainable parameters (k={pdp.projection_dim}, m={len(public)}), over "
-            f"--max_basis_gb={pdp.max_basis_gb:g}: use --trainable=last_stage (the paper's "
-            "setting), a smaller --projection_dim/--public_examples, or raise --max_basis_gb"
+            f"a PDP refresh holds ~{gigabytes:.2f} GB (the basis three times over while a new "
+            f"one is assembled, and the public gradients) for {num_params:,} trainable "
+            f"parameters (k={pdp.projection_dim}, m={len(public)}), over --max_basis_gb="
+            f"{pdp.max_basis_gb:g}: use --trainable=last_stage (the paper's setting), a smaller "
+            "--projection_dim/--public_examples, or raise --max_basis_gb if the memory is there"
         )
     projection = SubspaceProjection(num_params, pdp.projection_dim)
     if pdp.projection == "gep":  # the basis splits each per-example gradient before clipping
