@@ -5,6 +5,7 @@ of its own so that its peak memory is its own.
   python tools/benchmark_step.py                        # TinyViT-5M SimCC, 128x96, batch 16
   python tools/benchmark_step.py --preset=paper         # 256x192, batch 32 in chunks of 8
   python tools/benchmark_step.py --skip_stock --model=tiny_vit_micro --input_size=96,72
+  python tools/benchmark_step.py --interleave --steps=10  # the modes in turn in one process
 
 Each mode reports the median of --steps timed steps after --warmup steps and its process's
 peak resident memory (`<mode>_peak_mb`, which includes TensorFlow's own ~1 GB). The last line
@@ -47,6 +48,9 @@ flags.DEFINE_integer(
 flags.DEFINE_integer("warmup", 2, "Untimed steps (compilation) per mode.")
 flags.DEFINE_integer("stock_steps", 3, "Timed steps for the (slow) stock optimizer.")
 flags.DEFINE_bool("skip_stock", False, "Leave out the stock DPKerasSGDOptimizer.")
+flags.DEFINE_bool(
+    "interleave", False, "Non-private, DP and ghost steps in turn in one process: ratios only."
+)
 flags.DEFINE_integer("projection_dim", 100, "PDP: k.")
 flags.DEFINE_integer("public_examples", 100, "PDP: m.")
 flags.DEFINE_enum("pdp_clipping", "vmap", ["vmap", "ghost"], "Clipping of the pdp mode.")
@@ -84,31 +88,60 @@ def run_mode(mode):
             stock.minimize(loss, variables, tape=tape)
 
         out["stock_ms"] = median_ms(step, FLAGS.stock_steps, 1) * chunks
-    elif mode == "nonprivate":  # the trainer's own steps, one chunk per call
-        steps = NonPrivateSteps(model, tf.keras.optimizers.legacy.SGD(1e-3), variables)
     else:
-        ours = PoseDPSGD(
-            l2_norm_clip=1.0, noise_multiplier=1.0, expected_batch_size=b, learning_rate=1e-3
-        )
-        clipping = "ghost" if mode == "ghost" else FLAGS.pdp_clipping if mode == "pdp" else "vmap"
-        steps = PrivateSteps(model, ours, variables, clipping=clipping)
+        steps, optimizer = _steps(mode, model, variables, b)
         if mode == "pdp":
             out["pdp_refresh_ms"], out["pdp_refresh_gradients_ms"] = _attach_projection(
-                ours, model, variables, size, chunk, out["num_trainable"]
+                optimizer, model, variables, size, chunk, out["num_trainable"]
             )
-
-    if mode != "stock":
-
-        def step():
-            for _ in range(chunks):
-                steps.accumulate(batch)
-            steps.apply()
-
-        out[f"{mode}_ms"] = median_ms(step, FLAGS.steps, FLAGS.warmup)
+        out[f"{mode}_ms"] = median_ms(_step_fn(steps, batch, chunks), FLAGS.steps, FLAGS.warmup)
         if mode == "pdp":  # the projected step, then with the refresh amortised over s steps
             out["pdp_step_ms"] = out["pdp_ms"]
             out["pdp_ms"] += out["pdp_refresh_ms"] / FLAGS.basis_refresh_steps
     out[f"{mode}_peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    return out
+
+
+def _steps(mode, model, variables, b):
+    """The trainer's compiled steps of one mode (one chunk per call) and their optimizer."""
+    if mode == "nonprivate":
+        optimizer = tf.keras.optimizers.legacy.SGD(1e-3)
+        return NonPrivateSteps(model, optimizer, variables), optimizer
+    optimizer = PoseDPSGD(
+        l2_norm_clip=1.0, noise_multiplier=1.0, expected_batch_size=b, learning_rate=1e-3
+    )
+    clipping = "ghost" if mode == "ghost" else FLAGS.pdp_clipping if mode == "pdp" else "vmap"
+    return PrivateSteps(model, optimizer, variables, clipping=clipping), optimizer
+
+
+def _step_fn(steps, batch, chunks):
+    def step():
+        for _ in range(chunks):
+            steps.accumulate(batch)
+        steps.apply()
+
+    return step
+
+
+def interleaved():
+    """Non-private, DP and ghost steps in turn in one process, --steps rounds after --warmup:
+    the ratios then come from the same minutes of this shared machine (separate processes
+    minutes apart gave DP 1.14x-1.48x here). No per-mode peaks: the process holds all three."""
+    model, variables, b, chunk, size = _setup()
+    batch = random_pose_batch(size, chunk)
+    modes = ("nonprivate", "dp", "ghost")
+    steps = {m: _step_fn(_steps(m, model, variables, b)[0], batch, b // chunk) for m in modes}
+    for _ in range(FLAGS.warmup):
+        for step in steps.values():
+            step()
+    times = {m: [] for m in modes}
+    for _ in range(FLAGS.steps):
+        for m, step in steps.items():
+            times[m].append(median_ms(step, 1, 0))
+    out = {f"{m}_ms": float(np.median(times[m])) for m in modes}
+    out["dp_ratio"] = out["dp_ms"] / out["nonprivate_ms"]
+    out["ghost_ratio"] = out["ghost_ms"] / out["nonprivate_ms"]
+    out["dp_ratio_by_round"] = [d / n for d, n in zip(times["dp"], times["nonprivate"])]
     return out
 
 
@@ -136,6 +169,9 @@ def _child(mode):
 
 def main(argv):
     del argv
+    if FLAGS.interleave:
+        print(json.dumps({"preset": FLAGS.preset, **interleaved()}))
+        return
     if FLAGS.mode != "all":
         print(json.dumps(run_mode(FLAGS.mode)))
         return
