@@ -247,7 +247,7 @@ class PdpConfig:
         12.0,
         "PDP: refuse a run whose basis refresh would hold more than this many GB: the basis "
         "three times over (4 p k bytes each) and the public gradients (4 p m); the allocator "
-        "adds ~30 % (README 'Speed and memory').",
+        "adds ~35 % (README 'Speed and memory').",
         above=0,
     )
     pdp_diagnostics: bool = setting(

@@ -135,8 +135,8 @@ def captured_share(gradients, basis):
 def refresh_bytes(num_params, k, m):
     """Memory a refresh holds at once, above the model's own: the (p, k) float32 basis
     variable, the new basis's row blocks and their concatenation, and the (m, p) public
-    gradients. Measured at p = 5.1M, k = m = 100 (8.1 GB by this count), the process's
-    resident memory grew by ~10.5 GB: the allocator's slack comes on top."""
+    gradients. Measured at p = 5.1M, k = m = 100 (7.6 GB by this count, GB = 2^30 bytes),
+    the process's resident memory grew by ~10.3 GB: the allocator's slack comes on top."""
     return 4 * int(num_params) * (3 * int(k) + int(m))
 
 
