@@ -104,3 +104,20 @@ def test_image_checks_are_cached_and_redone_when_a_file_changes(tmp_path, monkey
     (tmp_path / "1.jpg").write_bytes(b"<html>replaced by an error page</html>")
     assert image_check.undecodable_images(paths) == {paths[1]}
     assert checked == [paths[1]]
+
+
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("joints", [[float("nan"), 1.0]] + [[10 + i, 20 + i] for i in range(15)]),
+        ("joints", [[float("inf"), 1.0]] + [[10 + i, 20 + i] for i in range(15)]),
+        ("center", [float("nan"), 50]),
+        ("scale", float("inf")),
+        ("joints_vis", [float("nan")] + [1] * 15),
+    ],
+)
+def test_non_finite_labels_are_refused_at_load_naming_the_record(tmp_path, field, value):
+    # json.dump writes NaN/Infinity and json.load reads them back: the loader must refuse them.
+    path = _write(tmp_path, [_record(), _record(**{field: value})])
+    with pytest.raises(AnnotationError, match=r"ann.json record 1 \(a.jpg\): non-finite"):
+        load_records(path, str(tmp_path))

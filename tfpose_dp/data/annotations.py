@@ -137,6 +137,14 @@ def records_from_list(raw, json_path, image_dir, check_files=True):
             )
         if center.shape != (2,) or not scale > 0:
             raise AnnotationError(f"{json_path} record {i} ({image}): bad center/scale")
+        if not all(np.all(np.isfinite(a)) for a in (joints, vis, center, [scale])):
+            # A NaN label would make a private loss NaN: refused here, before training, so
+            # nothing the run does later can depend on it.
+            raise AnnotationError(
+                f"{json_path} record {i} ({image}): non-finite joints, joints_vis, center or "
+                "scale (NaN or inf): fix or remove the record (unlabelled joints are "
+                "joints_vis 0 with finite coordinates, e.g. [-1, -1])"
+            )
         path = os.path.join(image_dir, image)
         if check_files and not os.path.exists(path):
             missing += 1

@@ -121,12 +121,12 @@ def _one_step(run, inputs, window):
         window.add(*run.steps.accumulate(next(inputs)))
     if run.plan is not None:  # record, release, count: one unit
         run.ledger.record_steps(run.plan.sampling_rate, run.plan.noise_multiplier)
-    run.steps.apply()
+    finite = bool(run.steps.apply())
     run.step += 1
-    if not np.isfinite(window.loss):
+    if not finite:  # the released update, not a private loss (a NaN one goes to private/ only)
         raise TrainingError(
-            f"the training loss became non-finite at step {run.step}: lower --learning_rate or "
-            f"--l2_norm_clip; the last checkpoint in {run.config.runtime.model_dir} is kept"
+            f"the model update became non-finite at step {run.step}: lower --learning_rate; "
+            f"the last checkpoint in {run.config.runtime.model_dir} is kept"
         )
 
 

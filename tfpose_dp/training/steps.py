@@ -61,9 +61,11 @@ class _Steps:
         return tuple(self.strategy.reduce(_SUM, s, axis=None) for s in sums)
 
     def _distributed_apply(self):
-        self.strategy.run(self._apply)
+        """Applies one logical step; returns whether the applied update was finite."""
+        finite = self.strategy.run(self._apply)
         if self.weight_average is not None:
             self.weight_average.update()
+        return self.strategy.experimental_local_results(finite)[0]
 
 
 class PrivateSteps(_Steps):
@@ -97,6 +99,9 @@ class PrivateSteps(_Steps):
     def _apply(self):
         grads = self.optimizer.private_gradients(self.variables)
         self.optimizer.apply_private_gradients(grads, self.variables)
+        # Checked on the released (noisy) update, never on private losses or gradients: a
+        # stop must not depend on one record (clipping zeroes a non-finite example's gradient).
+        return _all_finite(grads)
 
 
 class NonPrivateSteps(_Steps):
@@ -129,11 +134,16 @@ class NonPrivateSteps(_Steps):
         sums = context.all_reduce(_SUM, [tf.identity(s) for s in self._sums])
         count = context.all_reduce(_SUM, tf.identity(self._count))
         scale = 1.0 / tf.maximum(count, 1.0)
+        grads = [s * scale for s in sums]
         with tf.control_dependencies(sums):
             self.optimizer.apply_gradients(
-                [(s * scale, v) for s, v in zip(sums, self.variables)],
-                experimental_aggregate_gradients=False,
+                zip(grads, self.variables), experimental_aggregate_gradients=False
             )
             for s in self._sums:
                 s.assign(tf.zeros_like(s))
             self._count.assign(0.0)
+        return _all_finite(grads)
+
+
+def _all_finite(tensors):
+    return tf.reduce_all([tf.reduce_all(tf.math.is_finite(t)) for t in tensors])
