@@ -54,5 +54,7 @@ def validate(config):
         raise ConfigError(
             "--projection=gep splits every per-example gradient: it needs --clipping=vmap"
         )
+    if pdp.public_fraction is not None and not 0 < pdp.public_fraction < 1:
+        raise ConfigError(f"--public_fraction={pdp.public_fraction} must be in (0, 1)")
     if pdp.public_source == "file" and pdp.projection != "none" and not pdp.public_annotations:
         raise ConfigError("--public_source=file needs --public_annotations=PATH")

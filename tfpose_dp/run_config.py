@@ -218,6 +218,12 @@ class PdpConfig:
     )
     projection_dim: int = setting(100, "PDP: subspace dimension k.", at_least=1)
     public_examples: int = setting(100, "PDP: number m of public examples.", fixed=True, at_least=1)
+    public_fraction: Optional[float] = setting(
+        None,
+        "PDP holdout: share of training images held out as public, each by its own keyed draw "
+        "(default: m + 5 sd persons' worth of the synthetic set; 0.01 with --data_dir).",
+        fixed=True,
+    )
     public_source: str = setting(
         "holdout",
         "PDP: hold whole images out of the training split, or read --public_annotations.",

