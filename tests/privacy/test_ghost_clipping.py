@@ -127,3 +127,69 @@ def test_attention_records_only_its_bias_add_and_restores_it():
     assert [c.layer for c in calls] == [layer]
     assert calls[0].call.__name__ == "add_position_bias"
     assert "add_position_bias" not in vars(layer) and "call" not in vars(layer)
+
+
+def _product_loss(outputs, inputs):
+    """sum(out * target): the gradient at the layer's output is the target itself."""
+    out = tf.nest.flatten(outputs)[0]
+    return tf.reduce_sum(tf.reshape(out * inputs["target"], [tf.shape(out)[0], -1]), 1)
+
+
+def _ghost(loss, model, inputs, variables, clip=1.0):
+    """ghost_clipping.clipped_sum with the exact path as its non-finite fallback."""
+    mask = tf.ones([BATCH])
+
+    def one_example_loss(example):
+        example = tf.nest.map_structure(lambda t: t[None], example)
+        return loss(model(example["image"], training=True), example)[0]
+
+    def exact():
+        _, grads = clipping.per_example_gradients(one_example_loss, inputs, variables)
+        return clipping.clipped_sum(grads, clip, mask)
+
+    return ghost_clipping.clipped_sum(loss, model, inputs, mask, variables, clip, exact)
+
+
+def test_the_gram_route_survives_cancellation():
+    """Rows with a large common offset against output gradients that sum to zero: <XX^T, GG^T>
+    is a small difference of huge terms (in float32 one norm here came out 3.3x too small)."""
+    rng = np.random.default_rng(3)
+    tokens, d_in, d_out = 64, 32, 256  # tokens^2 <= d_in * d_out: the Gram route
+    x = (3.0 + 0.001 * rng.normal(size=(BATCH, tokens, d_in))).astype(np.float32)
+    signs = np.where(np.arange(tokens) % 2 == 0, 1.0, -1.0)[None, :, None]
+    g = (signs * rng.normal(size=(BATCH, 1, d_out))).astype(np.float32)
+    g = np.broadcast_to(g, (BATCH, tokens, d_out)).copy()
+    model = _wrap(tf.keras.layers.Dense(d_out, use_bias=False), (tokens, d_in))
+    inputs = {"image": tf.constant(x), "target": tf.constant(g)}
+    true = np.linalg.norm(
+        np.einsum("btd,bte->bde", x.astype(np.float64), g.astype(np.float64)), axis=(1, 2)
+    )
+    _, _, norms = _ghost(_product_loss, model, inputs, model.trainable_variables)
+    np.testing.assert_allclose(norms.numpy(), true, rtol=1e-3)
+
+
+class _ModelOwnWeight(tf.keras.Model):
+    """A weight the model adds itself and uses in its own call: no called layer owns it."""
+
+    def __init__(self):
+        super().__init__()
+        self.dense = tf.keras.layers.Dense(3)
+        self.unused = tf.keras.layers.Dense(3)
+        self.unused.build((None, 4))
+        self.scale = self.add_weight(name="model_scale", shape=(), initializer="ones")
+
+    def call(self, x):
+        return self.dense(x) * self.scale
+
+
+def test_a_weight_no_called_layer_owns_is_refused_by_name():
+    model = _ModelOwnWeight()
+    images = _images((4,))
+    model(images)
+    inputs = {"image": images, "target": tf.zeros([BATCH, 3])}
+    with pytest.raises(ghost_clipping.GhostClippingError, match="model_scale.*--clipping=vmap"):
+        _ghost(_sum_of_squares_loss, model, inputs, model.trainable_variables)
+    # A weight the forward pass never uses has a zero gradient: zero norm and zero sum is exact.
+    variables = model.dense.trainable_variables + model.unused.trainable_variables
+    _, sums, _ = _ghost(_sum_of_squares_loss, model, inputs, variables)
+    assert all(not np.any(s.numpy()) for s in sums[2:])

@@ -87,15 +87,19 @@ def record_forward(model, inputs, variables):
     return outputs, calls
 
 
+class GhostClippingError(ValueError):
+    """The model uses a variable ghost clipping cannot attribute to a recorded layer call."""
+
+
 def _assign_variables(calls, variables):
     """{call index: [variables]}: each variable to the called layer with the fewest weights
-    that owns it (the innermost), and every call of that layer."""
+    that owns it (the innermost), and every call of that layer. A variable no called layer
+    owns is left out (clipped_sum checks that it has no gradient)."""
     owner = {}
     for v in variables:
         candidates = [c.layer for c in calls if any(w is v for w in c.layer.trainable_weights)]
-        if not candidates:
-            continue  # not used in this forward pass: zero gradient, zero norm
-        owner[id(v)] = min(candidates, key=lambda layer: len(layer.trainable_weights))
+        if candidates:
+            owner[id(v)] = min(candidates, key=lambda layer: len(layer.trainable_weights))
     assigned = {}
     for index, c in enumerate(calls):
         mine = [v for v in variables if owner.get(id(v)) is c.layer]
@@ -127,9 +131,14 @@ class _MatmulGhost:
         self.g = tf.reshape(g, [batch, -1, d_out])
         self.kernel_grads = None
         if tokens is not None and tokens * tokens <= d_in * d_out:
-            gram_x = tf.matmul(self.x, self.x, transpose_b=True)
-            gram_g = tf.matmul(self.g, self.g, transpose_b=True)
-            squares = [tf.reduce_sum(gram_x * gram_g, [1, 2])]
+            # In float64: <X X^T, G G^T> sums T^2 terms that can cancel (rows with a common
+            # offset against output gradients summing to ~0); in float32 that under-estimated
+            # a norm 4.5x, letting f_i g_i exceed C. Products of float32 are exact in float64.
+            x64, g64 = tf.cast(self.x, tf.float64), tf.cast(self.g, tf.float64)
+            gram_x = tf.matmul(x64, x64, transpose_b=True)
+            gram_g = tf.matmul(g64, g64, transpose_b=True)
+            exact = tf.maximum(tf.reduce_sum(gram_x * gram_g, [1, 2]), 0.0)
+            squares = [tf.cast(exact, tf.float32)]
         else:
             self.kernel_grads = [tf.matmul(self.x, self.g, transpose_a=True)]
             squares = clipping.squared_norms(self.kernel_grads)
@@ -268,7 +277,17 @@ def clipped_sum(batched_loss_fn, model, inputs, mask, variables, l2_norm_clip, e
     assigned = _assign_variables(calls, variables)
     batch = losses.shape[0] if losses.shape[0] is not None else tf.shape(losses)[0]
     indices = sorted(assigned)
-    output_grads = tape.gradient(total, [calls[i].output for i in indices])
+    owned = {id(v) for vs in assigned.values() for v in vs}
+    unowned = [v for v in variables if id(v) not in owned]
+    grads = tape.gradient(total, [calls[i].output for i in indices] + unowned)
+    output_grads = grads[: len(indices)]
+    used = [v.name for v, g in zip(unowned, grads[len(indices) :]) if g is not None]
+    if used:  # a zero norm for a variable that moves the loss would break the clip bound
+        raise GhostClippingError(
+            f"--clipping=ghost cannot attribute {used[0]} to a called layer (a weight the "
+            "model adds itself, or one a layer uses outside its own call): train with "
+            "--clipping=vmap, or create the weight in the layer that uses it"
+        )
     parts = layer_parts(calls, dict(zip(indices, output_grads)), assigned, batch)
     norms = tf.sqrt(tf.add_n([tf.zeros([batch])] + [part.squares for part in parts]))
     factors = clipping.clip_factors(norms, l2_norm_clip, mask)
