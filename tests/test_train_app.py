@@ -83,7 +83,7 @@ def test_dp_run_then_resume_continues_the_same_ledger(tmp_path, synthetic_root):
     assert not [
         ln for ln in first.stderr.splitlines() if "step" in ln and "loss" in ln
     ]  # not printed
-    assert "Unit of privacy: one person record" in partial["privacy_statement"]
+    assert "Unit of privacy: one image (all persons in it)" in partial["privacy_statement"]
     assert partial["dp_guarantee"] and "validation split" in partial["not_covered"]
     assert _scalars(model_dir, "val/pckh@0.5")
 

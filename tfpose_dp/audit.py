@@ -13,7 +13,8 @@
    0.1 % and 1 % FPR. It reads private data without DP: an analysis for the data owner, kept
    under MODEL_DIR/private/.
 
-Writes MODEL_DIR/private/audit.json (both parts) and --output_json if given.
+Writes MODEL_DIR/private/audit.json (both parts) and --output_json if given; prints the
+canary part only (stdout is a log like any other), without the count of included canaries.
 """
 
 import json
@@ -75,6 +76,7 @@ def data_attack(model, codec, manifest):
 
     root = run_data_root(manifest.config)
     train, val = load_split(root, "train"), load_split(root, "valid")
+    train = _without_public_holdout(train, manifest.config)
     members = train.subset(np.random.default_rng(0).permutation(len(train))[: FLAGS.members])
     summary = attack_summary(
         per_example_losses(model, members, codec, FLAGS.eval_batch_size),
@@ -83,22 +85,38 @@ def data_attack(model, codec, manifest):
     return {f"mia_{k}": v for k, v in summary.items()}
 
 
+def _without_public_holdout(train, config):
+    """The private training persons: PDP/GEP's held-out public images were never trained on
+    privately, so they are not members."""
+    from tfpose_dp.training import datasets
+
+    pdp, d = config.pdp, config.data
+    if pdp.projection == "none" or pdp.public_source != "holdout":
+        return train
+    rate = datasets.holdout_rate(
+        pdp.public_examples, pdp.public_fraction, d.data_dir, d.synthetic_train
+    )
+    private, _ = datasets.split_public(
+        train, "holdout", pdp.public_examples, config.optim.seed, holdout_fraction=rate
+    )
+    return private
+
+
+PUBLIC_FIELDS = (
+    "empirical_epsilon_lower_bound",
+    "claimed_epsilon",
+    "guesses",
+    "correct_guesses",
+    "canary_auc",
+)
+
+
 def _report(model_dir, result):
     import tensorflow as tf
 
     from tfpose_dp.runs.layout import ensure_private_dir
 
-    public = {
-        f"audit/{k}": result[k]
-        for k in (
-            "empirical_epsilon_lower_bound",
-            "claimed_epsilon",
-            "guesses",
-            "correct_guesses",
-            "canary_auc",
-        )
-        if result.get(k) is not None
-    }
+    public = {f"audit/{k}": result[k] for k in PUBLIC_FIELDS if result.get(k) is not None}
     writer = tf.summary.create_file_writer(model_dir)
     with writer.as_default(step=result["steps"]):
         for name, value in public.items():
@@ -161,8 +179,9 @@ def main(argv):
     if FLAGS.output_json:
         with open(FLAGS.output_json, "w") as f:
             json.dump(result, f, indent=1)
-    logging.info("audit: %s", result)
-    print(json.dumps(result))
+    shared = {k: result[k] for k in ("method", "steps", "canaries", "delta") + PUBLIC_FIELDS}
+    logging.info("audit (membership inference on private data: MODEL_DIR/private/audit.json)")
+    print(json.dumps(shared))
 
 
 if __name__ == "__main__":

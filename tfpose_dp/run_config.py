@@ -136,10 +136,17 @@ class DataConfig:
 class OptimConfig:
     epochs: float = setting(25.0, "Training length in epochs (N/B steps each).", above=0)
     batch_size: int = setting(
-        32, "Expected (Poisson) logical batch size B; q = B/N.", fixed=True, at_least=1
+        32,
+        "Expected (Poisson) logical batch size B, in images (with all their persons; persons "
+        "for --nonprivate); q = B/N.",
+        fixed=True,
+        at_least=1,
     )
     physical_batch_size: int = setting(
-        0, "Examples per compiled chunk; 0 = automatic (~B/4).", at_least=0
+        0,
+        "Person crops per compiled chunk; 0 = automatic (~B/4). An image keeps at most one "
+        "replica's share of them (its first persons).",
+        at_least=0,
     )
     learning_rate: float = setting(1e-3, "Learning rate.", above=0)
     lr_schedule: str = setting(

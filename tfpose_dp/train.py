@@ -27,6 +27,7 @@ def clear_errors():
     from tfpose_dp.data.annotations import AnnotationError
     from tfpose_dp.privacy.accounting import PrivacyConfigError
     from tfpose_dp.privacy.dp_key import DPKeyError
+    from tfpose_dp.privacy.ghost_clipping import GhostClippingError
     from tfpose_dp.run_config import ConfigError
     from tfpose_dp.runs.manifest import ManifestError
     from tfpose_dp.runs.restore import CheckpointNotFound, IncompatibleModel
@@ -46,6 +47,7 @@ def clear_errors():
         IncompatibleModel,
         DPKeyError,
         ManifestError,
+        GhostClippingError,
     )
 
 

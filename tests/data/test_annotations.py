@@ -87,7 +87,10 @@ def test_corrupt_jpegs_are_counted_skips_not_errors_mid_epoch(tmp_path, caplog):
     )
     records = load_records(str(path), str(tmp_path))
     assert [p.rsplit("/", 1)[-1] for p in records.image_paths] == ["a.jpg"]
-    assert "2 whose image is not a decodable JPEG/PNG" in caplog.text
+    report = records.load_report
+    assert report["skipped_undecodable_image"] == 2 and report["kept"] == 1
+    assert sorted(report["undecodable_examples"]) == ["header.jpg", "scrambled.jpg"]
+    assert "scrambled" not in caplog.text  # private names never reach the shared log
 
 
 def test_image_checks_are_cached_and_redone_when_a_file_changes(tmp_path, monkeypatch):

@@ -82,7 +82,7 @@ RECORD = {
     "steps": 40,
     "sampling_rate": 0.01,
     "accountant": "pld",
-    "unit_of_privacy": "one person record",
+    "unit_of_privacy": "one image (all persons in it)",
 }
 
 

@@ -49,6 +49,8 @@ def test_statement_names_the_unit_of_privacy_and_what_is_not_covered():
     plan = make_plan(num_examples=500, batch_size=10, steps=50, noise_multiplier=1.0)
     text = plan.statement(50, 0.99, "pdp", start="initialised from X")
     assert (
-        "one person record" in text and "validation split" in text and "Start: initialised" in text
+        "one image (all persons in it)" in text
+        and "validation split" in text
+        and "Start: initialised" in text
     )
     assert "NO DP GUARANTEE" in plan.statement(50, 0.99, public_noise=True)

@@ -1,5 +1,6 @@
 import numpy as np
 
+from tfpose_dp.privacy.image_units import group_by_image
 from tfpose_dp.privacy.sampling import PAD_INDEX, PoissonSampler
 
 
@@ -43,3 +44,43 @@ def test_empty_draw_gives_zero_chunks():
     empties = [t for t in range(200) if len(s.indices(t)) == 0]
     assert empties, "with q=0.001 some of 200 draws are empty"
     assert s.chunks(empties[0]).shape == (0, 4)
+
+
+def _units(rng, images, most):
+    """Record indices of `images` images holding 1..most persons each, records interleaved."""
+    sizes = rng.integers(1, most + 1, images)
+    names = rng.permutation(np.repeat(np.arange(images), sizes))
+    return group_by_image(names.astype(str), cap=most), names
+
+
+def test_images_are_drawn_whole_and_never_straddle_a_replica_slice():
+    rng = np.random.default_rng(0)
+    units, names = _units(rng, 400, 4)
+    s = PoissonSampler(400, 30, physical_batch_size=16, entropy=2, units=units, replicas=2)
+    for t in range(40):
+        chunks, groups = s.chunks(t), s.groups(t)
+        drawn = np.sort(np.concatenate([units[u] for u in s.indices(t)]))
+        np.testing.assert_array_equal(np.sort(chunks[chunks != PAD_INDEX]), drawn)
+        for chunk, group in zip(chunks, groups):
+            for part, tags in zip(chunk.reshape(2, 8), group.reshape(2, 8)):
+                real = part != PAD_INDEX
+                assert np.all((tags == PAD_INDEX) == ~real)
+                for g in np.unique(tags[real]):  # a group is one whole image, starting at g
+                    members = part[tags == g]
+                    assert part[g] == members[0] and len(set(names[members])) == 1
+                    assert len(members) == int((names == names[members[0]]).sum())
+
+
+def test_single_person_images_give_todays_chunks():
+    units = group_by_image(np.arange(500).astype(str), cap=8)
+    a = PoissonSampler(500, 37, physical_batch_size=8, entropy=1, units=units)
+    b = PoissonSampler(500, 37, physical_batch_size=8, entropy=1)
+    for t in range(20):
+        np.testing.assert_array_equal(a.chunks(t), b.chunks(t))
+        real = a.chunks(t) != PAD_INDEX
+        assert np.all(a.groups(t)[real] == np.tile(np.arange(8), (len(real), 1))[real])
+
+
+def test_persons_beyond_a_slice_are_left_out_of_their_image():
+    units = group_by_image(np.array(["crowd"] * 7 + ["solo"]), cap=4)
+    assert [u.tolist() for u in units] == [[0, 1, 2, 3], [7]]

@@ -25,7 +25,8 @@ def _chunk(records_dir, physical, slice_size, replica_ids, step=0, seed=0):
     from tfpose_dp.data.annotations import load_split
 
     records = load_split(records_dir, "train")
-    sampler = PoissonSampler(len(records), 6, physical, entropy=seed)
+    replicas = physical // slice_size
+    sampler = PoissonSampler(len(records), 6, physical, entropy=seed, replicas=replicas)
     ds = training_dataset(
         records, sampler, SIZE, SimCCCodec(SIZE), step, None, seed, slice_size, replica_ids
     )

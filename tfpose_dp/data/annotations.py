@@ -10,7 +10,6 @@ import json
 import os
 
 import numpy as np
-from absl import logging
 
 from tfpose_dp.data.image_check import undecodable_images
 from tfpose_dp.skeleton import NUM_JOINTS
@@ -40,6 +39,9 @@ class PoseRecords:
     # (a TFDS data source) and each record's position in it.
     image_source: object = None
     source_index: np.ndarray = None
+    # Counts of records skipped at load and up to 3 undecodable image names: computed from
+    # the data without DP, so never logged here; training writes it under MODEL_DIR/private/.
+    load_report: dict = None
 
     def __len__(self):
         return len(self.image_paths)
@@ -116,7 +118,8 @@ def records_from_list(raw, json_path, image_dir, check_files=True):
 
     A record with the wrong joint count or malformed fields is an error naming the
     file and record; a record whose image is missing or does not decode, or with no
-    visible joint, is skipped and counted in one log line.
+    visible joint, is skipped and counted in the records' `load_report` (not logged: the log
+    may be shared, and the counts and names come from the data).
     """
     if not isinstance(raw, list):
         raise AnnotationError(f"{json_path}: expected a JSON list of person records")
@@ -173,19 +176,16 @@ def records_from_list(raw, json_path, image_dir, check_files=True):
         bad_images = sorted(os.path.basename(p) for p in bad)
         corrupt = sum(k[0] in bad for k in keep)
         keep = [k for k in keep if k[0] not in bad]
-    if missing or no_joints or corrupt:
-        logging.warning(
-            "%s: skipped %d records whose image file is missing, %d whose image is not "
-            "a decodable JPEG/PNG (e.g. %s) and %d with no visible joint; %d kept",
-            json_path,
-            missing,
-            corrupt,
-            bad_images[:3],
-            no_joints,
-            len(keep),
-        )
+    report = {
+        "file": str(json_path),
+        "kept": len(keep),
+        "skipped_missing_image": missing,
+        "skipped_undecodable_image": corrupt,
+        "undecodable_examples": bad_images[:3],
+        "skipped_no_visible_joint": no_joints,
+    }
     if not keep:
-        raise AnnotationError(f"{json_path}: no usable records (see the log for skips)")
+        raise AnnotationError(f"{json_path}: no usable records ({report})")
     cols = list(zip(*keep))
     return PoseRecords(
         np.array(cols[0]),
@@ -195,6 +195,7 @@ def records_from_list(raw, json_path, image_dir, check_files=True):
         np.stack(cols[4]),
         np.array(cols[5], np.float32),
         list(cols[6]),
+        load_report=report,
     )
 
 

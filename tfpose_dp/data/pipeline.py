@@ -3,6 +3,7 @@
 Every element is one person crop with its SimCC targets:
   image (H, W, 3) normalised float32; target_x (K, Wx); target_y (K, Hy); target_weight (K,);
   mask () 1 for a real example, 0 for padding; index () record index (-1 for padding);
+  group () in training chunks: the slot of the first person of its image (-1 for padding);
   crop_to_image (3, 3); joints (K, 2) and visible (K,) original 0-based; head_size ().
 Augmentation randomness is stateless, seeded by (seed, step, index): a run is reproducible
 and a resumed run sees the same crops it would have seen.
@@ -98,21 +99,30 @@ def training_dataset(
     processed by exactly one replica.
     """
     slice_size = slice_size or sampler.physical_batch_size
+    if slice_size * sampler.replicas != sampler.physical_batch_size:  # groups are slice-local
+        raise ValueError(
+            f"slices of {slice_size} do not match the sampler's {sampler.replicas} replica(s) "
+            f"of a {sampler.physical_batch_size}-slot chunk"
+        )
 
     def index_stream():
         step = start_step
         while True:
-            for chunk in sampler.chunks(step):
+            for chunk, groups in zip(sampler.chunks(step), sampler.groups(step)):
                 for r in replica_ids:
-                    for index in chunk[r * slice_size : (r + 1) * slice_size]:
-                        yield index, step
+                    part = slice(r * slice_size, (r + 1) * slice_size)
+                    for index, group in zip(chunk[part], groups[part]):
+                        yield index, step, group
             step += 1
 
-    ds = tf.data.Dataset.from_generator(
-        index_stream, output_signature=(tf.TensorSpec([], tf.int64), tf.TensorSpec([], tf.int64))
-    )
+    scalar = tf.TensorSpec([], tf.int64)
+    ds = tf.data.Dataset.from_generator(index_stream, output_signature=(scalar,) * 3)
     fn = make_example_fn(records, input_size, codec, augment, seed)
-    ds = ds.map(fn, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+
+    def example(index, step, group):  # group: the slot of the image's first person (clipping)
+        return {**fn(index, step), "group": tf.cast(group, tf.int32)}
+
+    ds = ds.map(example, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return ds.batch(slice_size, drop_remainder=True).prefetch(2)
 
 

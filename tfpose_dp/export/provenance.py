@@ -32,9 +32,11 @@ def privacy_record(state):
         "sampling_rate": plan.get("sampling_rate"),
         "accountant": plan.get("accountant"),
         "l2_norm_clip": plan.get("l2_norm_clip"),
-        "unit_of_privacy": "one person record of the private training set" if private else None,
+        # Runs before the image-level unit recorded none: theirs was one person record.
+        "unit_of_privacy": plan.get("unit_of_privacy", "one person record") if private else None,
         "num_private_examples": manifest.num_private_examples,
-        "initialised_from": config.model.init_from,
+        # The start model's own method, data and guarantee, not only its path.
+        "initialised_from": manifest.start or config.model.init_from,
     }
     if not private:
         record["note"] = "NON-PRIVATE model: trained without differential privacy"

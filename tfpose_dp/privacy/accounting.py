@@ -160,6 +160,7 @@ class PrivacyLedger:
 
     delta: float
     segments: list = dataclasses.field(default_factory=list)
+    discarded: int = 0  # steps released, then lost to a crash or a rewind: charged, not trained
 
     def record_steps(self, sampling_rate, noise_multiplier, steps=1):
         last = self.segments[-1] if self.segments else None
@@ -177,10 +178,24 @@ class PrivacyLedger:
             return 0.0
         return epsilon_spent(self.segments, self.delta, kind, epsilon_hint)
 
+    def charge_discarded(self, sampling_rate, noise_multiplier, steps):
+        """Charges `steps` released steps that the resumed trajectory does not contain."""
+        if steps:
+            self.record_steps(sampling_rate, noise_multiplier, steps)
+            self.discarded += steps
+
+    @property
+    def trained_steps(self):
+        """The steps of the trajectory in hand (equals the checkpoint's step)."""
+        return self.steps - self.discarded
+
     def to_json(self):
-        return json.dumps({"delta": self.delta, "segments": self.segments})
+        return json.dumps(
+            {"delta": self.delta, "segments": self.segments, "discarded": self.discarded}
+        )
 
     @classmethod
     def from_json(cls, text):
         data = json.loads(text)
-        return cls(delta=data["delta"], segments=[list(s) for s in data["segments"]])
+        segments = [list(s) for s in data["segments"]]
+        return cls(delta=data["delta"], segments=segments, discarded=data.get("discarded", 0))

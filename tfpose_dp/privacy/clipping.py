@@ -1,9 +1,11 @@
-"""Exact per-example gradient clipping, returning the clipped *sum*.
+"""Exact per-unit gradient clipping, returning the clipped *sum*.
 
-Sensitivity: adding or removing one example changes the returned sum by at most
-`l2_norm_clip` in L2 norm (its clipped gradient); masked (padding) examples contribute
-exactly zero. Dividing by a batch size is *not* done here: the noise is calibrated to the
-sum, and normalisation is a separate, visible step (see `noise.py`).
+The unit is a group of examples (the persons of one image: privacy/image_units.py; without
+groups, each example alone): the group's summed gradient is clipped, each member's gradient
+weighted by its group's factor. Sensitivity: adding or removing one unit changes the returned
+sum by at most `l2_norm_clip` in L2 norm; masked (padding) examples contribute exactly zero.
+Dividing by a batch size is *not* done here: the noise is calibrated to the sum, and
+normalisation is a separate, visible step (see `noise.py`).
 
 Per-example gradients come from `tf.vectorized_map` over a one-example gradient
 function: one batched computation, no Python loop and no `tape.jacobian`.
@@ -58,6 +60,36 @@ def global_norms(per_example_grads):
     return tf.sqrt(tf.add_n(squared_norms(per_example_grads)))
 
 
+def group_norms(per_example_grads, groups):
+    """For each example, the L2 norm of its group's summed gradient, shape (B,).
+
+    groups (B,): the slot of each example's group (< B), negative for padding (dropped from
+    every sum). Summed one variable at a time: no second (B, p) copy of the gradients.
+    """
+    batch = tf.shape(groups)[0]
+    squares = tf.zeros([batch])
+    for g in per_example_grads:
+        summed = tf.math.unsorted_segment_sum(g, groups, batch)
+        squares += tf.reduce_sum(tf.reshape(tf.square(summed), [batch, -1]), 1)
+    return tf.gather(tf.sqrt(squares), tf.maximum(groups, 0))
+
+
+def sum_by_group(per_example_grads, mask, groups):
+    """(each group's summed gradients at its slot, 1 where a slot heads a real group): the
+    groups as examples, for methods that clip whole per-example gradients (GEP)."""
+    batch = tf.shape(groups)[0]
+    summed = [tf.math.unsorted_segment_sum(g, groups, batch) for g in per_example_grads]
+    members = tf.math.unsorted_segment_sum(tf.cast(mask, tf.float32), groups, batch)
+    return summed, tf.minimum(members, 1.0)
+
+
+def all_singletons(groups):
+    """True when every real slot is its own group (one person per image in this slice)."""
+    return tf.reduce_all(
+        (groups < 0) | (groups == tf.range(tf.shape(groups)[0], dtype=groups.dtype))
+    )
+
+
 def clip_factors(norms, l2_norm_clip, mask):
     """min(1, C / norm) per example, times the 0/1 mask. C = inf leaves gradients unchanged."""
     clip = tf.cast(l2_norm_clip, norms.dtype)
@@ -65,15 +97,22 @@ def clip_factors(norms, l2_norm_clip, mask):
     return factor * tf.cast(mask, norms.dtype)
 
 
-def clipped_sum(per_example_grads, l2_norm_clip, mask):
-    """Sum over examples of min(1, C/||g_i||) * mask_i * g_i, and the per-example norms.
+def clipped_sum(per_example_grads, l2_norm_clip, mask, groups=None):
+    """Sum over examples of min(1, C/||G_i||) * mask_i * g_i, and the norms ||G_i||, G_i the
+    summed gradient of example i's group (`groups`: see group_norms; None: G_i = g_i).
 
     >>> g = [tf.constant([[3.0, 4.0], [0.3, 0.4], [30.0, 40.0]])]
     >>> total, norms = clipped_sum(g, l2_norm_clip=1.0, mask=tf.constant([1.0, 1.0, 0.0]))
     >>> [round(float(v), 4) for v in total[0]]
     [0.9, 1.2]
+    >>> total, norms = clipped_sum(g, 1.0, tf.constant([1.0, 1.0, 0.0]), tf.constant([0, 0, -1]))
+    >>> [round(float(v), 4) for v in total[0]]  # one image: (3.3, 4.4) clipped to norm 1
+    [0.6, 0.8]
     """
-    norms = global_norms(per_example_grads)
+    if groups is None:
+        norms = global_norms(per_example_grads)
+    else:
+        norms = group_norms(per_example_grads, groups)
     factors = clip_factors(norms, l2_norm_clip, mask)
     # A finite norm means every entry of that example's gradient is finite; only a chunk with
     # a non-finite norm pays for the pass that zeroes such examples (0 * inf would be NaN).

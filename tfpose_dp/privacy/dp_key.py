@@ -7,6 +7,11 @@ sequence); `--seed` keeps everything public (initialisation, augmentation, synth
 public holdout). The key lives only in `MODEL_DIR/private/dp_key` (mode 0600); logs show a
 fingerprint (a hash that reveals nothing of it).
 
+A run rewound to an earlier checkpoint (or restarted after a crash) would re-release steps it
+already released; with the same noise, the difference of the two trajectories cancels it. So
+the noise and sampling streams also depend on a *generation*, raised on every such restart
+(training/release_record.py): the re-run steps get fresh noise and are charged again.
+
 `DPKey.from_public_seed(seed)` derives the key from a public seed instead: reproducible runs for
 tests and debugging, which carry **no** DP guarantee (`key.public` says so).
 
@@ -14,6 +19,9 @@ tests and debugging, which carry **no** DP guarantee (`key.public` says so).
 >>> a.noise_key() == b.noise_key() and a.public
 True
 >>> DPKey.generate().noise_key() != DPKey.generate().noise_key()
+True
+>>> b = a.with_generation(1)
+>>> b.noise_key() != a.noise_key() and (b.audit_coins(8) == a.audit_coins(8)).all()
 True
 """
 
@@ -35,11 +43,17 @@ class DPKeyError(RuntimeError):
 class DPKey:
     """256 secret bits and the streams derived from them."""
 
-    def __init__(self, secret, public=False):
+    def __init__(self, secret, public=False, generation=0):
         if len(secret) != KEY_BYTES:
             raise ValueError(f"a DP key has {KEY_BYTES} bytes, got {len(secret)}")
         self._secret = bytes(secret)
         self.public = bool(public)
+        self.generation = int(generation)
+
+    def with_generation(self, generation):
+        """The same key with fresh noise and sampling streams (audit coins unchanged: the
+        private set must not change on resume)."""
+        return DPKey(self._secret, self.public, generation)
 
     @classmethod
     def generate(cls):
@@ -56,13 +70,17 @@ class DPKey:
     def _derive(self, purpose):
         return hashlib.sha256(self._secret + purpose.encode()).digest()
 
+    def _stream(self, purpose):
+        """A per-step stream: generation 0 keeps the original derivation."""
+        return self._derive(purpose + (f" generation {self.generation}" if self.generation else ""))
+
     def noise_key(self):
         """Two int64 words: the stateless RNG key of the Gaussian noise (privacy/noise.py)."""
-        return list(struct.unpack("<qq", self._derive("gaussian noise")[:16]))
+        return list(struct.unpack("<qq", self._stream("gaussian noise")[:16]))
 
     def sampling_entropy(self):
         """Eight uint32 words seeding the Poisson draw of every step (privacy/sampling.py)."""
-        return list(struct.unpack("<8I", self._derive("poisson sampling")))
+        return list(struct.unpack("<8I", self._stream("poisson sampling")))
 
     def audit_coins(self, count):
         """`count` secret fair coins (0/1): which audit canaries join the training set."""
@@ -105,4 +123,4 @@ class DPKey:
             raise DPKeyError(f"{path} is not a DP key file ({e}); restore it from a backup") from e
 
     def __repr__(self):  # never print the secret
-        return f"DPKey({self.fingerprint()})"
+        return f"DPKey({self.fingerprint()}, generation {self.generation})"

@@ -86,29 +86,28 @@ class PrivateGradientMixin:
         with tf.init_scope():
             self._coord_sum = replica_local_zeros([embedding.basis[0]], "gep_coords")[0]
 
-    def accumulate(self, per_example_loss_fn, batch, mask, var_list, ghost=None):
-        """Adds the clipped per-example gradient sum of one chunk to the accumulator.
+    def accumulate(self, per_example_loss_fn, batch, mask, var_list, ghost=None, groups=None):
+        """Adds the clipped per-unit gradient sum of one chunk to the accumulator.
 
-        `ghost`: (batched_loss_fn, model) to clip the ghost_clipping.py way (same sum, norms
-        layer by layer); None: per-example gradients of the whole model (the exact reference).
-        Returns per-example (losses, gradient norms): private diagnostics, never release them.
+        `groups`: each example's group (the persons of one image, clipped together; see
+        clipping.group_norms); None: each example alone. `ghost`: (batched_loss_fn, model) to
+        clip the ghost_clipping.py way (same sum, norms layer by layer) for chunks of single
+        persons; None or a chunk with a multi-person image: per-example gradients of the whole
+        model (the exact reference: both compute the same function).
+        Returns per-example (losses, unit gradient norms): private diagnostics, never release.
         """
         if ghost is not None and self.embedding is None:
-            batched_loss_fn, model = ghost
-
-            def exact():  # for a chunk with a non-finite norm
-                _, grads = clipping.per_example_gradients(per_example_loss_fn, batch, var_list)
-                return clipping.clipped_sum(grads, self.l2_norm_clip, mask)
-
-            losses, sums, norms = ghost_clipping.clipped_sum(
-                batched_loss_fn, model, batch, mask, var_list, self.l2_norm_clip, exact
+            losses, sums, norms = self._ghost_or_exact(
+                per_example_loss_fn, batch, mask, var_list, ghost, groups
             )
             self._add_to_accumulators(var_list, sums)
             return losses, norms
         losses, grads = clipping.per_example_gradients(per_example_loss_fn, batch, var_list)
         if self.embedding is None:
-            sums, norms = clipping.clipped_sum(grads, self.l2_norm_clip, mask)
+            sums, norms = clipping.clipped_sum(grads, self.l2_norm_clip, mask, groups)
         else:
+            if groups is not None:  # GEP splits whole unit gradients
+                grads, mask = clipping.sum_by_group(grads, mask, groups)
             norms = clipping.global_norms(grads)
             coords, sums = gep.split_clip_sum(
                 grads, self.embedding.basis, self.l2_norm_clip, self.residual_clip, mask
@@ -116,6 +115,28 @@ class PrivateGradientMixin:
             self._coord_sum.assign_add(coords)
         self._add_to_accumulators(var_list, sums)
         return losses, norms
+
+    def _ghost_or_exact(self, per_example_loss_fn, batch, mask, var_list, ghost, groups):
+        batched_loss_fn, model = ghost
+
+        def exact():  # multi-person images, or a chunk with a non-finite norm
+            losses, grads = clipping.per_example_gradients(per_example_loss_fn, batch, var_list)
+            return (losses, *clipping.clipped_sum(grads, self.l2_norm_clip, mask, groups))
+
+        def by_ghost():
+            return ghost_clipping.clipped_sum(
+                batched_loss_fn,
+                model,
+                batch,
+                mask,
+                var_list,
+                self.l2_norm_clip,
+                lambda: exact()[1:],
+            )
+
+        if groups is None:
+            return by_ghost()
+        return tf.cond(clipping.all_singletons(groups), by_ghost, exact)
 
     def _add_to_accumulators(self, var_list, sums):
         for acc, s in zip(self._ensure_accumulators(var_list), sums):

@@ -18,6 +18,9 @@ import dp_accounting
 from tfpose_dp.privacy import accounting
 
 # What the guarantee does not cover; the statement ends with it.
+# One image with every person in it: a person's crop shows the people around them
+# (privacy/image_units.py).
+UNIT_OF_PRIVACY = "one image (all persons in it)"
 NOT_COVERED = (
     "Not covered: the validation split (its metrics and skeleton images are computed without DP), "
     "the public set (PDP basis) and the public pretrained model, MODEL_DIR/private/ (the key and "
@@ -68,11 +71,11 @@ class PrivacyPlan:
         return lo
 
     def to_json(self):
-        return dataclasses.asdict(self)
+        return {**dataclasses.asdict(self), "unit_of_privacy": UNIT_OF_PRIVACY}
 
     @classmethod
     def from_json(cls, data):
-        return cls(**data)
+        return cls(**{k: v for k, v in data.items() if k != "unit_of_privacy"})
 
     def statement(
         self, steps_done, epsilon_spent, projection="none", public_noise=False, start=None
@@ -95,8 +98,8 @@ class PrivacyPlan:
                 "sampling from a secret per-run key (OS CSPRNG)."
             )
         return (
-            f"Unit of privacy: one person record of the N={self.num_examples} private training "
-            "records (add/remove-one adjacency). "
+            f"Unit of privacy: {UNIT_OF_PRIVACY}, of the N={self.num_examples} private "
+            "training images (add/remove-one adjacency). "
             f"Mechanism: {_mechanism(self.l2_norm_clip, self.noise_multiplier, projection)}. "
             f"Sampling: Poisson, q={self.sampling_rate:.6g}, noise normalised by the expected "
             "batch "

@@ -1,19 +1,22 @@
-"""Poisson sampling of private examples, delivered as fixed-size masked chunks.
+"""Poisson sampling of private units (images: privacy/image_units.py), delivered as
+fixed-size masked chunks of their records (persons).
 
-Every step, each of the N private examples joins the logical batch independently with
+Every step, each of the N private units joins the logical batch independently with
 probability q = expected_batch_size / N: exactly the subsampling the accountant assumes
-(`PoissonSampledDpEvent`). The logical batch has a random size n ~ Binomial(N, q) and is
-cut into ceil(n / physical_batch_size) fixed-size chunks, the last padded with index -1
-(mask 0). There is no overflow: a large draw simply takes one more chunk, and an empty
-draw takes zero chunks (the step still adds noise). The draw for step t depends only on
-(entropy, t), the entropy being derived from the run's secret DP key (privacy/dp_key.py), so
-the sampler's whole state is the step counter kept in checkpoints and nobody without the key
-can tell who was in a batch.
+(`PoissonSampledDpEvent`). The logical batch has a random size n ~ Binomial(N, q); its
+units' records are packed into fixed-size chunks (a unit never straddles a replica's slice),
+the last padded with index -1 (mask 0). There is no overflow: a large draw simply takes one
+more chunk, and an empty draw takes zero chunks (the step still adds noise). The draw for
+step t depends only on (entropy, t), the entropy being derived from the run's secret DP key
+(privacy/dp_key.py), so the sampler's whole state is the step counter kept in checkpoints and
+nobody without the key can tell who was in a batch.
 """
 
 import numpy as np
 
-PAD_INDEX = -1
+from tfpose_dp.privacy.image_units import PAD, pack
+
+PAD_INDEX = PAD
 
 
 class PoissonSampler:
@@ -28,7 +31,19 @@ class PoissonSampler:
     (32, True)
     """
 
-    def __init__(self, num_examples, expected_batch_size, physical_batch_size, entropy):
+    def __init__(
+        self,
+        num_examples,
+        expected_batch_size,
+        physical_batch_size,
+        entropy,
+        units=None,
+        replicas=1,
+    ):
+        """`units`: the record indices of each of the `num_examples` units (None: one record
+        per unit, unit i = record i). `replicas`: slices per chunk (tf.distribute)."""
+        if units is not None and len(units) != num_examples:
+            raise ValueError(f"{len(units)} units given for num_examples={num_examples}")
         if num_examples <= 0:
             raise ValueError("the private training set is empty: there is nothing to sample")
         if not 0 < expected_batch_size <= num_examples:
@@ -38,6 +53,8 @@ class PoissonSampler:
         self.num_examples = int(num_examples)
         self.expected_batch_size = int(expected_batch_size)
         self.physical_batch_size = int(physical_batch_size)
+        self.units, self.replicas = units, int(replicas)
+        self._layout_cache = (None, None)
         # DPKey.sampling_entropy() in a run (secret); an int in tests.
         self.entropy = [int(entropy)] if isinstance(entropy, int) else [int(w) for w in entropy]
 
@@ -46,17 +63,28 @@ class PoissonSampler:
         return self.expected_batch_size / self.num_examples
 
     def indices(self, step):
-        """Sorted indices of the examples in logical batch `step`."""
+        """Sorted indices of the units in logical batch `step`."""
         rng = np.random.default_rng([*self.entropy, int(step), 0x5A3])
         return np.flatnonzero(rng.random(self.num_examples) < self.sampling_rate)
 
+    def _layout(self, step):
+        cached_step, layout = self._layout_cache  # one read: the input thread calls this too
+        if cached_step != step:
+            idx = self.indices(step)
+            members = [self.units[u] for u in idx] if self.units is not None else idx[:, None]
+            slice_size = self.physical_batch_size // self.replicas
+            layout = pack(members, slice_size, self.replicas)
+            self._layout_cache = (step, layout)
+        return layout
+
     def chunks(self, step):
-        """(num_chunks, physical_batch_size) int64 indices, padded with PAD_INDEX."""
-        idx = self.indices(step)
-        num_chunks = -(-len(idx) // self.physical_batch_size)
-        out = np.full((num_chunks, self.physical_batch_size), PAD_INDEX, np.int64)
-        out.reshape(-1)[: len(idx)] = idx
-        return out
+        """(num_chunks, physical_batch_size) int64 record indices, padded with PAD_INDEX."""
+        return self._layout(step)[0]
+
+    def groups(self, step):
+        """Like `chunks`: each slot's group (the slice-local slot of its unit's first record),
+        PAD_INDEX in padding: the clipping unit (privacy/clipping.py)."""
+        return self._layout(step)[1]
 
     def steps_per_epoch(self):
         return steps_per_epoch(self.num_examples, self.expected_batch_size)

@@ -6,7 +6,8 @@ MODEL_DIR/                 safe to share: checkpoints (weights, optimizer, ledge
   final_metrics.json       final_metrics.json
   private/                 NEVER share (mode 0700): the secret DP key, and diagnostics
     dp_key                 computed from private training examples without DP (loss, clip
-    progress.log           fraction, examples/s), as text and as TensorBoard scalars
+    releases.json          fraction, examples/s), as text and as TensorBoard scalars; the
+    progress.log           count of released steps (training/release_record.py)
     tensorboard/
 """
 

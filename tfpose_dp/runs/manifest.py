@@ -19,6 +19,7 @@ class Manifest:
     num_private_examples: int
     data_description: str
     plan: Optional[dict] = None  # privacy.plan.PrivacyPlan.to_json(); None for a non-private run
+    start: Optional[dict] = None  # the --init_from model's own record (runs/restore.py)
 
     def to_json(self):
         return {
@@ -26,6 +27,7 @@ class Manifest:
             "num_private_examples": self.num_private_examples,
             "data_description": self.data_description,
             "plan": self.plan,
+            "start": self.start,
         }
 
     @classmethod
@@ -42,4 +44,5 @@ class Manifest:
             int(data["num_private_examples"]),
             data.get("data_description", ""),
             data.get("plan"),
+            data.get("start"),
         )

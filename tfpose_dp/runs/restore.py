@@ -113,6 +113,42 @@ def check_compatible(source, wanted, path):
             )
 
 
+def data_identity(config):
+    """What a run trained on, as far as the flags tell: its --data_dir, or its synthetic domain
+    and seed (synthetic sets of one seed share their first people, whatever their sizes)."""
+    d = config.data
+    if d.data_dir:
+        return ("data_dir", os.path.realpath(d.data_dir))
+    return ("synthetic", d.synthetic_domain, d.synthetic_seed)
+
+
+def check_public_start(source, wanted, path):
+    """A start model trained on this run's own training data would spend that data outside
+    the ledger: refused. (Different folders holding the same images cannot be told apart
+    here: the start must be trained on public data only, as the statement says.)"""
+    if data_identity(source.config) == data_identity(wanted):
+        raise IncompatibleModel(
+            f"--init_from={path} was trained on this run's own training data "
+            f"({source.data_description}): the start model must come from public data only. "
+            "Pretrain on a public set (another --data_dir or --synthetic_domain) first"
+        )
+
+
+def start_record(source, path):
+    """The start model's own record, kept in this run's manifest and exports."""
+    plan = source.plan or {}
+    private = not source.config.privacy.nonprivate
+    return {
+        "init_from": path,
+        "method": source.config.method,
+        "data": source.data_description,
+        "dp_guarantee": private and not source.config.privacy.reproducible_noise,
+        "epsilon_target": plan.get("epsilon") if private else None,
+        "note": "this run's guarantee covers its own private data only; the start model's "
+        "training data must be public",
+    }
+
+
 def init_from_run(model, path, wanted):
     """Loads another run's whole pose model (backbone and head) into `model` (built from config
     `wanted`); returns the source run's manifest."""

@@ -101,16 +101,19 @@ def describe(strategy):
     return f"{type(strategy).__name__} with {replicas} replica(s), cluster {cluster}"
 
 
-def broadcast_key(strategy, key, chief):
-    """The chief's DP key on every worker of a multi-worker run (other strategies: `key` itself).
+def broadcast_key(strategy, key, chief, discarded=0):
+    """The chief's DP key (with its generation) and its count of discarded steps on every worker
+    of a multi-worker run (other strategies: `key, discarded` themselves).
 
-    Every replica all-gathers one row [is_chief, 16 key words]; the words are < 2**16, so
-    float32 carries them exactly. The key never touches the file system of other workers.
+    Every replica all-gathers one row [is_chief, generation, discarded, 16 key words]; all are
+    integers < 2**24, so float32 carries them exactly. The key never touches the file system of
+    other workers.
     """
     if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
-        return key
+        return key, discarded
+    head = [1.0, key.generation, discarded] if chief else [0.0, 0.0, 0.0]
     words = key.to_words() if chief else [0] * (KEY_BYTES // 2)
-    row = tf.constant([[1.0 if chief else 0.0] + [float(w) for w in words]], tf.float32)
+    row = tf.constant([head + [float(w) for w in words]], tf.float32)
 
     @tf.function
     def gather():
@@ -120,4 +123,5 @@ def broadcast_key(strategy, key, chief):
     chief_rows = rows[rows[:, 0] == 1.0]
     if not len(chief_rows):
         raise DistributionError("no chief took part in the DP key broadcast; check TF_CONFIG")
-    return DPKey.from_words(chief_rows[0, 1:])
+    generation, discarded = (int(round(x)) for x in chief_rows[0, 1:3])
+    return DPKey.from_words(chief_rows[0, 3:]).with_generation(generation), discarded

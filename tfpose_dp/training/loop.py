@@ -121,6 +121,8 @@ def _one_step(run, inputs, window):
         window.add(*run.steps.accumulate(next(inputs)))
     if run.plan is not None:  # record, release, count: one unit
         run.ledger.record_steps(run.plan.sampling_rate, run.plan.noise_multiplier)
+        if run.releases is not None:  # counted before the update exists (no replay on resume)
+            run.releases.count_release()
     finite = bool(run.steps.apply())
     run.step += 1
     if not finite:  # the released update, not a private loss (a NaN one goes to private/ only)

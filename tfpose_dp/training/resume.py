@@ -26,12 +26,14 @@ def check_resume(saved, now, num_private_examples, model_dir):
 
 def check_restored_step(ckpt_dir, state_step, optimizer_iterations, ledger_steps=None):
     """The step in state.json must equal the optimizer's counter (which keys the noise) and,
-    for a private run, the ledger's step count: otherwise a step could be released twice."""
+    for a private run, the ledger's trained steps (its steps less the discarded ones):
+    otherwise a step could be released twice or go uncharged."""
     if optimizer_iterations != state_step or (
         ledger_steps is not None and ledger_steps != state_step
     ):
         raise ConfigError(
             f"checkpoint {ckpt_dir} is inconsistent: state step {state_step}, optimizer iterations "
             f"{optimizer_iterations}, ledger steps {ledger_steps}. Resume from an earlier ckpt-* "
-            "folder (point checkpoints/latest at it) or start a new --model_dir"
+            "folder (point checkpoints/latest at it: the steps released after it stay charged "
+            "and are re-run with fresh noise) or start a new --model_dir"
         )

@@ -9,14 +9,18 @@ from absl import logging
 from tfpose_dp.privacy.dp_key import DPKey
 from tfpose_dp.runs.layout import ensure_private_dir, key_path, private_dir
 from tfpose_dp.training import distribution
+from tfpose_dp.training.release_record import ReleaseRecord
 
 
-def run_key(model_dir, seed, reproducible, strategy, chief, resuming=False):
-    """The run's DP key on every worker (the chief reads or draws it, then sends it).
+def run_key(model_dir, seed, reproducible, strategy, chief, resuming=False, ledger_steps=0):
+    """The run's DP key on every worker (the chief reads or draws it, then sends it), and the
+    chief's ReleaseRecord (None elsewhere) with the number of released steps the starting
+    checkpoint's ledger (`ledger_steps`) lacks: `(key, record, discarded)`.
 
     A new run draws a fresh key from the OS; a resumed run (or one restarted before its first
     checkpoint) reads MODEL_DIR/private/dp_key back, so the noise and sampling sequence
-    continues. `reproducible` derives it from the public seed: no DP guarantee.
+    continues, in a new generation when steps would otherwise be released twice.
+    `reproducible` derives it from the public seed: no DP guarantee.
     """
     if reproducible:
         logging.warning(
@@ -24,19 +28,36 @@ def run_key(model_dir, seed, reproducible, strategy, chief, resuming=False):
             "the public --seed=%d; this run carries NO differential-privacy guarantee",
             seed,
         )
-        return DPKey.from_public_seed(seed)
-    key = None
+        return DPKey.from_public_seed(seed), None, 0
+    key, record = None, None
     if chief:
         path = key_path(model_dir)
         # A resumed run needs its own key (DPKey.load says so clearly when it is missing).
         key = DPKey.load(path) if resuming or os.path.exists(path) else DPKey.generate()
-    return distribution.broadcast_key(strategy, key, chief)
+        record = ReleaseRecord.at_start(model_dir, ledger_steps)
+        key = key.with_generation(record.generation)
+        if record.discarded:
+            logging.warning(
+                "%d released step(s) are not in the starting checkpoint (a crash after it, or "
+                "an earlier ckpt-* chosen): they stay charged to the privacy ledger, and the "
+                "steps re-run from here draw fresh noise (key generation %d)",
+                record.discarded,
+                record.generation,
+            )
+    key, discarded = distribution.broadcast_key(
+        strategy, key, chief, record.discarded if record else 0
+    )
+    return key, record, discarded
 
 
-def persist_key(model_dir, key, chief):
-    """Writes a new run's key to MODEL_DIR/private/dp_key (mode 0600), once."""
+def persist_key(model_dir, key, record, chief):
+    """Writes a new run's key to MODEL_DIR/private/dp_key (mode 0600), once, and the release
+    record (its new generation) before any step is released."""
+    if not chief or key.public:
+        return
+    record.save()
     path = key_path(model_dir)
-    if not chief or key.public or os.path.exists(path):
+    if os.path.exists(path):
         return
     ensure_private_dir(model_dir)
     key.save(path)

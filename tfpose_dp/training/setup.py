@@ -10,7 +10,6 @@ import tensorflow as tf
 from absl import logging
 
 from tfpose_dp import presets
-from tfpose_dp.data.canaries import make_canaries
 from tfpose_dp.data.pipeline import eval_dataset
 from tfpose_dp.models.pose_model import load_backbone_weights, trainable_variables
 from tfpose_dp.models.simcc import SimCCCodec
@@ -22,10 +21,12 @@ from tfpose_dp.privacy.sampling import PoissonSampler, planned_steps, steps_per_
 from tfpose_dp.run_config import ConfigError, RunConfig
 from tfpose_dp.runs import checkpoints, restore
 from tfpose_dp.runs.manifest import Manifest
-from tfpose_dp.training import datasets, distribution
+from tfpose_dp.training import distribution
 from tfpose_dp.training.pdp_basis import PublicBasis, public_batches
+from tfpose_dp.training.release_record import ReleaseRecord
 from tfpose_dp.training.reporting import Reporter
 from tfpose_dp.training.resume import check_restored_step, check_resume
+from tfpose_dp.training.run_data import load_run_data, write_load_report
 from tfpose_dp.training.run_key import persist_key, run_key
 from tfpose_dp.training.steps import NonPrivateSteps, PrivateSteps
 from tfpose_dp.training.weight_average import WeightAverage
@@ -59,40 +60,10 @@ class Run:
     projection: Optional[SubspaceProjection] = None
     basis: Optional[PublicBasis] = None
     average: Optional[WeightAverage] = None
+    releases: Optional[ReleaseRecord] = None  # the chief's count of released steps
     step: int = 0
     start_metrics: Optional[dict] = None
     start: Optional[str] = None  # where the model came from, for the statement
-
-
-def _data(config, key):
-    d, pdp = config.data, config.pdp
-    train, val, description = datasets.load_train_val(
-        d.data_dir,
-        d.synthetic_train,
-        d.synthetic_val,
-        d.synthetic_seed,
-        d.synthetic_root,
-        d.synthetic_domain,
-    )
-    public = None
-    if pdp.projection != "none":
-        rate = datasets.holdout_rate(
-            pdp.public_examples, pdp.public_fraction, d.data_dir, d.synthetic_train
-        )
-        train, public = datasets.split_public(
-            train,
-            pdp.public_source,
-            pdp.public_examples,
-            config.optim.seed,
-            pdp.public_annotations,
-            holdout_fraction=rate,
-        )
-    if d.audit_canaries:  # after the public split: canaries are private records, never public
-        canaries = make_canaries(d.audit_canaries, d.synthetic_root, d.synthetic_domain)
-        included = np.flatnonzero(key.audit_coins(d.audit_canaries))
-        train = train.concat(canaries.subset(included))
-        description += f" + {len(included)} audit canaries"
-    return train, val, public, description
 
 
 def _plan(config, n, total_steps, state):
@@ -241,21 +212,26 @@ def build_run(config):
     chief, replicas = distribution.is_chief(strategy), strategy.num_replicas_in_sync
     tf.keras.utils.set_random_seed(o.seed)  # public randomness only: init, augmentation
     ckpt, state = _existing_state(r.model_dir)
-    key = None  # secret randomness, in memory until the configuration is accepted
+    key = record = None  # secret randomness, in memory until the configuration is accepted
+    discarded = 0  # released steps the starting checkpoint lacks (release_record.py)
     if not config.privacy.nonprivate or config.data.audit_canaries:
-        key = run_key(
+        key, record, discarded = run_key(
             r.model_dir,
             o.seed,
             config.privacy.reproducible_noise,
             strategy,
             chief,
             resuming=state is not None,
+            ledger_steps=PrivacyLedger.from_json(state["ledger"]).steps if state else 0,
         )
-    train, val, public, description = _data(config, key)
-    n = len(train)
+    physical = _physical_batch_size(config, replicas)
+    slice_size = distribution.replica_slice_size(physical, replicas)
+    data = load_run_data(config, key, slice_size)  # the privacy unit: one image, all its persons
+    n = data.num_units
     if not 0 < o.batch_size <= n:
         raise ConfigError(
-            f"--batch_size={o.batch_size} must be in [1, N={n}] (the private examples)"
+            f"--batch_size={o.batch_size} must be in [1, N={n}] (the private "
+            f"{'examples' if data.units is None else 'images'})"
         )
     total_steps = planned_steps(n, o.batch_size, o.epochs)
     plan = _plan(config, n, total_steps, state)
@@ -265,42 +241,57 @@ def build_run(config):
         check_resume(Manifest.from_state(state), config, n, r.model_dir)
     if source is not None:
         restore.check_compatible(source.config, config, config.model.init_from)
+        restore.check_public_start(source, config, config.model.init_from)
     if key is not None:
-        persist_key(r.model_dir, key, chief)
+        persist_key(r.model_dir, key, record, chief)
+    if chief:
+        write_load_report(r.model_dir, data)
     # The non-private baseline draws its batches from the seed: nothing to protect.
     sampler = PoissonSampler(
         n,
         o.batch_size,
-        _physical_batch_size(config, replicas),
+        physical,
         key.sampling_entropy() if plan is not None else o.seed,
+        units=data.units,
+        replicas=replicas,
     )
-    built = _model_and_steps(config, strategy, plan, public, total_steps, state, key)
+    built = _model_and_steps(config, strategy, plan, data.public, total_steps, state, key)
     codec = SimCCCodec(
         config.model.input_size, config.model.split_ratio, config.model.simcc_sigma or None
     )
     run = Run(
         config=config,
-        manifest=Manifest(config, n, description, plan.to_json() if plan else None),
+        manifest=Manifest(
+            config,
+            n,
+            data.description,
+            plan.to_json() if plan else None,
+            restore.start_record(source, config.model.init_from) if source else None,
+        ),
         strategy=strategy,
         chief=chief,
-        train=train,
-        val=val,
-        public=public,
+        train=data.train,
+        val=data.val,
+        public=data.public,
         plan=plan,
         ledger=PrivacyLedger(plan.delta if plan else 0.0),
         sampler=sampler,
-        slice_size=distribution.replica_slice_size(sampler.physical_batch_size, replicas),
+        slice_size=slice_size,
         steps_per_epoch=steps_per_epoch(n, o.batch_size),
-        total_steps=min(
-            plan.budget_steps(total_steps) if plan else total_steps, o.max_steps or total_steps
-        ),
+        total_steps=min(total_steps, o.max_steps or total_steps),
         codec=codec,
         reporter=None,
-        val_ds=eval_dataset(val, config.model.input_size, codec, r.eval_batch_size),
+        val_ds=eval_dataset(data.val, config.model.input_size, codec, r.eval_batch_size),
         **built,
     )
     if state:
         _restore(run, ckpt, state)
+    if plan is not None:
+        run.releases = record
+        run.ledger.charge_discarded(plan.sampling_rate, plan.noise_multiplier, discarded)
+        # The budget covers the discarded steps too: the run ends that many steps earlier.
+        budget = plan.budget_steps(total_steps) - run.ledger.discarded
+        run.total_steps = min(run.total_steps, budget)
     _finish(run, source)
     return run
 
@@ -323,7 +314,7 @@ def _restore(run, ckpt, state):
         ckpt,
         run.step,
         int(run.optimizer.iterations.numpy()),
-        run.ledger.steps if run.plan is not None else None,
+        run.ledger.trained_steps if run.plan is not None else None,
     )
     logging.info(
         "Resuming from %s at step %d (eps spent so far %.4f)",

@@ -90,7 +90,7 @@ class PrivateSteps(_Steps):
     def _accumulate(self, batch):
         inputs = {k: batch[k] for k in _MODEL_INPUTS}
         losses, norms = self.optimizer.accumulate(
-            self._loss_fn, inputs, batch["mask"], self.variables, self._ghost
+            self._loss_fn, inputs, batch["mask"], self.variables, self._ghost, batch.get("group")
         )
         mask = batch["mask"]
         clipped = tf.cast(norms > self.optimizer.l2_norm_clip, tf.float32) * mask

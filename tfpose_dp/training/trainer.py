@@ -7,7 +7,7 @@ from absl import logging
 
 from tfpose_dp.config_validation import validate
 from tfpose_dp.eval.predictions import mean_pose_pckh
-from tfpose_dp.privacy.plan import NOT_COVERED
+from tfpose_dp.privacy.plan import NOT_COVERED, UNIT_OF_PRIVACY
 from tfpose_dp.runs.layout import FINAL_METRICS, private_dir
 from tfpose_dp.training import distribution, loop
 from tfpose_dp.training.reporting import log_json
@@ -104,7 +104,7 @@ def _summary(run, metrics, epsilon, baseline, statement):
             if guarantee
             else "public seed (--reproducible_noise): NO DP guarantee"
         ),
-        "unit_of_privacy": "one person record" if plan is not None else None,
+        "unit_of_privacy": UNIT_OF_PRIVACY if plan is not None else None,
         "not_covered": NOT_COVERED if plan is not None else None,
         "privacy_statement": statement,
         "data": run.manifest.data_description,

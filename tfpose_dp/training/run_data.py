@@ -1,0 +1,84 @@
+"""What a run trains on: the private images as privacy units, the validation split, the public
+set of PDP/GEP, the audit canaries, and the load report that stays under MODEL_DIR/private/."""
+
+import dataclasses
+import json
+import os
+from typing import Any, Optional
+
+import numpy as np
+from absl import logging
+
+from tfpose_dp.data.canaries import make_canaries
+from tfpose_dp.privacy.image_units import group_by_image
+from tfpose_dp.runs.layout import ensure_private_dir, private_dir
+from tfpose_dp.training import datasets
+
+REPORT = "data_report.json"
+
+
+@dataclasses.dataclass
+class RunData:
+    train: Any  # the private records (with the included canaries)
+    val: Any
+    public: Any
+    description: str  # public: says nothing a secret coin or a skipped record decided
+    units: Optional[list]  # record indices of each private image; None without DP
+    load_reports: list  # from the data without DP: private
+
+    @property
+    def num_units(self):
+        """N: private images (with every canary slot, included or not); records without DP."""
+        return len(self.train) if self.units is None else len(self.units)
+
+
+def load_run_data(config, key, slice_size):
+    """The run's data. An image keeps at most `slice_size` persons (one replica's slice)."""
+    d, pdp = config.data, config.pdp
+    train, val, description = datasets.load_train_val(
+        d.data_dir,
+        d.synthetic_train,
+        d.synthetic_val,
+        d.synthetic_seed,
+        d.synthetic_root,
+        d.synthetic_domain,
+    )
+    reports = [r.load_report for r in (train, val) if r.load_report]
+    public = None
+    if pdp.projection != "none":
+        rate = datasets.holdout_rate(
+            pdp.public_examples, pdp.public_fraction, d.data_dir, d.synthetic_train
+        )
+        train, public = datasets.split_public(
+            train,
+            pdp.public_source,
+            pdp.public_examples,
+            config.optim.seed,
+            pdp.public_annotations,
+            holdout_fraction=rate,
+        )
+    absent = 0
+    if d.audit_canaries:  # after the public split: canaries are private records, never public
+        canaries = make_canaries(d.audit_canaries, d.synthetic_root, d.synthetic_domain)
+        included = np.flatnonzero(key.audit_coins(d.audit_canaries))
+        train = train.concat(canaries.subset(included))
+        absent = d.audit_canaries - len(included)
+        description += f" + up to {d.audit_canaries} audit canaries (each by a secret coin)"
+    units = None
+    if not config.privacy.nonprivate:
+        units = group_by_image(train.image_names(), slice_size)
+        # A canary left out by its coin is an empty unit: N, q and delta do not reveal the
+        # coins (sampling an empty unit adds nothing).
+        units += [np.zeros(0, np.int64)] * absent
+    return RunData(train, val, public, description, units, reports)
+
+
+def write_load_report(model_dir, data):
+    """The skipped-record counts go to MODEL_DIR/private/ only; the log says where, always."""
+    folder = ensure_private_dir(model_dir)
+    with open(os.path.join(folder, REPORT), "w") as f:
+        json.dump(data.load_reports, f, indent=1)
+    logging.info(
+        "Records skipped at load (counts, from the data without DP) are in %s",
+        os.path.join(private_dir(model_dir), REPORT),
+    )
