@@ -66,6 +66,9 @@ def test_dp_run_then_resume_continues_the_same_ledger(tmp_path, synthetic_root):
     second = _run([f"--model_dir={model_dir}"], synthetic_root)
     assert second.returncode == 0, second.stderr[-3000:]
     assert "Resuming from" in second.stderr and "at step 3" in second.stderr
+    # Progress lines say the pace (averaged over the log window) and when the run ends.
+    progress = [ln for ln in second.stderr.splitlines() if "| eps " in ln and "s/step" in ln]
+    assert progress and all("ETA" in ln and "ex/s" in ln and "ends" in ln for ln in progress)
     with open(os.path.join(model_dir, "final_metrics.json")) as f:
         final = json.load(f)
     assert final["steps"] == final["total_steps"] == 8  # round(120 / 16) steps in one epoch
@@ -242,3 +245,23 @@ def test_data_dir_without_annotations_is_a_clear_error(tmp_path, synthetic_root)
 def test_unknown_flag_values_are_rejected(tmp_path, synthetic_root):
     out = _run([f"--model_dir={tmp_path / 'x'}", "--model=resnet"], synthetic_root)
     assert out.returncode != 0 and "--model" in out.stderr
+
+
+def test_dry_run_prints_the_plan_and_eta_and_writes_nothing(tmp_path, synthetic_root):
+    model_dir = tmp_path / "dry"
+    out = _run(
+        [
+            f"--model_dir={model_dir}",
+            "--dry_run",
+            "--projection=pdp",
+            "--projection_dim=4",
+            "--public_examples=8",
+        ],
+        synthetic_root,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    plan = json.loads(out.stdout[out.stdout.index("{") :])
+    assert plan["noise_multiplier"] > 0 and plan["epsilon"] == 4 and plan["total_steps"] > 0
+    assert plan["seconds_per_step"] > 0 and plan["eta"].count(":") == 2
+    assert plan["pdp_refresh_mb"] > 0 and plan["timed_steps"] == 3
+    assert not model_dir.exists()  # no key, no checkpoint, no event file: no budget spent

@@ -9,8 +9,10 @@ Every flag is a field of tfpose_dp/run_config.py (`--helpfull` lists them by sec
 
   python -m tfpose_dp.train --strategy=mirrored ...                 # every local GPU
   TF_CONFIG='{...}' python -m tfpose_dp.train --strategy=multi_worker ...   # one per machine
+  python -m tfpose_dp.train --flagfile=flags/quickstart.cfg --dry_run   # plan, s/step, ETA
 """
 
+import json
 import sys
 
 from absl import app, flags, logging
@@ -18,6 +20,12 @@ from absl import app, flags, logging
 from tfpose_dp import config_flags
 
 config_flags.define_flags()
+flags.DEFINE_bool(
+    "dry_run",
+    False,
+    "Print the plan (sigma, steps, eps, delta, q, the PDP refresh memory) and the time of 3 "
+    "steps with the ETA of the whole run, then exit: nothing is written, no budget is spent.",
+)
 FLAGS = flags.FLAGS
 
 
@@ -89,6 +97,9 @@ def main(argv):
         from tfpose_dp.training import distribution, trainer
 
         distribution.split_cpu(config.runtime.cpu_replicas)  # before anything starts TF's runtime
+        if FLAGS.dry_run:
+            print(json.dumps(trainer.dry_run(config), indent=1))
+            return
         final = trainer.run(config, stop)
     except Interrupted as e:
         logging.warning("%s", e)

@@ -119,7 +119,7 @@ def _mechanism(clip, sigma, projection):
             f"the Gaussian mechanism of DP-SGD with sigma={sigma:.4f})"
         )
     return (
-        f"DP-SGD (Gaussian sum query: per-example L2 clip C={clip:g}, noise std sigma*C on the "
+        f"DP-SGD (Gaussian sum query: per-image L2 clip C={clip:g}, noise std sigma*C on the "
         f"clipped sum, sigma={sigma:.4f}), projection={projection} (post-processing)"
     )
 
@@ -143,7 +143,7 @@ def make_plan(
     accounting.check_delta(delta, num_examples)
     if not 0 < batch_size <= num_examples:
         raise accounting.PrivacyConfigError(
-            f"--batch_size={batch_size} must be in [1, N={num_examples}] (the private examples)"
+            f"--batch_size={batch_size} must be in [1, N={num_examples}] (the private images)"
         )
     q = batch_size / num_examples
     if noise_multiplier is None:

@@ -17,6 +17,7 @@ from tfpose_dp.data.pipeline import training_dataset
 from tfpose_dp.eval.overlay import crop_to_uint8, draw_skeleton
 from tfpose_dp.eval.predictions import evaluate_pckh
 from tfpose_dp.runs import checkpoints
+from tfpose_dp.training.pace import Pace
 from tfpose_dp.training.reporting import progress_line
 from tfpose_dp.training.stop_request import Interrupted
 
@@ -132,18 +133,20 @@ def _one_step(run, inputs, window):
         )
 
 
-def _log(run, window):
+def _log(run, window, pace):
     eps = current_epsilon(run)
-    logging.info(
-        progress_line(
-            run.step,
-            run.total_steps,
-            run.steps_per_epoch,
-            eps,
-            run.plan.epsilon if run.plan else 0,
-            run.plan is not None,
-        )
+    line = progress_line(
+        run.step,
+        run.total_steps,
+        run.steps_per_epoch,
+        eps,
+        run.plan.epsilon if run.plan else 0,
+        run.plan is not None,
     )
+    timing = pace.line(run.step)
+    line += f" | {timing}" if timing else ""
+    logging.info(line)
+    run.reporter.text(run.step, "progress", line)
     run.reporter.privacy(run.step, run.plan, eps, run.ledger.steps)
     count = max(window.count, 1.0)
     diag = {
@@ -183,6 +186,17 @@ def _end_of_epoch(run):
     return metrics
 
 
+def seconds_per_step(run, count=3):
+    """Mean wall time of `count` steps after one warm-up step (tracing, a PDP refresh): for a
+    dry run, whose model, key and ledger are never saved."""
+    inputs, window = _inputs(run), _Window()
+    _one_step(run, inputs, window)
+    start = time.time()
+    for _ in range(count):
+        _one_step(run, inputs, window)
+    return (time.time() - start) / count
+
+
 def _validation_due(run):
     every = run.steps_per_epoch * run.config.runtime.eval_every_epochs
     return run.step % every == 0 or run.step == run.total_steps
@@ -192,19 +206,22 @@ def train(run, stop=None):
     """Trains until the planned (or budgeted) steps are taken; returns the last val metrics
     (empty when no epoch ended). `stop`: a StopRequest ending training between steps."""
     inputs, window, metrics = _inputs(run), _Window(), {}
+    pace = Pace(run.step, run.total_steps, run.config.optim.batch_size)
     last_save = time.time()
     while run.step < run.total_steps and not (stop is not None and stop.requested):
         _one_step(run, inputs, window)
         epoch_end = run.step % run.steps_per_epoch == 0 or run.step == run.total_steps
         if run.step % run.config.runtime.log_every == 0 or epoch_end:
-            _log(run, window)
+            _log(run, window, pace)
             window = _Window()
         if _validation_due(run) and run.chief:
             metrics = _end_of_epoch(run)
             last_save = time.time()
+            pace.pause_over(run.step)
         elif time.time() - last_save > 60 * run.config.runtime.checkpoint_minutes:
             save(run)  # long epochs: lose at most a few minutes to a crash
             last_save = time.time()
+            pace.pause_over(run.step)
     if stop is not None and stop.requested:
         save(run)
         run.reporter.flush()

@@ -14,6 +14,7 @@ from tfpose_dp.data.pipeline import eval_dataset
 from tfpose_dp.models.pose_model import load_backbone_weights, trainable_variables
 from tfpose_dp.models.simcc import SimCCCodec
 from tfpose_dp.privacy.accounting import PrivacyLedger
+from tfpose_dp.privacy.dp_key import DPKey
 from tfpose_dp.privacy.optimizer import make_dp_optimizer
 from tfpose_dp.privacy.plan import PrivacyPlan, make_plan
 from tfpose_dp.privacy.projection import SubspaceProjection, refresh_bytes
@@ -87,7 +88,7 @@ def _plan(config, n, total_steps, state):
     )
     logging.info(
         "Calibrated noise multiplier sigma=%.4f for eps=%g, delta=%.3g over %d steps "
-        "(q=%.5f, N=%d private examples)",
+        "(q=%.5f, N=%d private images)",
         plan.noise_multiplier,
         plan.epsilon,
         plan.delta,
@@ -205,8 +206,9 @@ def _existing_state(model_dir):
     return ckpt, (checkpoints.read_state(ckpt) if ckpt else None)
 
 
-def build_run(config):
-    """A Run ready to train (resumed when MODEL_DIR holds a checkpoint)."""
+def build_run(config, dry_run=False):
+    """A Run ready to train (resumed when MODEL_DIR holds a checkpoint). `dry_run`: writes
+    nothing and draws a throwaway key in memory (steps taken on it are for timing only)."""
     r, o = config.runtime, config.optim
     strategy = distribution.make_strategy(r.strategy, r.cpu_replicas)
     chief, replicas = distribution.is_chief(strategy), strategy.num_replicas_in_sync
@@ -214,7 +216,9 @@ def build_run(config):
     ckpt, state = _existing_state(r.model_dir)
     key = record = None  # secret randomness, in memory until the configuration is accepted
     discarded = 0  # released steps the starting checkpoint lacks (release_record.py)
-    if not config.privacy.nonprivate or config.data.audit_canaries:
+    if dry_run:
+        key = DPKey.generate()
+    elif not config.privacy.nonprivate or config.data.audit_canaries:
         key, record, discarded = run_key(
             r.model_dir,
             o.seed,
@@ -242,9 +246,9 @@ def build_run(config):
     if source is not None:
         restore.check_compatible(source.config, config, config.model.init_from)
         restore.check_public_start(source, config, config.model.init_from)
-    if key is not None:
+    if key is not None and not dry_run:
         persist_key(r.model_dir, key, record, chief)
-    if chief:
+    if chief and not dry_run:
         write_load_report(r.model_dir, data)
     # The non-private baseline draws its batches from the seed: nothing to protect.
     sampler = PoissonSampler(
@@ -292,7 +296,7 @@ def build_run(config):
         # The budget covers the discarded steps too: the run ends that many steps earlier.
         budget = plan.budget_steps(total_steps) - run.ledger.discarded
         run.total_steps = min(run.total_steps, budget)
-    _finish(run, source)
+    _finish(run, source, dry_run)
     return run
 
 
@@ -324,7 +328,7 @@ def _restore(run, ckpt, state):
     )
 
 
-def _finish(run, source):
+def _finish(run, source, dry_run=False):
     """Reporter, PDP basis and the description of where the model started."""
     config = run.config
     planned = planned_steps(
@@ -337,10 +341,11 @@ def _finish(run, source):
             run.plan.budget_steps(planned),
             planned,
         )
-    os.makedirs(config.runtime.model_dir, exist_ok=True)
+    if not dry_run:
+        os.makedirs(config.runtime.model_dir, exist_ok=True)
     run.reporter = Reporter(
         config.runtime.model_dir,
-        enabled=run.chief,
+        enabled=run.chief and not dry_run,
         print_private=config.runtime.print_private_diagnostics or run.plan is None,
     )
     if run.projection is not None:

@@ -3,13 +3,16 @@ none of which imports another (setup.py builds, loop.py trains)."""
 
 import os
 
+import numpy as np
 from absl import logging
 
 from tfpose_dp.config_validation import validate
 from tfpose_dp.eval.predictions import mean_pose_pckh
 from tfpose_dp.privacy.plan import NOT_COVERED, UNIT_OF_PRIVACY
+from tfpose_dp.privacy.projection import refresh_bytes
 from tfpose_dp.runs.layout import FINAL_METRICS, private_dir
 from tfpose_dp.training import distribution, loop
+from tfpose_dp.training.pace import duration
 from tfpose_dp.training.reporting import log_json
 from tfpose_dp.training.setup import build_run
 
@@ -27,6 +30,38 @@ def run(config, stop=None):
     _announce(state)
     metrics = loop.train(state, stop)
     return finalise(state, metrics)
+
+
+def dry_run(config, steps=3):
+    """The plan and the measured time of `steps` steps with the whole run's ETA; writes
+    nothing, spends no budget (a throwaway key; nothing of it leaves the process)."""
+    validate(config)
+    distribution.split_cpu(config.runtime.cpu_replicas)
+    run = build_run(config, dry_run=True)
+    plan = run.plan
+    remaining = run.total_steps - run.step
+    per_step = loop.seconds_per_step(run, steps) if remaining > 0 else 0.0
+    result = {
+        "method": config.method,
+        "num_private_examples": run.manifest.num_private_examples,
+        "steps": remaining,
+        "total_steps": run.total_steps,
+        "seconds_per_step": per_step,
+        "eta": duration(per_step * remaining),
+        "timed_steps": steps,
+    }
+    if plan is not None:
+        result.update(
+            epsilon=plan.epsilon,
+            delta=plan.delta,
+            noise_multiplier=plan.noise_multiplier,
+            sampling_rate=plan.sampling_rate,
+        )
+    if run.projection is not None:
+        num_params = int(sum(np.prod(v.shape) for v in run.variables))
+        k, m = config.pdp.projection_dim, len(run.public)
+        result["pdp_refresh_mb"] = refresh_bytes(num_params, k, m) / 2**20
+    return result
 
 
 def _statement(run, epsilon):
@@ -56,7 +91,7 @@ def _announce(run):
             else " (--print_private_diagnostics prints them)",
         )
     logging.info(
-        "Run: %s, %s, N=%d private examples, %d steps of %d per epoch",
+        "Run: %s, %s, N=%d private images (examples without DP), %d steps of %d per epoch",
         config.method,
         run.manifest.data_description,
         run.manifest.num_private_examples,
