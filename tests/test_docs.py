@@ -1,0 +1,110 @@
+"""Docs that cannot rot: every command in README.md and docs/*.md names flags its program
+defines, and every flagfile it names exists (as do the flags inside the flagfiles)."""
+
+import glob
+import os
+import re
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DOCS = [os.path.join(REPO, "README.md")] + sorted(glob.glob(os.path.join(REPO, "docs", "*.md")))
+PROGRAM = re.compile(r"python (?:-m (tfpose_dp[\w.]*)|(tools/\w+\.py))")
+
+
+def commands(text):
+    """[(program, [tokens])] for each `python -m tfpose_dp.X` / `python tools/X.py` command,
+    in code blocks (continuation lines joined) and in inline `...` spans (which may wrap)."""
+    found = []
+    blocks = re.findall(r"```(?:bash)?\n(.*?)```", text, flags=re.S)
+    prose = re.sub(r"```.*?```", "", text, flags=re.S)
+    lines = [ln.split(" #")[0] for b in blocks for ln in b.replace("\\\n", " ").splitlines()]
+    lines += [span.replace("\n", " ") for span in re.findall(r"`(python [^`]+)`", prose)]
+    for line in lines:
+        for match in PROGRAM.finditer(line):
+            rest = line[match.end() :].split("|")[0]
+            found.append((match.group(1) or match.group(2), rest.split()))
+    return found
+
+
+def flag_names(tokens):
+    return [t[2:].split("=")[0] for t in tokens if t.startswith("--") and len(t) > 2]
+
+
+def unknown_flags(program, tokens, defined):
+    """Flags in `tokens` that `program` does not define (`--noX` counts for a boolean X)."""
+    known = defined[program] | {"flagfile"}  # absl's, not listed by --helpxml
+    return [
+        f"{program} --{name}"
+        for name in flag_names(tokens)
+        if name not in known and not (name.startswith("no") and name[2:] in known)
+    ]
+
+
+def _defined(program):
+    """The flag names `program` accepts (absl: --helpxml; argparse: its usage line)."""
+    cmd = [sys.executable] + (["-m", program] if not program.endswith(".py") else [program])
+
+    def run(arg):
+        out = subprocess.run(cmd + [arg], cwd=REPO, capture_output=True, text=True, timeout=300)
+        return out.stdout + out.stderr
+
+    names = set(re.findall(r"<name>([\w.-]+)</name>", run("--helpxml")))
+    if not names:  # the TFDS build command parses its own arguments
+        names = set(re.findall(r"\[--([\w-]+)", run("--help")))
+    assert names, f"{program} lists no flags"
+    return program, names
+
+
+@pytest.fixture(scope="module")
+def documented():
+    found = []
+    for path in DOCS:
+        with open(path) as f:
+            found += [(os.path.relpath(path, REPO), *c) for c in commands(f.read())]
+    return found
+
+
+@pytest.fixture(scope="module")
+def defined(documented):
+    programs = sorted({p for _, p, _ in documented} | {"tfpose_dp.train"})
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        return dict(pool.map(_defined, programs))
+
+
+def test_every_documented_flag_exists(documented, defined):
+    assert len(documented) > 30  # the parser finds the docs' commands
+    wrong = [
+        f"{doc}: {flag}"
+        for doc, program, tokens in documented
+        for flag in unknown_flags(program, tokens, defined)
+    ]
+    assert not wrong, wrong
+
+
+def test_every_flagfile_named_exists_and_holds_known_train_flags(documented, defined):
+    named = {
+        t.split("=", 1)[1]
+        for _, _, tokens in documented
+        for t in tokens
+        if t.startswith("--flagfile=")
+    }
+    assert "flags/quickstart.cfg" in named
+    for path in named:
+        assert os.path.exists(os.path.join(REPO, path)), f"{path} is named in the docs"
+    for path in glob.glob(os.path.join(REPO, "flags", "*.cfg")):
+        with open(path) as f:
+            tokens = [ln.strip() for ln in f if ln.startswith("--")]
+        assert not unknown_flags("tfpose_dp.train", tokens, defined), path
+
+
+def test_a_renamed_flag_is_caught(defined):
+    text = "Run `python -m tfpose_dp.train --flagfile=flags/quickstart.cfg\n--epsilonn=1`.\n"
+    text += "```bash\npython tools/benchmark_step.py --skip_stock \\\n    --roundz=2\n```\n"
+    found = commands(text)
+    defined = {**defined, "tools/benchmark_step.py": _defined("tools/benchmark_step.py")[1]}
+    wrong = [f for program, tokens in found for f in unknown_flags(program, tokens, defined)]
+    assert sorted(wrong) == ["tfpose_dp.train --epsilonn", "tools/benchmark_step.py --roundz"]
