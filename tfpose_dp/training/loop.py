@@ -208,8 +208,11 @@ def train(run, stop=None):
     inputs, window, metrics = _inputs(run), _Window(), {}
     pace = Pace(run.step, run.total_steps, run.config.optim.batch_size)
     last_save = time.time()
+    first = run.step
     while run.step < run.total_steps and not (stop is not None and stop.requested):
         _one_step(run, inputs, window)
+        if run.step == first + 1:  # the first step traces the graphs: not the run's pace
+            pace.pause_over(run.step)
         epoch_end = run.step % run.steps_per_epoch == 0 or run.step == run.total_steps
         if run.step % run.config.runtime.log_every == 0 or epoch_end:
             _log(run, window, pace)
