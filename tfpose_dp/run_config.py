@@ -14,7 +14,7 @@ from typing import Optional, Tuple
 # Choices that other layers own; tests/test_run_config.py checks they agree with them.
 MODEL_VARIANTS = ("tiny_vit_5m", "tiny_vit_11m", "tiny_vit_21m", "tiny_vit_micro")
 NORMS = ("auto", "frozen_bn", "group")
-TRAINABLE = ("all", "last_stage")
+TRAINABLE = ("all", "last_stage", "norms_bias_head", "head")
 OPTIMIZERS = ("adam", "sgd")
 ACCOUNTANTS = ("pld", "rdp")
 STRATEGIES = ("default", "mirrored", "multi_worker")
@@ -66,7 +66,8 @@ class ModelConfig:
     )
     trainable: str = setting(
         "all",
-        "last_stage: final stage + norm layers + head (the paper's fine-tuning).",
+        "last_stage: final stage + norm layers + head (the paper's fine-tuning); "
+        "norms_bias_head: norm layers, biases and head (DP-BiTFiT); head: the head alone.",
         TRAINABLE,
         fixed=True,
     )

@@ -55,6 +55,24 @@ def test_last_stage_policy_trains_last_stage_norms_and_head_only():
     assert len(chosen) < len(trainable_variables(model, "all"))
 
 
+def test_parameter_efficient_policies_nest_and_train_what_they_say():
+    model = build_pose_model("tiny_vit_micro", (64, 48))
+    count = {
+        policy: sum(int(np.prod(v.shape)) for v in trainable_variables(model, policy))
+        for policy in ("head", "norms_bias_head", "last_stage", "all")
+    }
+    assert 0 < count["head"] < count["norms_bias_head"] < count["all"]
+    assert count["last_stage"] < count["all"]
+    head = {v.name for v in trainable_variables(model, "head")}
+    assert head and all("simcc_head" in n for n in head)
+    bitfit = [v.name for v in trainable_variables(model, "norms_bias_head")]
+    assert head <= set(bitfit)
+    assert any("stages_1" in n and n.endswith("bias:0") for n in bitfit)  # a backbone bias
+    assert any("stages_1" in n and "gamma" in n for n in bitfit)  # a norm scale
+    assert not any("kernel" in n and "simcc_head" not in n for n in bitfit)
+    assert not any("attention_biases" in n for n in bitfit)  # a table, not an additive bias
+
+
 def test_pose_model_saves_and_loads(tmp_path):
     model = build_pose_model("tiny_vit_micro", (64, 48), norm="group", maps_per_joint=2)
     x = tf.random.normal((1, 64, 48, 3))

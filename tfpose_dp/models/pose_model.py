@@ -7,7 +7,7 @@ from tfpose_dp.models.simcc import SimCCHead
 from tfpose_dp.models.tinyvit import build_backbone, last_stage_prefix
 from tfpose_dp.skeleton import NUM_JOINTS
 
-TRAINABLE_CHOICES = ("all", "last_stage")
+TRAINABLE_CHOICES = ("all", "last_stage", "norms_bias_head", "head")
 
 
 def build_pose_model(
@@ -32,6 +32,9 @@ def trainable_variables(model, policy):
 
     "all": every trainable weight. "last_stage": the paper's fine-tuning setting: the final
     backbone stage, the scale/offset of every normalisation layer, and the head.
+    "norms_bias_head": the scale/offset of every normalisation layer, every layer's bias and
+    the head (DP-BiTFiT, Bu et al.: few parameters, so little noise in total). "head": the
+    SimCC head alone.
     """
     if policy not in TRAINABLE_CHOICES:
         raise ValueError(f"--trainable must be one of {TRAINABLE_CHOICES}, got {policy!r}")
@@ -39,12 +42,20 @@ def trainable_variables(model, policy):
         return list(model.trainable_variables)
     chosen = set()
     for layer in model.layers:
-        if layer.name.startswith(last_stage_prefix()) or layer.name == "simcc_head":
+        head = layer.name == "simcc_head"
+        if head or (policy == "last_stage" and layer.name.startswith(last_stage_prefix())):
             chosen.update(id(v) for v in layer.trainable_weights)
     for sub in model._flatten_layers(include_self=False):
-        if is_norm_layer(sub):
+        if policy in ("last_stage", "norms_bias_head") and is_norm_layer(sub):
             chosen.update(id(v) for v in sub.trainable_weights)
+    if policy == "norms_bias_head":
+        chosen.update(id(v) for v in model.trainable_variables if _is_bias(v))
     return [v for v in model.trainable_variables if id(v) in chosen]
+
+
+def _is_bias(variable):
+    """A layer's additive bias (Dense, Conv: `.../bias:0`), not an attention-bias table."""
+    return variable.name.split("/")[-1].startswith("bias:")
 
 
 def load_backbone_weights(model, variant, input_size, norm, path):
