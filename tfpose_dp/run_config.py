@@ -377,23 +377,18 @@ class RunConfig:
         return RunConfig.from_flat(values)
 
 
-def fixed_fields():
-    """(section, field name) of every setting a resumed run must repeat."""
-    return [
-        (name, f.name)
-        for name, section in SECTIONS.items()
-        for f in dataclasses.fields(section)
-        if f.metadata.get("fixed")
-    ]
-
-
 def changed_fixed_fields(saved, now):
-    """[(field name, saved value, new value)] of fixed settings that differ."""
+    """[(field name, saved value, new value)] of the `fixed` settings (a resumed run must
+    repeat them) that differ."""
     out = []
-    for section, name in fixed_fields():
-        before, after = getattr(getattr(saved, section), name), getattr(getattr(now, section), name)
-        if before != after:
-            out.append((name, before, after))
+    for section, cls in SECTIONS.items():
+        for f in dataclasses.fields(cls):
+            before, after = (
+                getattr(getattr(saved, section), f.name),
+                getattr(getattr(now, section), f.name),
+            )
+            if f.metadata.get("fixed") and before != after:
+                out.append((f.name, before, after))
     return out
 
 
