@@ -263,5 +263,8 @@ def test_dry_run_prints_the_plan_and_eta_and_writes_nothing(tmp_path, synthetic_
     plan = json.loads(out.stdout[out.stdout.index("{") :])
     assert plan["noise_multiplier"] > 0 and plan["epsilon"] == 4 and plan["total_steps"] > 0
     assert plan["seconds_per_step"] > 0 and plan["eta"].count(":") == 2
-    assert plan["pdp_refresh_mb"] > 0 and plan["timed_steps"] == 3
+    memory = plan["memory_plan_mb"]
+    assert memory["pdp_basis"] > 0 and memory["per_example_gradients"] > 0
+    assert memory["total"] == pytest.approx(sum(v for k, v in memory.items() if k != "total"))
+    assert plan["timed_steps"] == 3
     assert not model_dir.exists()  # no key, no checkpoint, no event file: no budget spent

@@ -9,9 +9,9 @@ from absl import logging
 from tfpose_dp.config_validation import validate
 from tfpose_dp.eval.predictions import mean_pose_pckh
 from tfpose_dp.privacy.plan import NOT_COVERED, UNIT_OF_PRIVACY
-from tfpose_dp.privacy.projection import refresh_bytes
 from tfpose_dp.runs.layout import FINAL_METRICS, private_dir
 from tfpose_dp.training import distribution, loop
+from tfpose_dp.training.memory_plan import describe, memory_plan
 from tfpose_dp.training.pace import duration
 from tfpose_dp.training.reporting import log_json
 from tfpose_dp.training.setup import build_run
@@ -57,11 +57,23 @@ def dry_run(config, steps=3):
             noise_multiplier=plan.noise_multiplier,
             sampling_rate=plan.sampling_rate,
         )
-    if run.projection is not None:
-        num_params = int(sum(np.prod(v.shape) for v in run.variables))
-        k, m = config.pdp.projection_dim, len(run.public)
-        result["pdp_refresh_mb"] = refresh_bytes(num_params, k, m) / 2**20
+    result["memory_plan_mb"] = _memory_plan(run)
     return result
+
+
+def _memory_plan(run):
+    config = run.config
+    return memory_plan(
+        run.model.count_params(),
+        int(sum(np.prod(v.shape) for v in run.variables)),
+        config.optim.optimizer,
+        config.privacy.clipping,
+        run.slice_size,
+        config.pdp.projection,
+        config.pdp.projection_dim,
+        len(run.public) if run.public is not None else 0,
+        private=run.plan is not None,
+    )
 
 
 def _statement(run, epsilon):
@@ -98,6 +110,7 @@ def _announce(run):
         run.total_steps,
         run.steps_per_epoch,
     )
+    logging.info(describe(_memory_plan(run)))
     logging.info(
         "Devices: %s; each replica takes %d of every %d-slot chunk%s",
         distribution.describe(run.strategy),

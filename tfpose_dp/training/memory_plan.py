@@ -1,0 +1,47 @@
+"""What a run's tensors will hold, in MB, before it trains: printed at the start and by
+--dry_run, so that a plan that cannot fit is seen before hours are spent.
+
+Counts float32 tensors whose size the configuration fixes; activations (which depend on the
+input size and the backend) and the allocator's slack (~35 % measured for a PDP refresh on
+CPU, docs/speed.md) come on top.
+
+>>> plan = memory_plan(1000, 800, "adam", "vmap", 16, "pdp", 10, 20, private=True)
+>>> plan["per_example_gradients"] == 4 * 800 * 16 / 2**20, plan["pdp_basis"] == 4 * 10 * 800 / 2**20
+(True, True)
+"""
+
+from tfpose_dp.privacy.projection import refresh_bytes
+
+MB = 2**20
+
+
+def memory_plan(
+    num_params, num_trainable, optimizer, clipping, slice_size, projection, k, m, private
+):
+    """{part: MB} for one replica. `num_params`: the whole model; `num_trainable`: what the
+    optimizer updates (p); `slice_size`: examples per replica per compiled chunk."""
+    plan = {
+        "model": 4 * num_params,
+        "optimizer_slots": 4 * num_trainable * (2 if optimizer == "adam" else 1),
+    }
+    if private:
+        plan["dp_clipped_sum"] = 4 * num_trainable
+        # vmap materialises every example's whole gradient; ghost one layer's at a time.
+        plan["per_example_gradients"] = (
+            4 * num_trainable * (slice_size if clipping == "vmap" else 1)
+        )
+    if projection != "none":
+        plan["pdp_basis"] = 4 * k * num_trainable
+        plan["pdp_refresh_working_set"] = refresh_bytes(num_trainable, k, m) - 4 * k * num_trainable
+    plan = {name: value / MB for name, value in plan.items()}
+    plan["total"] = sum(plan.values())
+    return plan
+
+
+def describe(plan):
+    """One log line."""
+    parts = ", ".join(f"{name} {value:,.0f}" for name, value in plan.items() if name != "total")
+    return (
+        f"Memory plan (MB per replica, activations and allocator slack not included): {parts}; "
+        f"total {plan['total']:,.0f}"
+    )
