@@ -71,6 +71,19 @@ def test_private_fine_tuning_starts_from_the_public_model_and_says_so(
     assert "synthetic" in start["data"]
 
 
+def test_a_privately_trained_start_is_recorded_with_its_own_guarantee(run_config, tmp_path):
+    source = tmp_path / "dp_source"
+    first = trainer.run(run_config(source, max_steps=1, synthetic_seed=7))
+    model_dir = tmp_path / "from_dp"
+    trainer.run(run_config(model_dir, init_from=str(source), norm="auto"))
+    from tfpose_dp.export.provenance import privacy_record
+
+    state = checkpoints.read_state(checkpoints.latest_checkpoint(str(model_dir)))
+    start = privacy_record(state)["initialised_from"]
+    assert start["method"] == "dpsgd" and start["dp_guarantee"]
+    assert start["epsilon"] == pytest.approx(first["epsilon"]) and start["delta"] == first["delta"]
+
+
 def test_a_start_model_trained_on_this_runs_own_data_is_refused(run_config, tmp_path):
     own = tmp_path / "own"
     trainer.run(run_config(own, nonprivate=True, max_steps=1))  # the private set, seed 0

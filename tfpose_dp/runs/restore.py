@@ -138,12 +138,14 @@ def start_record(source, path):
     """The start model's own record, kept in this run's manifest and exports."""
     plan = source.plan or {}
     private = not source.config.privacy.nonprivate
+    state = checkpoints.read_state(checkpoint_dir(path))
     return {
         "init_from": path,
         "method": source.config.method,
         "data": source.data_description,
         "dp_guarantee": private and not source.config.privacy.reproducible_noise,
-        "epsilon_target": plan.get("epsilon") if private else None,
+        "epsilon": state.get("epsilon") if private else None,
+        "delta": plan.get("delta") if private else None,
         "note": "this run's guarantee covers its own private data only; the start model's "
         "training data must be public",
     }

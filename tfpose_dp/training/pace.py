@@ -7,7 +7,7 @@ counts the *expected* batch (a public number), not the drawn one.
 >>> t = iter([0.0, 50.0])
 >>> pace = Pace(first_step=0, total_steps=100, expected_batch=32, clock=lambda: next(t))
 >>> pace.line(10, now_text=lambda seconds: "12:00")
-'5.00 s/step | 6.4 ex/s | elapsed 0:00:50 | ETA 0:07:30 (ends 12:00)'
+'5.00 s/step | 6.4 ex/s | elapsed 0:00:50 | ETA 0:07:30 (ends 12:00, total 0:08:20)'
 """
 
 import datetime
@@ -51,5 +51,5 @@ class Pace:
         return (
             f"{per_step:.2f} s/step | {self.expected_batch / per_step:.1f} ex/s | "
             f"elapsed {duration(now - self.started)} | ETA {duration(remaining)} "
-            f"(ends {now_text(remaining)})"
+            f"(ends {now_text(remaining)}, total {duration(now - self.started + remaining)})"
         )
