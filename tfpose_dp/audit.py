@@ -88,18 +88,12 @@ def data_attack(model, codec, manifest):
 def _without_public_holdout(train, config):
     """The private training persons: PDP/GEP's held-out public images were never trained on
     privately, so they are not members."""
-    from tfpose_dp.training import datasets
+    from tfpose_dp.training.run_data import split_public_set
 
-    pdp, d = config.pdp, config.data
+    pdp = config.pdp
     if pdp.projection == "none" or pdp.public_source != "holdout":
         return train
-    rate = datasets.holdout_rate(
-        pdp.public_examples, pdp.public_fraction, d.data_dir, d.synthetic_train
-    )
-    private, _ = datasets.split_public(
-        train, "holdout", pdp.public_examples, config.optim.seed, holdout_fraction=rate
-    )
-    return private
+    return split_public_set(train, config)[0]
 
 
 PUBLIC_FIELDS = (

@@ -382,13 +382,11 @@ def changed_fixed_fields(saved, now):
     repeat them) that differ."""
     out = []
     for section, cls in SECTIONS.items():
+        before, after = getattr(saved, section), getattr(now, section)
         for f in dataclasses.fields(cls):
-            before, after = (
-                getattr(getattr(saved, section), f.name),
-                getattr(getattr(now, section), f.name),
-            )
-            if f.metadata.get("fixed") and before != after:
-                out.append((f.name, before, after))
+            values = getattr(before, f.name), getattr(after, f.name)
+            if f.metadata.get("fixed") and values[0] != values[1]:
+                out.append((f.name, *values))
     return out
 
 

@@ -58,7 +58,7 @@ def test_images_are_drawn_whole_and_never_straddle_a_replica_slice():
     units, names = _units(rng, 400, 4)
     s = PoissonSampler(400, 30, physical_batch_size=16, entropy=2, units=units, replicas=2)
     for t in range(40):
-        chunks, groups = s.chunks(t), s.groups(t)
+        chunks, groups = s.layout(t)
         drawn = np.sort(np.concatenate([units[u] for u in s.indices(t)]))
         np.testing.assert_array_equal(np.sort(chunks[chunks != PAD_INDEX]), drawn)
         for chunk, group in zip(chunks, groups):
@@ -78,7 +78,7 @@ def test_single_person_images_give_todays_chunks():
     for t in range(20):
         np.testing.assert_array_equal(a.chunks(t), b.chunks(t))
         real = a.chunks(t) != PAD_INDEX
-        assert np.all(a.groups(t)[real] == np.tile(np.arange(8), (len(real), 1))[real])
+        assert np.all(a.layout(t)[1][real] == np.tile(np.arange(8), (len(real), 1))[real])
 
 
 def test_persons_beyond_a_slice_are_left_out_of_their_image():

@@ -108,7 +108,7 @@ def training_dataset(
     def index_stream():
         step = start_step
         while True:
-            for chunk, groups in zip(sampler.chunks(step), sampler.groups(step)):
+            for chunk, groups in zip(*sampler.layout(step)):
                 for r in replica_ids:
                     part = slice(r * slice_size, (r + 1) * slice_size)
                     for index, group in zip(chunk[part], groups[part]):

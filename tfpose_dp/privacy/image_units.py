@@ -43,30 +43,20 @@ def pack(members, slice_size, replicas):
     in what is left of a slice starts the next. Returns (persons, groups), both
     (num_chunks, replicas * slice_size): record index and group (the slice-local slot of the
     unit's first record), PAD in empty slots."""
-    slices_p, slices_g = [], []
-    current_p = np.full(slice_size, PAD, np.int64)
-    current_g = np.full(slice_size, PAD, np.int64)
-    pos = 0
+    placed, slice_no, pos = [], 0, 0
     for unit in members:
         if len(unit) > slice_size:
             raise ValueError(f"a unit of {len(unit)} records exceeds the slice of {slice_size}")
         if pos + len(unit) > slice_size:
-            slices_p.append(current_p)
-            slices_g.append(current_g)
-            current_p = np.full(slice_size, PAD, np.int64)
-            current_g = np.full(slice_size, PAD, np.int64)
-            pos = 0
-        current_p[pos : pos + len(unit)] = unit
-        current_g[pos : pos + len(unit)] = pos
+            slice_no, pos = slice_no + 1, 0
+        placed.append((slice_no, pos, unit))
         pos += len(unit)
-    if pos:
-        slices_p.append(current_p)
-        slices_g.append(current_g)
-    num_chunks = -(-len(slices_p) // replicas)
+    num_slices = slice_no + 1 if pos else slice_no  # an empty unit takes no slot
+    num_chunks = -(-num_slices // replicas)
     persons = np.full((num_chunks * replicas, slice_size), PAD, np.int64)
     groups = np.full((num_chunks * replicas, slice_size), PAD, np.int64)
-    if slices_p:
-        persons[: len(slices_p)] = slices_p
-        groups[: len(slices_g)] = slices_g
+    for slice_no, pos, unit in placed:
+        persons[slice_no, pos : pos + len(unit)] = unit
+        groups[slice_no, pos : pos + len(unit)] = pos
     width = replicas * slice_size
     return persons.reshape(num_chunks, width), groups.reshape(num_chunks, width)

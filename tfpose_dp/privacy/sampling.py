@@ -54,7 +54,6 @@ class PoissonSampler:
         self.expected_batch_size = int(expected_batch_size)
         self.physical_batch_size = int(physical_batch_size)
         self.units, self.replicas = units, int(replicas)
-        self._layout_cache = (None, None)
         # DPKey.sampling_entropy() in a run (secret); an int in tests.
         self.entropy = [int(entropy)] if isinstance(entropy, int) else [int(w) for w in entropy]
 
@@ -67,24 +66,17 @@ class PoissonSampler:
         rng = np.random.default_rng([*self.entropy, int(step), 0x5A3])
         return np.flatnonzero(rng.random(self.num_examples) < self.sampling_rate)
 
-    def _layout(self, step):
-        cached_step, layout = self._layout_cache  # one read: the input thread calls this too
-        if cached_step != step:
-            idx = self.indices(step)
-            members = [self.units[u] for u in idx] if self.units is not None else idx[:, None]
-            slice_size = self.physical_batch_size // self.replicas
-            layout = pack(members, slice_size, self.replicas)
-            self._layout_cache = (step, layout)
-        return layout
+    def layout(self, step):
+        """(persons, groups), each (num_chunks, physical_batch_size) int64: the record in each
+        slot and its group (the slice-local slot of its unit's first record: the clipping
+        unit, privacy/clipping.py), PAD_INDEX in padding."""
+        idx = self.indices(step)
+        members = [self.units[u] for u in idx] if self.units is not None else idx[:, None]
+        return pack(members, self.physical_batch_size // self.replicas, self.replicas)
 
     def chunks(self, step):
         """(num_chunks, physical_batch_size) int64 record indices, padded with PAD_INDEX."""
-        return self._layout(step)[0]
-
-    def groups(self, step):
-        """Like `chunks`: each slot's group (the slice-local slot of its unit's first record),
-        PAD_INDEX in padding: the clipping unit (privacy/clipping.py)."""
-        return self._layout(step)[1]
+        return self.layout(step)[0]
 
     def steps_per_epoch(self):
         return steps_per_epoch(self.num_examples, self.expected_batch_size)

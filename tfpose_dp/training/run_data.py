@@ -46,17 +46,7 @@ def load_run_data(config, key, slice_size):
     reports = [r.load_report for r in (train, val) if r.load_report]
     public = None
     if pdp.projection != "none":
-        rate = datasets.holdout_rate(
-            pdp.public_examples, pdp.public_fraction, d.data_dir, d.synthetic_train
-        )
-        train, public = datasets.split_public(
-            train,
-            pdp.public_source,
-            pdp.public_examples,
-            config.optim.seed,
-            pdp.public_annotations,
-            holdout_fraction=rate,
-        )
+        train, public = split_public_set(train, config)
     absent = 0
     if d.audit_canaries:  # after the public split: canaries are private records, never public
         canaries = make_canaries(d.audit_canaries, d.synthetic_root, d.synthetic_domain)
@@ -71,6 +61,23 @@ def load_run_data(config, key, slice_size):
         # coins (sampling an empty unit adds nothing).
         units += [np.zeros(0, np.int64)] * absent
     return RunData(train, val, public, description, units, reports)
+
+
+def split_public_set(train, config):
+    """(private, public) records of the training split as the run's flags define the public
+    set (training/datasets.py split_public): the trainer's split, and the audit's."""
+    d, pdp = config.data, config.pdp
+    rate = datasets.holdout_rate(
+        pdp.public_examples, pdp.public_fraction, d.data_dir, d.synthetic_train
+    )
+    return datasets.split_public(
+        train,
+        pdp.public_source,
+        pdp.public_examples,
+        config.optim.seed,
+        pdp.public_annotations,
+        holdout_fraction=rate,
+    )
 
 
 def write_load_report(model_dir, data):
