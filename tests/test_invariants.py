@@ -61,6 +61,8 @@ RULES = [
         (
             "skeleton.py",
             "run_config.py",
+            "config_setting.py",
+            "public_data_config.py",
             "config_flags.py",
             "config_validation.py",
             "replica_sums.py",
@@ -76,6 +78,8 @@ RULES = [
 def test_layering(files, forbidden, why):
     neutral = (
         "tfpose_dp.run_config",
+        "tfpose_dp.config_setting",
+        "tfpose_dp.public_data_config",
         "tfpose_dp.skeleton",
         "tfpose_dp.config_flags",
         "tfpose_dp.presets",

@@ -11,6 +11,9 @@ Only plain values live here (no TensorFlow), so serving code can read a manifest
 import dataclasses
 from typing import Optional, Tuple
 
+from tfpose_dp.config_setting import setting
+from tfpose_dp.public_data_config import PdpConfig
+
 # Choices that other layers own; tests/test_run_config.py checks they agree with them.
 MODEL_VARIANTS = ("tiny_vit_5m", "tiny_vit_11m", "tiny_vit_21m", "tiny_vit_micro")
 NORMS = ("auto", "frozen_bn", "group")
@@ -19,22 +22,6 @@ OPTIMIZERS = ("adam", "sgd")
 ACCOUNTANTS = ("pld", "rdp")
 STRATEGIES = ("default", "mirrored", "multi_worker")
 DOMAINS = ("public", "private")
-
-
-def setting(default, help_text, choices=None, fixed=False, at_least=None, above=None):
-    """A config field. `fixed`: a resumed run must repeat it (it changes the mechanism, its
-    accounting or the meaning of the checkpoint); `choices`, `at_least`, `above`: what
-    `validate` accepts."""
-    return dataclasses.field(
-        default=default,
-        metadata={
-            "help": help_text,
-            "choices": choices,
-            "fixed": fixed,
-            "at_least": at_least,
-            "above": above,
-        },
-    )
 
 
 @dataclasses.dataclass
@@ -204,71 +191,6 @@ class PrivacyConfig:
         "OS: reproducible, for tests and debugging, and WITHOUT a DP guarantee (every output says "
         "so).",
         fixed=True,
-    )
-
-
-@dataclasses.dataclass
-class PdpConfig:
-    projection: str = setting(
-        "none",
-        "pdp: PDP-SGD projection of the noisy gradient onto the top-k eigenspace of public "
-        "per-example gradients; gep: gradient embedding perturbation (the same subspace, the "
-        "residual kept with its own clip --gep_residual_clip).",
-        ("none", "pdp", "gep"),
-        fixed=True,
-    )
-    gep_residual_clip: float = setting(
-        0.1,
-        "GEP: clip norm C2 of each per-example gradient's residual outside the public "
-        "subspace (--l2_norm_clip clips its coordinates in it).",
-        fixed=True,
-        above=0,
-    )
-    projection_dim: int = setting(100, "PDP: subspace dimension k.", at_least=1)
-    public_examples: int = setting(100, "PDP: number m of public examples.", fixed=True, at_least=1)
-    public_fraction: Optional[float] = setting(
-        None,
-        "PDP holdout: share of training images held out as public, each by its own keyed draw "
-        "(default: m + 5 sd persons' worth of the synthetic set; 0.01 with --data_dir).",
-        fixed=True,
-    )
-    public_source: str = setting(
-        "holdout",
-        "PDP: hold whole images out of the training split, or read --public_annotations.",
-        ("holdout", "file"),
-        fixed=True,
-    )
-    public_annotations: Optional[str] = setting(
-        None, "PDP: annotation JSON of public persons.", fixed=True
-    )
-    clip_public_gradients: bool = setting(
-        True,
-        "PDP: clip the public per-example gradients to --l2_norm_clip before the "
-        "eigendecomposition, as the private ones are clipped.",
-    )
-    basis_refresh_steps: int = setting(
-        20,
-        "PDP: recompute the subspace every s steps (20: measured better than 100 on every "
-        "seed, README 'How often to refresh the PDP basis'). Each refresh logs the public "
-        "gradient energy share of the new basis and of the s-step-old one it replaces "
-        "(tools/refresh_table.py tabulates them).",
-        at_least=1,
-    )
-    projection_start_epoch: float = setting(
-        0.0, "PDP: epoch at which projection starts.", at_least=0
-    )
-    max_basis_gb: float = setting(
-        12.0,
-        "PDP: refuse a run whose basis refresh would hold more than this many GB: the basis "
-        "three times over (4 p k bytes each) and the public gradients (4 p m); the allocator "
-        "adds ~35 % (README 'Speed and memory').",
-        above=0,
-    )
-    pdp_diagnostics: bool = setting(
-        False,
-        "PDP: log the share of the clean clipped private gradient's energy inside the public "
-        "subspace, the share of the noise's, and both signal-to-noise ratios. NON-PRIVATE (reads "
-        "private gradients without DP): written under MODEL_DIR/private/ only.",
     )
 
 

@@ -1,0 +1,74 @@
+"""The run configuration's public-data section (manifest key "pdp"): the public set of a
+private run and what the run does with it (PDP/GEP subspace, the public fine-tuning stage, the
+clean public gradient mixed into each private step). Nothing here is covered by the DP
+guarantee: the public set must be public."""
+
+import dataclasses
+from typing import Optional
+
+from tfpose_dp.config_setting import setting
+
+
+@dataclasses.dataclass
+class PdpConfig:
+    projection: str = setting(
+        "none",
+        "pdp: PDP-SGD projection of the noisy gradient onto the top-k eigenspace of public "
+        "per-example gradients; gep: gradient embedding perturbation (the same subspace, the "
+        "residual kept with its own clip --gep_residual_clip).",
+        ("none", "pdp", "gep"),
+        fixed=True,
+    )
+    gep_residual_clip: float = setting(
+        0.1,
+        "GEP: clip norm C2 of each per-example gradient's residual outside the public "
+        "subspace (--l2_norm_clip clips its coordinates in it).",
+        fixed=True,
+        above=0,
+    )
+    projection_dim: int = setting(100, "PDP: subspace dimension k.", at_least=1)
+    public_examples: int = setting(100, "PDP: number m of public examples.", fixed=True, at_least=1)
+    public_fraction: Optional[float] = setting(
+        None,
+        "PDP holdout: share of training images held out as public, each by its own keyed draw "
+        "(default: m + 5 sd persons' worth of the synthetic set; 0.01 with --data_dir).",
+        fixed=True,
+    )
+    public_source: str = setting(
+        "holdout",
+        "PDP: hold whole images out of the training split, or read --public_annotations.",
+        ("holdout", "file"),
+        fixed=True,
+    )
+    public_annotations: Optional[str] = setting(
+        None, "PDP: annotation JSON of public persons.", fixed=True
+    )
+    clip_public_gradients: bool = setting(
+        True,
+        "PDP: clip the public per-example gradients to --l2_norm_clip before the "
+        "eigendecomposition, as the private ones are clipped.",
+    )
+    basis_refresh_steps: int = setting(
+        20,
+        "PDP: recompute the subspace every s steps (20: measured better than 100 on every "
+        "seed, README 'How often to refresh the PDP basis'). Each refresh logs the public "
+        "gradient energy share of the new basis and of the s-step-old one it replaces "
+        "(tools/refresh_table.py tabulates them).",
+        at_least=1,
+    )
+    projection_start_epoch: float = setting(
+        0.0, "PDP: epoch at which projection starts.", at_least=0
+    )
+    max_basis_gb: float = setting(
+        12.0,
+        "PDP: refuse a run whose basis refresh would hold more than this many GB: the basis "
+        "three times over (4 p k bytes each) and the public gradients (4 p m); the allocator "
+        "adds ~35 % (README 'Speed and memory').",
+        above=0,
+    )
+    pdp_diagnostics: bool = setting(
+        False,
+        "PDP: log the share of the clean clipped private gradient's energy inside the public "
+        "subspace, the share of the noise's, and both signal-to-noise ratios. NON-PRIVATE (reads "
+        "private gradients without DP): written under MODEL_DIR/private/ only.",
+    )
