@@ -38,10 +38,11 @@ class AugmentConfig:
     photometric_op_prob: float = 0.5  # each colour op applies with this probability (as mmpose's)
 
 
-def draw(seed, step, index):
-    """(NUM,) uniforms in [0, 1) for one example, a pure function of (seed, step, index)."""
+def draw(seed, step, key):
+    """(NUM,) uniforms in [0, 1) for one example, a pure function of (seed, step, key): the
+    key is the record's (pipeline.augmentation_keys), never its position."""
     key = tf.stack(
-        [tf.cast(seed, tf.int64) * 1_000_003 + tf.cast(step, tf.int64), tf.cast(index, tf.int64)]
+        [tf.cast(seed, tf.int64) * 1_000_003 + tf.cast(step, tf.int64), tf.cast(key, tf.int64)]
     )
     return tf.random.stateless_uniform([_RANDOM_VALUES], seed=key)
 

@@ -5,9 +5,12 @@ Every element is one person crop with its SimCC targets:
   mask () 1 for a real example, 0 for padding; index () record index (-1 for padding);
   group () in training chunks: the slot of the first person of its image (-1 for padding);
   crop_to_image (3, 3); joints (K, 2) and visible (K,) original 0-based; head_size ().
-Augmentation randomness is stateless, seeded by (seed, step, index): a run is reproducible
-and a resumed run sees the same crops it would have seen.
+Augmentation randomness is stateless, seeded by (seed, step, the record's identity): a run is
+reproducible, a resumed run sees the same crops it would have seen, and a record's crop never
+depends on which other records the data set holds (see `augmentation_keys`).
 """
+
+import hashlib
 
 import numpy as np
 import tensorflow as tf
@@ -29,6 +32,21 @@ def _image_reader(records):
     )
 
 
+def augmentation_keys(records):
+    """(N,) int64: a key per record from its identity (image name, centre), never its position
+    in the data set. Adding or removing one image then changes no other record's augmentation:
+    each crop is a function of its own record, the step and the public seed, so a DP step's
+    sum still moves by at most C (the clip) when one image comes or goes."""
+    return np.array(
+        [
+            int.from_bytes(hashlib.blake2b(repr(tuple(i)).encode(), digest_size=8).digest(), "big")
+            >> 1
+            for i in records.ids
+        ],
+        dtype=np.int64,
+    )
+
+
 def make_example_fn(records, input_size, codec, augment=None, seed=0):
     """Returns fn(index, step) -> example dict; index -1 yields a masked padding example."""
     read_image = _image_reader(records)
@@ -36,6 +54,7 @@ def make_example_fn(records, input_size, codec, augment=None, seed=0):
     joints, visible = tf.constant(records.joints), tf.constant(records.visible)
     head_sizes = tf.constant(records.head_sizes)
     perm = tf.constant(flip_permutation(), tf.int32)
+    keys = tf.constant(augmentation_keys(records)) if augment is not None else None
     height, width = input_size
     photometric = (
         augmentation.Photometric(augment) if augment is not None and augment.photometric else None
@@ -49,7 +68,7 @@ def make_example_fn(records, input_size, codec, augment=None, seed=0):
         center, box = transforms.crop_box(centers[i], scales[i], input_size)
         rotation, flip = tf.constant(0.0), tf.constant(False)
         if augment is not None:
-            u = augmentation.draw(seed, step, i)
+            u = augmentation.draw(seed, step, keys[i])
             center, box, rotation, flip = augmentation.geometry(
                 augment, u, center, box, joints[i], visible[i], input_size
             )
