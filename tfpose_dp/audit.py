@@ -86,12 +86,12 @@ def data_attack(model, codec, manifest):
 
 
 def _without_public_holdout(train, config):
-    """The private training persons: PDP/GEP's held-out public images were never trained on
-    privately, so they are not members."""
+    """The private training persons: the held-out public images (PDP/GEP, the public stage,
+    --public_mix) were never trained on privately, so they are not members."""
     from tfpose_dp.training.run_data import split_public_set
 
     pdp = config.pdp
-    if pdp.projection == "none" or pdp.public_source != "holdout":
+    if not pdp.uses_public_set() or pdp.public_source != "holdout":
         return train
     return split_public_set(train, config)[0]
 

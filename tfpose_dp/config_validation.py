@@ -5,6 +5,7 @@ import dataclasses
 import os
 
 from tfpose_dp import presets
+from tfpose_dp.public_data_config import constant_weight
 from tfpose_dp.run_config import SECTIONS, ConfigError
 
 
@@ -54,7 +55,13 @@ def validate(config):
         raise ConfigError(
             "--projection=gep splits every per-example gradient: it needs --clipping=vmap"
         )
+    if p.nonprivate and pdp.public_mix != "none":
+        raise ConfigError("--public_mix mixes a public gradient into DP updates: not --nonprivate")
+    if pdp.public_mix not in ("none", "cosine") and constant_weight(pdp.public_mix) is None:
+        raise ConfigError(
+            f"--public_mix={pdp.public_mix!r} must be none, cosine or constant:W with W in [0, 1)"
+        )
     if pdp.public_fraction is not None and not 0 < pdp.public_fraction < 1:
         raise ConfigError(f"--public_fraction={pdp.public_fraction} must be in (0, 1)")
-    if pdp.public_source == "file" and pdp.projection != "none" and not pdp.public_annotations:
+    if pdp.public_source == "file" and pdp.uses_public_set() and not pdp.public_annotations:
         raise ConfigError("--public_source=file needs --public_annotations=PATH")

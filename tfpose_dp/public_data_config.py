@@ -4,6 +4,7 @@ clean public gradient mixed into each private step). Nothing here is covered by 
 guarantee: the public set must be public."""
 
 import dataclasses
+import math
 from typing import Optional
 
 from tfpose_dp.config_setting import setting
@@ -72,3 +73,55 @@ class PdpConfig:
         "subspace, the share of the noise's, and both signal-to-noise ratios. NON-PRIVATE (reads "
         "private gradients without DP): written under MODEL_DIR/private/ only.",
     )
+    public_finetune_steps: int = setting(
+        0,
+        "Before the private steps: this many NON-PRIVATE steps of fine-tuning on the public set "
+        "alone (augmented, --public_batch_size, Adam at --public_learning_rate): the public "
+        "data used in full, and the bar the private steps must clear (final_metrics.json "
+        "public_stage_pckh@0.5). The public set is held out of the training split as for PDP.",
+        fixed=True,
+        at_least=0,
+    )
+    public_batch_size: int = setting(
+        32, "Public stage and --public_mix: expected public examples per step.", at_least=1
+    )
+    public_learning_rate: float = setting(
+        1e-3, "Public stage: Adam's learning rate.", fixed=True, above=0
+    )
+    public_mix: str = setting(
+        "none",
+        "Each private step's update: alpha_t x the noisy private gradient + (1 - alpha_t) x "
+        "the clean mean gradient of a public batch (PDA-DPMD's practical form, Amid et al. "
+        "2022). cosine: alpha_t = cos(pi t / 2T); constant:W: the public gradient weighted W "
+        "(alpha_t = 1 - W); none: the private gradient alone.",
+        fixed=True,
+    )
+
+    def uses_public_set(self):
+        """Whether the run holds a public set out of (or beside) the private one."""
+        return (
+            self.projection != "none" or self.public_finetune_steps > 0 or self.public_mix != "none"
+        )
+
+
+def constant_weight(mix):
+    """W of --public_mix=constant:W when W is a number in [0, 1), else None."""
+    name, _, value = mix.partition(":")
+    try:
+        weight = float(value)
+    except ValueError:
+        return None
+    return weight if name == "constant" and 0 <= weight < 1 else None
+
+
+def public_weight(mix, step, total_steps):
+    """1 - alpha_t: the clean public gradient's weight in the update of step `step` (0-based)
+    of `total_steps` under --public_mix (cosine: alpha_t = cos(pi t / 2T), 1 at the start)."""
+    if mix == "none":
+        return 0.0
+    if mix == "cosine":
+        return 1.0 - math.cos(math.pi * step / (2 * total_steps))
+    weight = constant_weight(mix)
+    if weight is None:
+        raise ValueError(f"--public_mix={mix!r} must be none, cosine or constant:W, 0 <= W < 1")
+    return weight

@@ -23,7 +23,8 @@ from tfpose_dp.privacy import accounting
 UNIT_OF_PRIVACY = "one image (all persons in it)"
 NOT_COVERED = (
     "Not covered: the validation split (its metrics and skeleton images are computed without DP), "
-    "the public set (PDP basis) and the public pretrained model, MODEL_DIR/private/ (the key and "
+    "the public set (the PDP/GEP basis, the public fine-tuning stage, the clean public gradient "
+    "of --public_mix) and the public pretrained model, MODEL_DIR/private/ (the key and "
     "non-DP diagnostics of private batches), and privacy spent across runs (e.g. tuning "
     "hyperparameters on the private data)."
 )

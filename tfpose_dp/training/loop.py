@@ -16,6 +16,7 @@ from tfpose_dp.data.augmentation import AugmentConfig
 from tfpose_dp.data.pipeline import training_dataset
 from tfpose_dp.eval.overlay import crop_to_uint8, draw_skeleton
 from tfpose_dp.eval.predictions import evaluate_pckh
+from tfpose_dp.public_data_config import public_weight
 from tfpose_dp.runs import checkpoints
 from tfpose_dp.training.pace import Pace
 from tfpose_dp.training.reporting import progress_line
@@ -42,6 +43,7 @@ def save(run):
                 "epsilon": current_epsilon(run),
                 "manifest": run.manifest.to_json(),
                 "start_metrics": run.start_metrics,
+                "public_stage_metrics": run.public_stage_metrics,
             },
         )
 
@@ -68,20 +70,24 @@ def _val_overlays(run, count=4):
 
 def _inputs(run):
     """The distributed iterator over the training chunks, from the current step on."""
+    return chunk_iterator(run, run.train, run.sampler, run.step, run.config.data.augment)
+
+
+def chunk_iterator(run, records, sampler, start_step, augment):
+    """The distributed iterator over `sampler`'s chunks of `records` from `start_step` on
+    (the private training set, or the public set of the public stage and --public_mix)."""
     config, replicas = run.config, run.strategy.num_replicas_in_sync
-    augment = (
-        AugmentConfig(half_body_prob=config.data.half_body_prob) if config.data.augment else None
-    )
+    augment = AugmentConfig(half_body_prob=config.data.half_body_prob) if augment else None
 
     def replica_inputs(context):
         per_pipeline = replicas // context.num_input_pipelines
         first = context.input_pipeline_id * per_pipeline
         return training_dataset(
-            run.train,
-            run.sampler,
+            records,
+            sampler,
             config.model.input_size,
             run.codec,
-            run.step,
+            start_step,
             augment,
             config.optim.seed,
             run.slice_size,
@@ -104,7 +110,17 @@ class _Window:
         self.count += float(count)
 
 
-def _one_step(run, inputs, window):
+def _mix_public(run, mix):
+    """--public_mix: the public batch of this step and its weight in the update."""
+    sampler, public_inputs = mix
+    for _ in range(len(sampler.chunks(run.step))):
+        run.steps.accumulate_public(next(public_inputs))
+    run.steps.public_weight.assign(
+        public_weight(run.config.pdp.public_mix, run.step, run.total_steps)
+    )
+
+
+def _one_step(run, inputs, window, mix=None):
     if run.basis is not None:
         start = round(run.config.pdp.projection_start_epoch * run.steps_per_epoch)
         if run.step >= start and (run.step - start) % run.config.pdp.basis_refresh_steps == 0:
@@ -120,6 +136,8 @@ def _one_step(run, inputs, window):
             run.reporter.scalars(run.step, scalars)
     for _ in range(len(run.sampler.chunks(run.step))):
         window.add(*run.steps.accumulate(next(inputs)))
+    if mix is not None:
+        _mix_public(run, mix)
     if run.plan is not None:  # record, release, count: one unit
         run.ledger.record_steps(run.plan.sampling_rate, run.plan.noise_multiplier)
         if run.releases is not None:  # counted before the update exists (no replay on resume)
@@ -186,14 +204,14 @@ def _end_of_epoch(run):
     return metrics
 
 
-def seconds_per_step(run, count=3):
+def seconds_per_step(run, count=3, mix=None):
     """Mean wall time of `count` steps after one warm-up step (tracing, a PDP refresh): for a
     dry run, whose model, key and ledger are never saved."""
     inputs, window = _inputs(run), _Window()
-    _one_step(run, inputs, window)
+    _one_step(run, inputs, window, mix)
     start = time.time()
     for _ in range(count):
-        _one_step(run, inputs, window)
+        _one_step(run, inputs, window, mix)
     return (time.time() - start) / count
 
 
@@ -202,15 +220,16 @@ def _validation_due(run):
     return run.step % every == 0 or run.step == run.total_steps
 
 
-def train(run, stop=None):
+def train(run, stop=None, mix=None):
     """Trains until the planned (or budgeted) steps are taken; returns the last val metrics
-    (empty when no epoch ended). `stop`: a StopRequest ending training between steps."""
+    (empty when no epoch ended). `stop`: a StopRequest ending training between steps; `mix`:
+    (sampler, iterator) of --public_mix's public batches."""
     inputs, window, metrics = _inputs(run), _Window(), {}
     pace = Pace(run.step, run.total_steps, run.config.optim.batch_size)
     last_save = time.time()
     first = run.step
     while run.step < run.total_steps and not (stop is not None and stop.requested):
-        _one_step(run, inputs, window)
+        _one_step(run, inputs, window, mix)
         if run.step == first + 1:  # the first step traces the graphs: not the run's pace
             pace.pause_over(run.step)
         epoch_end = run.step % run.steps_per_epoch == 0 or run.step == run.total_steps

@@ -45,7 +45,7 @@ def load_run_data(config, key, slice_size):
     )
     reports = [r.load_report for r in (train, val) if r.load_report]
     public = None
-    if pdp.projection != "none":
+    if pdp.uses_public_set():
         train, public = split_public_set(train, config)
     absent = 0
     if d.audit_canaries:  # after the public split: canaries are private records, never public

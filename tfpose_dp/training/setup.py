@@ -29,7 +29,7 @@ from tfpose_dp.training.reporting import Reporter
 from tfpose_dp.training.resume import check_restored_step, check_resume
 from tfpose_dp.training.run_data import load_run_data, write_load_report
 from tfpose_dp.training.run_key import persist_key, run_key
-from tfpose_dp.training.steps import NonPrivateSteps, PrivateSteps
+from tfpose_dp.training.steps import MeanGradient, NonPrivateSteps, PrivateSteps
 from tfpose_dp.training.weight_average import WeightAverage
 
 
@@ -64,6 +64,7 @@ class Run:
     releases: Optional[ReleaseRecord] = None  # the chief's count of released steps
     step: int = 0
     start_metrics: Optional[dict] = None
+    public_stage_metrics: Optional[dict] = None  # after --public_finetune_steps (val, public)
     start: Optional[str] = None  # where the model came from, for the statement
 
 
@@ -176,7 +177,7 @@ def _model_and_steps(config, strategy, plan, public, total_steps, state, key):
         optimizer = _optimizer(config, plan, key, total_steps)
         trackables = {"model": model}
         projection = None
-        if public is not None:
+        if public is not None and config.pdp.projection != "none":
             projection = _projection(config, variables, public, optimizer)
             trackables.update(pdp_basis=projection.basis, pdp_active=projection.active)
         average = None
@@ -186,7 +187,10 @@ def _model_and_steps(config, strategy, plan, public, total_steps, state, key):
         if plan is None:
             steps = NonPrivateSteps(*args)
         else:
-            steps = PrivateSteps(*args, clipping=config.privacy.clipping)
+            mix = None
+            if config.pdp.public_mix != "none":
+                mix = MeanGradient(model, variables, config.optim.temperature, strategy, "public")
+            steps = PrivateSteps(*args, clipping=config.privacy.clipping, public_mix=mix)
         trackables["optimizer"] = optimizer
     if average is not None:
         trackables["weight_average"] = average.shadows
@@ -237,6 +241,7 @@ def build_run(config, dry_run=False):
             f"--batch_size={o.batch_size} must be in [1, N={n}] (the private "
             f"{'examples' if data.units is None else 'images'})"
         )
+    _check_public_batch(config, data.public)
     total_steps = planned_steps(n, o.batch_size, o.epochs)
     plan = _plan(config, n, total_steps, state)
     source = restore.read_manifest(config.model.init_from) if config.model.init_from else None
@@ -300,6 +305,16 @@ def build_run(config, dry_run=False):
     return run
 
 
+def _check_public_batch(config, public):
+    pdp = config.pdp
+    uses_batches = pdp.public_finetune_steps > 0 or pdp.public_mix != "none"
+    if uses_batches and pdp.public_batch_size > len(public):
+        raise ConfigError(
+            f"--public_batch_size={pdp.public_batch_size} exceeds the {len(public)} public "
+            "examples: lower it or raise --public_examples"
+        )
+
+
 def _physical_batch_size(config, replicas):
     """Slots per chunk (all replicas together): --physical_batch_size, or ~B/4 rounded up to a
     multiple of the replicas (Poisson batches vary in size: at most one part-filled chunk)."""
@@ -314,6 +329,7 @@ def _restore(run, ckpt, state):
     run.ledger = PrivacyLedger.from_json(state["ledger"])
     run.step = state["step"]
     run.start_metrics = state.get("start_metrics")
+    run.public_stage_metrics = state.get("public_stage_metrics")
     check_restored_step(
         ckpt,
         run.step,

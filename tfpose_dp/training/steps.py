@@ -68,7 +68,48 @@ class _Steps:
         return self.strategy.experimental_local_results(finite)[0]
 
 
+class MeanGradient:
+    """Plain (non-private) gradients of the mean loss over a batch made of chunks: `add` sums
+    one chunk's on its replica, `take_mean` (replica context) returns the mean over every
+    replica's examples and resets. The non-private baseline's update and --public_mix's clean
+    public gradient."""
+
+    def __init__(self, model, variables, temperature, strategy, name):
+        self.model, self.variables, self.temperature = model, variables, temperature
+        with strategy.scope():
+            self._sums = replica_local_zeros(variables, name)
+            self._count = replica_local_zeros([tf.zeros([])], f"{name}_count")[0]
+
+    def add(self, batch):
+        with tf.GradientTape() as tape:
+            out = self.model(batch["image"], training=True)
+            losses = batched_losses(out, batch, self.temperature)
+            total = tf.reduce_sum(losses * batch["mask"])
+        grads = tape.gradient(
+            total, self.variables, unconnected_gradients=tf.UnconnectedGradients.ZERO
+        )
+        for s, g in zip(self._sums, grads):
+            s.assign_add(g)
+        self._count.assign_add(tf.reduce_sum(batch["mask"]))
+        return total, tf.reduce_sum(batch["mask"])
+
+    def take_mean(self):
+        context = tf.distribute.get_replica_context()
+        sums = context.all_reduce(_SUM, [tf.identity(s) for s in self._sums])
+        count = context.all_reduce(_SUM, tf.identity(self._count))
+        grads = [s * (1.0 / tf.maximum(count, 1.0)) for s in sums]
+        with tf.control_dependencies(grads):
+            for s in self._sums:
+                s.assign(tf.zeros_like(s))
+            self._count.assign(0.0)
+        return [tf.identity(g) for g in grads]
+
+
 class PrivateSteps(_Steps):
+    """`public_mix`: a MeanGradient of public batches (`accumulate_public`) mixed into each
+    released update with weight `public_weight` (set before `apply`): post-processing of the
+    noisy update with public data only."""
+
     def __init__(
         self,
         model,
@@ -78,14 +119,18 @@ class PrivateSteps(_Steps):
         weight_average=None,
         strategy=None,
         clipping="vmap",
+        public_mix=None,
     ):
         super().__init__(optimizer, variables, weight_average, strategy)
         self._loss_fn = make_per_example_loss_fn(model, temperature)
         self._ghost = None
         if clipping == "ghost":
             self._ghost = (lambda out, batch: batched_losses(out, batch, temperature), model)
+        self.public_mix = public_mix
         with self.strategy.scope():  # now, not in the first trace (which would then trace again)
             optimizer._ensure_accumulators(variables)
+            self.public_weight = tf.Variable(0.0, trainable=False, name="public_weight")
+        self.accumulate_public = tf.function(self._distributed_public)
 
     def _accumulate(self, batch):
         inputs = {k: batch[k] for k in _MODEL_INPUTS}
@@ -96,8 +141,16 @@ class PrivateSteps(_Steps):
         clipped = tf.cast(norms > self.optimizer.l2_norm_clip, tf.float32) * mask
         return tf.reduce_sum(losses * mask), tf.reduce_sum(clipped), tf.reduce_sum(mask)
 
+    def _distributed_public(self, batch):
+        sums = self.strategy.run(self.public_mix.add, args=(batch,))
+        return tuple(self.strategy.reduce(_SUM, s, axis=None) for s in sums)
+
     def _apply(self):
         grads = self.optimizer.private_gradients(self.variables)
+        if self.public_mix is not None:
+            w = tf.cast(self.public_weight, grads[0].dtype)
+            public = self.public_mix.take_mean()
+            grads = [(1.0 - w) * g + w * p for g, p in zip(grads, public)]
         self.optimizer.apply_private_gradients(grads, self.variables)
         # Checked on the released (noisy) update, never on private losses or gradients: a
         # stop must not depend on one record (clipping zeroes a non-finite example's gradient).
@@ -111,37 +164,17 @@ class NonPrivateSteps(_Steps):
         self, model, optimizer, variables, temperature=1.0, weight_average=None, strategy=None
     ):
         super().__init__(optimizer, variables, weight_average, strategy)
-        self.model, self.temperature = model, temperature
-        with self.strategy.scope():
-            self._sums = replica_local_zeros(variables, "grad_sum")
-            self._count = replica_local_zeros([tf.zeros([])], "count")[0]
+        self._mean = MeanGradient(model, variables, temperature, self.strategy, "grad_sum")
 
     def _accumulate(self, batch):
-        with tf.GradientTape() as tape:
-            out = self.model(batch["image"], training=True)
-            losses = batched_losses(out, batch, self.temperature)
-            total = tf.reduce_sum(losses * batch["mask"])
-        grads = tape.gradient(
-            total, self.variables, unconnected_gradients=tf.UnconnectedGradients.ZERO
-        )
-        for s, g in zip(self._sums, grads):
-            s.assign_add(g)
-        self._count.assign_add(tf.reduce_sum(batch["mask"]))
-        return total, tf.constant(0.0), tf.reduce_sum(batch["mask"])
+        total, count = self._mean.add(batch)
+        return total, tf.constant(0.0), count
 
     def _apply(self):
-        context = tf.distribute.get_replica_context()
-        sums = context.all_reduce(_SUM, [tf.identity(s) for s in self._sums])
-        count = context.all_reduce(_SUM, tf.identity(self._count))
-        scale = 1.0 / tf.maximum(count, 1.0)
-        grads = [s * scale for s in sums]
-        with tf.control_dependencies(sums):
-            self.optimizer.apply_gradients(
-                zip(grads, self.variables), experimental_aggregate_gradients=False
-            )
-            for s in self._sums:
-                s.assign(tf.zeros_like(s))
-            self._count.assign(0.0)
+        grads = self._mean.take_mean()
+        self.optimizer.apply_gradients(
+            zip(grads, self.variables), experimental_aggregate_gradients=False
+        )
         return _all_finite(grads)
 
 

@@ -13,6 +13,7 @@ from tfpose_dp.runs.layout import FINAL_METRICS, private_dir
 from tfpose_dp.training import distribution, loop
 from tfpose_dp.training.memory_plan import describe, memory_plan
 from tfpose_dp.training.pace import duration
+from tfpose_dp.training.public_stage import mix_inputs, run_public_stage
 from tfpose_dp.training.reporting import log_json
 from tfpose_dp.training.setup import build_run
 
@@ -28,8 +29,16 @@ def run(config, stop=None):
     distribution.split_cpu(config.runtime.cpu_replicas)
     state = build_run(config)
     _announce(state)
-    metrics = loop.train(state, stop)
+    if config.pdp.public_finetune_steps and state.public_stage_metrics is None:
+        state.public_stage_metrics = run_public_stage(state)
+        state.reporter.scalars(0, {f"public_stage/{k[4:]}": v for k, v in _stage(state).items()})
+        loop.save(state)  # a resume starts after the stage
+    metrics = loop.train(state, stop, mix_inputs(state))
     return finalise(state, metrics)
+
+
+def _stage(run):
+    return run.public_stage_metrics or {}
 
 
 def dry_run(config, steps=3):
@@ -40,7 +49,7 @@ def dry_run(config, steps=3):
     run = build_run(config, dry_run=True)
     plan = run.plan
     remaining = run.total_steps - run.step
-    per_step = loop.seconds_per_step(run, steps) if remaining > 0 else 0.0
+    per_step = loop.seconds_per_step(run, steps, mix_inputs(run)) if remaining > 0 else 0.0
     result = {
         "method": config.method,
         "num_private_examples": run.manifest.num_private_examples,
@@ -49,6 +58,7 @@ def dry_run(config, steps=3):
         "seconds_per_step": per_step,
         "eta": duration(per_step * remaining),
         "timed_steps": steps,
+        "public_finetune_steps": config.pdp.public_finetune_steps,  # not timed
     }
     if plan is not None:
         result.update(
@@ -77,12 +87,24 @@ def _memory_plan(run):
 
 
 def _statement(run, epsilon):
+    pdp = run.config.pdp
+    public_use = [run.start] if run.start else []
+    if pdp.public_finetune_steps:
+        public_use.append(
+            f"a public stage of {pdp.public_finetune_steps} non-private steps on the public "
+            "set alone"
+        )
+    if pdp.public_mix != "none":
+        public_use.append(
+            f"each noisy update mixed with a clean public-set gradient (--public_mix="
+            f"{pdp.public_mix}: post-processing with public data)"
+        )
     return run.plan.statement(
         run.step,
         epsilon,
-        run.config.pdp.projection,
+        pdp.projection,
         run.config.privacy.reproducible_noise,
-        run.start,
+        "; ".join(public_use) or None,
     )
 
 
@@ -143,6 +165,9 @@ def _summary(run, metrics, epsilon, baseline, statement):
         "pckh@0.1": metrics.get("val/pckh@0.1"),
         "mean_pose_pckh@0.5": baseline["Mean"],
         "start_pckh@0.5": run.start_metrics["val/pckh@0.5"] if run.start_metrics else None,
+        "public_stage_pckh@0.5": _stage(run).get("val/pckh@0.5"),
+        "public_finetune_steps": config.pdp.public_finetune_steps,
+        "public_mix": config.pdp.public_mix,
         "private": plan is not None,
         "dp_guarantee": guarantee,
         "noise_source": None
@@ -164,6 +189,19 @@ def _summary(run, metrics, epsilon, baseline, statement):
         "seed": config.optim.seed,
         "init_from": config.model.init_from,
     }
+
+
+def _three_numbers(run, metrics, epsilon):
+    """The private result beside what the public model and the public data give alone."""
+    parts = []
+    if run.start_metrics:
+        parts.append(f"public model {run.start_metrics['val/pckh@0.5']:.2f}")
+    if _stage(run):
+        parts.append(f"public data alone {_stage(run)['val/pckh@0.5']:.2f}")
+    label = f"private (eps {epsilon:.3g})" if run.plan else "NON-PRIVATE"
+    parts.append(f"{label} {metrics['val/pckh@0.5']:.2f}")
+    if len(parts) > 1:
+        logging.info("val PCKh@0.5: %s", " | ".join(parts))
 
 
 def finalise(run, metrics):
@@ -192,6 +230,7 @@ def finalise(run, metrics):
             run.start_metrics["val/pckh@0.5"],
             metrics["val/pckh@0.5"] - run.start_metrics["val/pckh@0.5"],
         )
+    _three_numbers(run, metrics, epsilon)
     final = _summary(run, metrics, epsilon, baseline, statement)
     run.reporter.hparams(
         {

@@ -19,6 +19,11 @@ class WeightAverage:
             tf.Variable(v, trainable=False, name=f"ema_{i}") for i, v in enumerate(self.variables)
         ]
 
+    def reset(self):
+        """Restarts the average at the current weights (after the public stage)."""
+        for shadow, v in zip(self.shadows, self.variables):
+            shadow.assign(v)
+
     def update(self):
         """Call after each optimizer step (inside tf.function is fine)."""
         t = tf.cast(self.step, tf.float32)

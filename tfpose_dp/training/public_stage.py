@@ -1,0 +1,77 @@
+"""The public data used in full: a non-private fine-tuning stage on the public set before the
+private steps (--public_finetune_steps), and the public batches of --public_mix.
+
+Both read the public records and the public seed only: they spend no privacy budget and a
+private record cannot reach them (the public set is held out of the training split by image,
+or read from its own file). The model the stage ends with is the public-data-alone bar the
+private steps must beat; the run reports it beside the starting model and the private result.
+"""
+
+import tensorflow as tf
+from absl import logging
+
+from tfpose_dp.privacy.sampling import PoissonSampler
+from tfpose_dp.training import loop
+from tfpose_dp.training.steps import NonPrivateSteps
+
+# Public entropy tags: the stage's and the mix's public batches are different draws.
+_STAGE, _MIX = 0x57A6E, 0x31C5
+
+
+def public_sampler(run, tag):
+    """Poisson batches of --public_batch_size public records, drawn from the public seed."""
+    return PoissonSampler(  # --public_batch_size <= m: checked by setup.build_run
+        len(run.public),
+        run.config.pdp.public_batch_size,
+        run.sampler.physical_batch_size,
+        [run.config.optim.seed, tag],
+        replicas=run.strategy.num_replicas_in_sync,
+    )
+
+
+def mix_inputs(run):
+    """(sampler, iterator) of --public_mix's public batches, one per private step from the
+    current one on (augmented, as the stage's); None without --public_mix."""
+    if run.config.pdp.public_mix == "none":
+        return None
+    sampler = public_sampler(run, _MIX)
+    return sampler, loop.chunk_iterator(run, run.public, sampler, run.step, augment=True)
+
+
+def run_public_stage(run):
+    """Fine-tunes run.model on the public set for --public_finetune_steps steps (Adam at
+    --public_learning_rate, augmented, NON-PRIVATE: public data only); returns the val metrics
+    of the result (the chief's; {} on other workers)."""
+    config = run.config
+    count = config.pdp.public_finetune_steps
+    sampler = public_sampler(run, _STAGE)
+    with run.strategy.scope():
+        optimizer = tf.keras.optimizers.legacy.Adam(config.pdp.public_learning_rate)
+        steps = NonPrivateSteps(
+            run.model, optimizer, run.variables, config.optim.temperature, None, run.strategy
+        )
+    inputs = loop.chunk_iterator(run, run.public, sampler, 0, augment=True)
+    logging.info(
+        "Public stage (NON-PRIVATE, public data only): %d steps of ~%d of the %d public "
+        "examples, augmented",
+        count,
+        sampler.expected_batch_size,
+        sampler.num_examples,
+    )
+    for step in range(count):
+        for _ in range(len(sampler.chunks(step))):
+            steps.accumulate(next(inputs))
+        if not bool(steps.apply()):  # public data: its loss may stop the run
+            raise loop.TrainingError(
+                f"the public stage diverged at step {step + 1}: lower --public_learning_rate"
+            )
+    if run.average is not None:
+        run.average.reset()
+    metrics = loop.evaluate(run) if run.chief else {}
+    if metrics:
+        logging.info(
+            "after the public stage (the public data alone): val PCKh@0.5 %.2f, PCKh@0.1 %.2f",
+            metrics["val/pckh@0.5"],
+            metrics["val/pckh@0.1"],
+        )
+    return metrics
