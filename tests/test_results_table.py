@@ -65,10 +65,10 @@ def test_cells_are_mean_and_sd_over_seeds_and_the_plot_is_drawn(tmp_path):
     )
     (runs / "unfinished").mkdir()
     table, png = _table(runs, tmp_path)
-    assert "| starting model (no fine-tuning) | - | - | 1 | 50.00 | - |" in table
-    assert "| PDP-SGD | 0.2 | 0.199 | 3 (0,1,2) | 72.00 +- 2.00 | 20.00 +- 0.00 |" in table
-    assert "| non-private | - | - | 1 (0) | 85.00 +- 0.00 | 30.00 +- 0.00 |" in table
-    assert table.index("| non-private | - | - | 1 (0) | 85.00 +- 0.00 | 30.00 +- 0.00 |") == 3
+    assert "| starting model (no fine-tuning) | - | - | 1 | 50.00 | - | - |" in table
+    assert "| PDP-SGD | 0.2 | 0.199 | 3 (0,1,2) | 72.00 +- 2.00 | 20.00 +- 0.00 | +22.00 |" in table
+    nonprivate = "| non-private | - | - | 1 (0) | 85.00 +- 0.00 | 30.00 +- 0.00 | +35.00 |"
+    assert table.index(nonprivate) == 3
     assert png.stat().st_size > 10_000 and png.read_bytes()[:4] == b"\x89PNG"
 
 
@@ -89,3 +89,28 @@ def test_audited_runs_add_the_audit_columns(tmp_path):
     table, png = _table(runs, tmp_path)
     assert "MIA AUC" in table[0]
     assert table[2].endswith("| 0.25 +- 0.00 | 0.51 +- 0.00 | 0.02 +- 0.00 |")
+
+
+def test_the_public_data_alone_is_a_row_and_the_bar_of_every_gain(tmp_path):
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    for seed, (alone, private) in enumerate(((54.0, 58.0), (52.0, 59.0), (56.0, 60.0))):
+        common = dict(epsilon_target=0.2, epsilon=0.2, seed=seed, **{"start_pckh@0.5": 38.0})
+        _run_dir(
+            runs,
+            f"stage_{seed}",
+            method="dpsgd",
+            public_finetune_steps=250,
+            public_mix="cosine",
+            **common,
+            **{"pckh@0.5": private, "pckh@0.1": 7.0, "public_stage_pckh@0.5": alone},
+        )
+        _run_dir(
+            runs, f"dp_{seed}", method="dpsgd", **common, **{"pckh@0.5": 50.0, "pckh@0.1": 5.0}
+        )
+    table, _ = _table(runs, tmp_path)
+    alone = "| public data alone (non-private, the public set only) | - | - | 3 | 54.00 +- 2.00 |"
+    assert f"{alone} - | - |" in table
+    stage = "DP-SGD after the public stage public mix cosine | 0.2 | 0.200 | 3 (0,1,2) |"
+    assert f"| {stage} 59.00 +- 1.00 | 7.00 +- 0.00 | +5.00 |" in table
+    assert "| DP-SGD | 0.2 | 0.200 | 3 (0,1,2) | 50.00 +- 0.00 | 5.00 +- 0.00 | -4.00 |" in table

@@ -23,13 +23,26 @@ import results_table  # noqa: E402
 flags.DEFINE_string("public_model", None, "The public model every run starts from (--init_from).")
 flags.DEFINE_string("flagfile_base", "flags/finetune.cfg", "Flags shared by every run.")
 flags.DEFINE_string("output_root", "runs/grid", "One model_dir per run below this folder.")
-flags.DEFINE_list("methods", ["nonprivate", "dpsgd", "pdp"], "nonprivate, dpsgd, pdp, gep.")
+flags.DEFINE_list(
+    "methods",
+    ["nonprivate", "dpsgd", "pdp"],
+    "nonprivate, dpsgd, pdp, gep; dpsgd_stage, pdp_stage, gep_stage: the same after a public "
+    "stage (--stage_args), which also reports the public data alone.",
+)
+flags.DEFINE_string(
+    "stage_args",
+    "--public_finetune_steps=250",
+    "Flags of the *_stage methods' public stage (the same for each).",
+)
 flags.DEFINE_list("epsilons", ["0.2", "1", "8"], "Target epsilons of the private methods.")
 flags.DEFINE_list("seeds", ["0", "1", "2"], "One run per seed and cell.")
 flags.DEFINE_string("nonprivate_args", "", "Extra flags of the non-private runs.")
 flags.DEFINE_string("dpsgd_args", "", "Extra flags of the DP-SGD runs.")
 flags.DEFINE_string("pdp_args", "", "Extra flags of the PDP-SGD runs.")
 flags.DEFINE_string("gep_args", "", "Extra flags of the GEP runs.")
+flags.DEFINE_string("dpsgd_stage_args", "", "Extra flags of the DP-SGD runs after a public stage.")
+flags.DEFINE_string("pdp_stage_args", "", "Extra flags of the PDP-SGD runs after a public stage.")
+flags.DEFINE_string("gep_stage_args", "", "Extra flags of the GEP runs after a public stage.")
 flags.DEFINE_bool("dry_run", False, "Print the commands only.")
 flags.mark_flag_as_required("public_model")
 FLAGS = flags.FLAGS
@@ -47,6 +60,8 @@ def run_commands():
     out = []
     for method in FLAGS.methods:
         extra = shlex.split(getattr(FLAGS, f"{method}_args"))
+        base, staged = method.removesuffix("_stage"), method.endswith("_stage")
+        extra = (shlex.split(FLAGS.stage_args) if staged else []) + extra
         for eps in [None] if method == "nonprivate" else FLAGS.epsilons:
             for seed in FLAGS.seeds:
                 name = f"{method}_seed{seed}" if eps is None else f"{method}_eps{eps}_seed{seed}"
@@ -59,7 +74,7 @@ def run_commands():
                     f"--init_from={FLAGS.public_model}",
                     f"--seed={seed}",
                     f"--model_dir={model_dir}",
-                    *METHOD_FLAGS[method],
+                    *METHOD_FLAGS[base],
                     *([f"--epsilon={eps}"] if eps else []),
                     *extra,
                 ]

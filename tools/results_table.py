@@ -3,9 +3,11 @@
   python tools/results_table.py --runs='runs/grid/*' --output_md=results.md --output_png=results.png
 
 Reads each run's `final_metrics.json` (written by tfpose_dp.train at the end of training).
-Runs of the same method and target epsilon are one cell (one run per seed); the plot draws
-PCKh@0.5 against epsilon (log axis) with +-1 sd error bars, one line per private method, and
-the non-private runs and the starting (public) model as horizontal references.
+Runs of the same pipeline (method, public stage, public mix) and target epsilon are one cell
+(one run per seed). The public-only references come first: the starting (public) model and,
+when runs had a public stage, the public data alone (that stage's model, one per seed); each
+private cell says its gain over the best of them. The plot draws PCKh@0.5 against epsilon (log
+axis) with +-1 sd error bars, one line per private pipeline, the references as horizontal lines.
 """
 
 import collections
@@ -23,13 +25,42 @@ flags.DEFINE_string("title", "", "Plot title.")
 FLAGS = flags.FLAGS
 
 LABELS = {"pdp": "PDP-SGD", "dpsgd": "DP-SGD", "nonprivate": "non-private", "gep": "GEP"}
+PUBLIC_ALONE = "public data alone (non-private, the public set only)"
 COLOURS = {
     "pdp": "tab:red",
     "dpsgd": "tab:blue",
     "nonprivate": "tab:green",
     "gep": "tab:purple",
     "start": "tab:gray",
+    "public_alone": "tab:orange",
 }
+
+
+def pipeline(row):
+    """The cell's method: the release (DP-SGD, PDP, GEP, non-private) and how the public set is
+    used besides (a public stage before, a clean public gradient mixed in)."""
+    name = row["method"]
+    if row.get("public_finetune_steps"):
+        name += "+stage"
+    if row.get("public_mix", "none") != "none":
+        name += f"+mix:{row['public_mix']}"
+    return name
+
+
+def method_label(name):
+    base, *extras = name.split("+")
+    words = {"stage": "after the public stage"}
+    parts = [words.get(e, e.replace("mix:", "public mix ")) for e in extras]
+    return " ".join([LABELS.get(base, base), *parts])
+
+
+def public_alone(rows):
+    """[PCKh@0.5] of the public stage's model, one per seed (the runs of a seed share it)."""
+    by_seed = {}
+    for r in rows:
+        if r.get("public_stage_pckh@0.5") is not None:
+            by_seed.setdefault(r.get("seed"), r["public_stage_pckh@0.5"])
+    return [by_seed[s] for s in sorted(by_seed, key=str)]
 
 
 def collect(pattern):
@@ -53,7 +84,7 @@ def cells(rows):
     grouped = collections.defaultdict(list)
     for r in rows:
         if r.get("pckh@0.5") is not None:
-            grouped[(r["method"], r.get("epsilon_target"))].append(r)
+            grouped[(pipeline(r), r.get("epsilon_target"))].append(r)
     starts = {round(r["start_pckh@0.5"], 6) for r in rows if r.get("start_pckh@0.5") is not None}
     return dict(grouped), (starts.pop() if len(starts) == 1 else None)
 
@@ -89,25 +120,36 @@ def markdown(rows):
         "runs (seeds)",
         "PCKh@0.5 mean +- sd",
         "PCKh@0.1 mean +- sd",
+        "gain over the best public-only",
     ]
     if audited:
         head += ["audit eps lower bound (95 %)", "MIA AUC", "MIA TPR@1%FPR"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    bar = []
     if start is not None:
+        bar.append(start)
         lines.append(
             "| starting model (no fine-tuning) | - | - | 1 | "
             + f"{start:.2f} |"
             + " - |" * (len(head) - 5)
         )
+    alone = public_alone(rows)
+    if alone:
+        bar.append(mean_sd(alone)[0])
+        lines.append(
+            f"| {PUBLIC_ALONE} | - | - | {len(alone)} | {_fmt(mean_sd(alone))} |"
+            + " - |" * (len(head) - 5)
+        )
     for method, eps in sorted(grouped, key=lambda k: (k[0] != "nonprivate", k[1] or 0.0, k[0])):
         group = grouped[(method, eps)]
         cells_ = [
-            LABELS.get(method, method),
+            method_label(method),
             "-" if eps is None else f"{eps:g}",
             "-" if eps is None else f"{max(r['epsilon'] for r in group):.3f}",
             f"{len(group)} ({','.join(str(r.get('seed', '?')) for r in group)})",
             _fmt(mean_sd([r["pckh@0.5"] for r in group])),
             _fmt(mean_sd([r["pckh@0.1"] for r in group])),
+            f"{mean_sd([r['pckh@0.5'] for r in group])[0] - max(bar):+.2f}" if bar else "-",
         ]
         if audited:
             cells_ += _audit_cells(group)
@@ -137,7 +179,7 @@ def plot(rows, path, title=""):
             marker="o",
             capsize=4,
             color=COLOURS.get(method),
-            label=LABELS.get(method, method),
+            label=method_label(method),
         )
     references = []
     if ("nonprivate", None) in grouped:
@@ -150,6 +192,8 @@ def plot(rows, path, title=""):
         )
     if start is not None:
         references.append(("start", "public model, no fine-tuning", start, 0.0))
+    if public_alone(rows):
+        references.append(("public_alone", PUBLIC_ALONE, *mean_sd(public_alone(rows))))
     for key, label, mean, sd in references:
         ax.axhline(mean, color=COLOURS[key], linestyle="--", label=label)
         if sd:
