@@ -47,11 +47,13 @@ flags.DEFINE_bool("dry_run", False, "Print the commands only.")
 flags.mark_flag_as_required("public_model")
 FLAGS = flags.FLAGS
 
+# Plain methods leave the public set to PDP/GEP's basis (no stage, whatever the flagfile says);
+# *_stage methods add --stage_args.
 METHOD_FLAGS = {
-    "nonprivate": ["--nonprivate"],
-    "dpsgd": [],
-    "pdp": ["--projection=pdp"],
-    "gep": ["--projection=gep"],
+    "nonprivate": ["--nonprivate", "--public_finetune_steps=0"],
+    "dpsgd": ["--public_finetune_steps=0"],
+    "pdp": ["--projection=pdp", "--public_finetune_steps=0"],
+    "gep": ["--projection=gep", "--public_finetune_steps=0"],
 }
 
 
@@ -61,7 +63,10 @@ def run_commands():
     for method in FLAGS.methods:
         extra = shlex.split(getattr(FLAGS, f"{method}_args"))
         base, staged = method.removesuffix("_stage"), method.endswith("_stage")
-        extra = (shlex.split(FLAGS.stage_args) if staged else []) + extra
+        method_flags = METHOD_FLAGS[base]
+        if staged:
+            method_flags = [f for f in method_flags if not f.startswith("--public_finetune")]
+            extra = shlex.split(FLAGS.stage_args) + extra
         for eps in [None] if method == "nonprivate" else FLAGS.epsilons:
             for seed in FLAGS.seeds:
                 name = f"{method}_seed{seed}" if eps is None else f"{method}_eps{eps}_seed{seed}"
@@ -74,7 +79,7 @@ def run_commands():
                     f"--init_from={FLAGS.public_model}",
                     f"--seed={seed}",
                     f"--model_dir={model_dir}",
-                    *METHOD_FLAGS[base],
+                    *method_flags,
                     *([f"--epsilon={eps}"] if eps else []),
                     *extra,
                 ]

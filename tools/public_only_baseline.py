@@ -90,6 +90,7 @@ def main(argv):
             f"--seed={seed}",
             f"--model_dir={model_dir}",
             "--nonprivate",
+            "--public_finetune_steps=0",  # this run IS the public data alone
             *FLAGS.train_args.split(),
         ]
         print(" ".join(argv[1:]), flush=True)
