@@ -1,0 +1,30 @@
+"""tools/finetune_grid.py: the commands of each cell (plain methods without a public stage,
+whatever the flagfile says; *_stage methods with --stage_args and their own extra flags)."""
+
+import os
+import subprocess
+import sys
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def test_stage_methods_add_the_stage_and_plain_methods_turn_it_off(tmp_path):
+    args = [
+        sys.executable,
+        "tools/finetune_grid.py",
+        "--public_model=preset:public_micro",
+        f"--output_root={tmp_path}",
+        "--methods=dpsgd,pdp_stage",
+        "--epsilons=0.2",
+        "--seeds=0",
+        "--pdp_stage_args=--public_mix=constant:0.3",
+        "--dry_run",
+    ]
+    out = subprocess.run(args, cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    plain, staged = (tmp_path / "commands.txt").read_text().splitlines()
+    assert "dpsgd_eps0.2_seed0" in plain and "--public_finetune_steps=0" in plain
+    assert plain.count("--public_finetune_steps") == 1
+    assert "--projection=pdp" in staged and "--public_finetune_steps=250" in staged
+    assert "--public_finetune_steps=0" not in staged
+    assert staged.endswith("--public_mix=constant:0.3")
