@@ -24,7 +24,8 @@ def test_stage_methods_add_the_stage_and_plain_methods_turn_it_off(tmp_path):
     assert out.returncode == 0, out.stderr
     plain, staged = (tmp_path / "commands.txt").read_text().splitlines()
     assert "dpsgd_eps0.2_seed0" in plain and "--public_finetune_steps=0" in plain
-    assert plain.count("--public_finetune_steps") == 1
+    assert plain.count("--public_finetune_steps") == 1 and "--projection=none" in plain
+    assert "--public_mix=none" in plain
     assert "--projection=pdp" in staged and "--public_finetune_steps=250" in staged
     assert "--public_finetune_steps=0" not in staged
     assert staged.endswith("--public_mix=constant:0.3")

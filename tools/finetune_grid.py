@@ -47,14 +47,16 @@ flags.DEFINE_bool("dry_run", False, "Print the commands only.")
 flags.mark_flag_as_required("public_model")
 FLAGS = flags.FLAGS
 
-# Plain methods leave the public set to PDP/GEP's basis (no stage, whatever the flagfile says);
-# *_stage methods add --stage_args.
+# Each method sets what it is whatever the flagfile says (a flagfile may hold a winning
+# pipeline): plain methods leave the public set to PDP/GEP's basis (no stage, no mix);
+# *_stage methods add --stage_args, and their own extra flags may add a mix.
 METHOD_FLAGS = {
-    "nonprivate": ["--nonprivate", "--public_finetune_steps=0"],
-    "dpsgd": ["--public_finetune_steps=0"],
-    "pdp": ["--projection=pdp", "--public_finetune_steps=0"],
-    "gep": ["--projection=gep", "--public_finetune_steps=0"],
+    "nonprivate": ["--nonprivate", "--projection=none"],
+    "dpsgd": ["--projection=none"],
+    "pdp": ["--projection=pdp"],
+    "gep": ["--projection=gep"],
 }
+PLAIN = ["--public_finetune_steps=0", "--public_mix=none"]
 
 
 def run_commands():
@@ -63,10 +65,11 @@ def run_commands():
     for method in FLAGS.methods:
         extra = shlex.split(getattr(FLAGS, f"{method}_args"))
         base, staged = method.removesuffix("_stage"), method.endswith("_stage")
-        method_flags = METHOD_FLAGS[base]
+        method_flags = METHOD_FLAGS[base] + ([] if staged else PLAIN)
         if staged:
-            method_flags = [f for f in method_flags if not f.startswith("--public_finetune")]
             extra = shlex.split(FLAGS.stage_args) + extra
+            if not any(f.startswith("--public_mix") for f in extra):
+                extra.append("--public_mix=none")
         for eps in [None] if method == "nonprivate" else FLAGS.epsilons:
             for seed in FLAGS.seeds:
                 name = f"{method}_seed{seed}" if eps is None else f"{method}_eps{eps}_seed{seed}"
