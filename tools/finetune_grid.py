@@ -49,7 +49,8 @@ FLAGS = flags.FLAGS
 
 # Each method sets what it is whatever the flagfile says (a flagfile may hold a winning
 # pipeline): plain methods leave the public set to PDP/GEP's basis (no stage, no mix);
-# *_stage methods add --stage_args, and their own extra flags may add a mix.
+# *_stage methods add --stage_args and keep the flagfile's --public_mix unless their own
+# extra flags set one.
 METHOD_FLAGS = {
     "nonprivate": ["--nonprivate", "--projection=none"],
     "dpsgd": ["--projection=none"],
@@ -67,9 +68,7 @@ def run_commands():
         base, staged = method.removesuffix("_stage"), method.endswith("_stage")
         method_flags = METHOD_FLAGS[base] + ([] if staged else PLAIN)
         if staged:
-            extra = shlex.split(FLAGS.stage_args) + extra
-            if not any(f.startswith("--public_mix") for f in extra):
-                extra.append("--public_mix=none")
+            extra = shlex.split(FLAGS.stage_args) + extra  # the flagfile's mix unless set
         for eps in [None] if method == "nonprivate" else FLAGS.epsilons:
             for seed in FLAGS.seeds:
                 name = f"{method}_seed{seed}" if eps is None else f"{method}_eps{eps}_seed{seed}"
