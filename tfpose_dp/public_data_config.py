@@ -17,9 +17,9 @@ class PdpConfig:
         "pdp: PDP-SGD projection of the noisy gradient onto the top-k eigenspace of public "
         "per-example gradients; gep: gradient embedding perturbation (the same subspace, the "
         "residual kept with its own clip --gep_residual_clip). When it pays (measured, "
-        "docs/experiments.md): in the high-noise regime (few private images, small eps: 2,000 "
-        "images at eps 0.2 beat DP-SGD); with 16,000 DP-SGD wins, most after a public stage "
-        "(--public_finetune_steps).",
+        "docs/experiments.md): in the high-noise regime (2,000 private images at eps 0.2 it "
+        "beats DP-SGD, and wins after a public stage with --public_mix: "
+        "flags/finetune_small.cfg); with 16,000 DP-SGD after a public stage wins.",
         ("none", "pdp", "gep"),
         fixed=True,
     )
