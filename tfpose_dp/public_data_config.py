@@ -100,11 +100,13 @@ class PdpConfig:
         fixed=True,
     )
 
+    def uses_public_batches(self):
+        """Whether the run trains on public batches (the public stage or --public_mix)."""
+        return self.public_finetune_steps > 0 or self.public_mix != "none"
+
     def uses_public_set(self):
         """Whether the run holds a public set out of (or beside) the private one."""
-        return (
-            self.projection != "none" or self.public_finetune_steps > 0 or self.public_mix != "none"
-        )
+        return self.projection != "none" or self.uses_public_batches()
 
 
 def constant_weight(mix):

@@ -19,6 +19,7 @@ from absl import app, flags
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import results_table  # noqa: E402
+from train_command import train_argv  # noqa: E402
 
 flags.DEFINE_string("public_model", None, "The public model every run starts from (--init_from).")
 flags.DEFINE_string("flagfile_base", "flags/finetune.cfg", "Flags shared by every run.")
@@ -73,18 +74,15 @@ def run_commands():
             for seed in FLAGS.seeds:
                 name = f"{method}_seed{seed}" if eps is None else f"{method}_eps{eps}_seed{seed}"
                 model_dir = os.path.join(FLAGS.output_root, name)
-                argv = [
-                    sys.executable,
-                    "-m",
-                    "tfpose_dp.train",
-                    f"--flagfile={FLAGS.flagfile_base}",
-                    f"--init_from={FLAGS.public_model}",
-                    f"--seed={seed}",
-                    f"--model_dir={model_dir}",
+                argv = train_argv(
+                    FLAGS.flagfile_base,
+                    FLAGS.public_model,
+                    seed,
+                    model_dir,
                     *method_flags,
                     *([f"--epsilon={eps}"] if eps else []),
                     *extra,
-                ]
+                )
                 out.append((model_dir, argv))
     return out
 

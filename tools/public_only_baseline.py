@@ -21,6 +21,9 @@ from tfpose_dp.data.annotations import load_split
 from tfpose_dp.data.synthetic import ensure_synthetic_dataset
 from tfpose_dp.training import datasets
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from train_command import train_argv  # noqa: E402
+
 flags.DEFINE_string("public_model", "preset:public_micro", "The public model (--init_from).")
 flags.DEFINE_string("flagfile_base", "flags/finetune.cfg", "The grid's flags (model, data).")
 flags.DEFINE_string("output_root", "runs/public_only", "One data dir and model_dir per seed.")
@@ -80,19 +83,16 @@ def main(argv):
         if FLAGS.write_only:
             continue
         model_dir = os.path.join(FLAGS.output_root, f"public_only_seed{seed}")
-        argv = [
-            sys.executable,
-            "-m",
-            "tfpose_dp.train",
-            f"--flagfile={FLAGS.flagfile_base}",
-            f"--init_from={FLAGS.public_model}",
+        argv = train_argv(
+            FLAGS.flagfile_base,
+            FLAGS.public_model,
+            seed,
+            model_dir,
             f"--data_dir={data_dir}",
-            f"--seed={seed}",
-            f"--model_dir={model_dir}",
             "--nonprivate",
             "--public_finetune_steps=0",  # this run IS the public data alone
             *FLAGS.train_args.split(),
-        ]
+        )
         print(" ".join(argv[1:]), flush=True)
         subprocess.run(argv, check=True)
         with open(os.path.join(model_dir, "final_metrics.json")) as f:

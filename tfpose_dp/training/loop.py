@@ -110,11 +110,18 @@ class _Window:
         self.count += float(count)
 
 
+def step_chunks(sampler, step, inputs):
+    """The distributed chunks of logical step `step` from `inputs` (as many as the sampler's
+    draw for that step fills)."""
+    for _ in range(len(sampler.chunks(step))):
+        yield next(inputs)
+
+
 def _mix_public(run, mix):
     """--public_mix: the public batch of this step and its weight in the update."""
     sampler, public_inputs = mix
-    for _ in range(len(sampler.chunks(run.step))):
-        run.steps.accumulate_public(next(public_inputs))
+    for chunk in step_chunks(sampler, run.step, public_inputs):
+        run.steps.accumulate_public(chunk)
     run.steps.public_weight.assign(
         public_weight(run.config.pdp.public_mix, run.step, run.total_steps)
     )
@@ -134,8 +141,8 @@ def _one_step(run, inputs, window, mix=None):
             if run.basis.previous_share is not None:
                 scalars["pdp/previous_basis_share"] = run.basis.previous_share
             run.reporter.scalars(run.step, scalars)
-    for _ in range(len(run.sampler.chunks(run.step))):
-        window.add(*run.steps.accumulate(next(inputs)))
+    for chunk in step_chunks(run.sampler, run.step, inputs):
+        window.add(*run.steps.accumulate(chunk))
     if mix is not None:
         _mix_public(run, mix)
     if run.plan is not None:  # record, release, count: one unit

@@ -59,8 +59,8 @@ def run_public_stage(run):
         sampler.num_examples,
     )
     for step in range(count):
-        for _ in range(len(sampler.chunks(step))):
-            steps.accumulate(next(inputs))
+        for chunk in loop.step_chunks(sampler, step, inputs):
+            steps.accumulate(chunk)
         if not bool(steps.apply()):  # public data: its loss may stop the run
             raise loop.TrainingError(
                 f"the public stage diverged at step {step + 1}: lower --public_learning_rate"

@@ -307,8 +307,7 @@ def build_run(config, dry_run=False):
 
 def _check_public_batch(config, public):
     pdp = config.pdp
-    uses_batches = pdp.public_finetune_steps > 0 or pdp.public_mix != "none"
-    if uses_batches and pdp.public_batch_size > len(public):
+    if pdp.uses_public_batches() and pdp.public_batch_size > len(public):
         raise ConfigError(
             f"--public_batch_size={pdp.public_batch_size} exceeds the {len(public)} public "
             "examples: lower it or raise --public_examples"

@@ -57,7 +57,11 @@ class _Steps:
         self.apply = tf.function(self._distributed_apply)
 
     def _distributed_accumulate(self, batch):
-        sums = self.strategy.run(self._accumulate, args=(batch,))
+        return self._summed_over_replicas(self._accumulate, batch)
+
+    def _summed_over_replicas(self, per_replica_fn, batch):
+        """per_replica_fn(batch's slice) on every replica; its scalars summed over replicas."""
+        sums = self.strategy.run(per_replica_fn, args=(batch,))
         return tuple(self.strategy.reduce(_SUM, s, axis=None) for s in sums)
 
     def _distributed_apply(self):
@@ -142,8 +146,7 @@ class PrivateSteps(_Steps):
         return tf.reduce_sum(losses * mask), tf.reduce_sum(clipped), tf.reduce_sum(mask)
 
     def _distributed_public(self, batch):
-        sums = self.strategy.run(self.public_mix.add, args=(batch,))
-        return tuple(self.strategy.reduce(_SUM, s, axis=None) for s in sums)
+        return self._summed_over_replicas(self.public_mix.add, batch)
 
     def _apply(self):
         grads = self.optimizer.private_gradients(self.variables)
