@@ -12,12 +12,14 @@ from tfpose_dp.run_config import ConfigError, RunConfig, changed_fixed_fields
 
 
 def test_choices_agree_with_the_layers_that_own_them():
+    from tfpose_dp.data.annotations import DATA_FORMATS
     from tfpose_dp.data.synthetic import DOMAINS
     from tfpose_dp.models.norms import NORM_CHOICES
     from tfpose_dp.models.pose_model import TRAINABLE_CHOICES
     from tfpose_dp.models.tinyvit import VARIANTS
     from tfpose_dp.privacy.accounting import ACCOUNTANTS
     from tfpose_dp.privacy.optimizer import OPTIMIZERS
+    from tfpose_dp.skeleton import SKELETONS
     from tfpose_dp.training.distribution import STRATEGIES
 
     assert set(run_config.MODEL_VARIANTS) == set(VARIANTS)
@@ -27,6 +29,8 @@ def test_choices_agree_with_the_layers_that_own_them():
     assert set(run_config.OPTIMIZERS) == set(OPTIMIZERS)
     assert set(run_config.DOMAINS) == set(DOMAINS)
     assert set(run_config.STRATEGIES) == set(STRATEGIES)
+    assert set(run_config.KEYPOINT_SETS) == set(SKELETONS)
+    assert set(run_config.DATA_FORMATS) == set(DATA_FORMATS)
 
 
 def test_field_names_are_unique_so_each_is_one_flag():

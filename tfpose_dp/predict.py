@@ -18,7 +18,6 @@ from PIL import Image
 
 from tfpose_dp.data import transforms
 from tfpose_dp.eval.overlay import draw_skeleton
-from tfpose_dp.skeleton import JOINT_NAMES
 
 flags.DEFINE_string("checkpoint", None, "Training --model_dir (newest checkpoint) or a ckpt-* dir.")
 flags.DEFINE_string("image", None, "Input photo (JPEG/PNG).")
@@ -31,20 +30,19 @@ FLAGS = flags.FLAGS
 
 def person_box(bbox, input_size):
     """(centre, box size) of the crop for an x,y,w,h box: x1.25 and fixed to the input aspect."""
-    x, y, w, h = bbox
-    size = transforms.fit_aspect(w * transforms.BOX_PADDING, h * transforms.BOX_PADDING, input_size)
-    return tf.constant([x + w / 2.0, y + h / 2.0], tf.float32), size
+    centre, size = transforms.bbox_crop(bbox)
+    return tf.constant(centre), transforms.fit_aspect(size[0], size[1], input_size)
 
 
 def predict_keypoints(model, codec, image, bbox, flip_test=True):
-    """Returns (keypoints (16, 2) in image pixels, scores (16,))."""
+    """Returns (keypoints (K, 2) in image pixels, scores (K,)) of the codec's skeleton."""
     from tfpose_dp.eval.flip_test import simcc_logits
 
     input_size = codec.input_size
     center, box = person_box(bbox, input_size)
     m = transforms.crop_to_image_matrix(center, box, input_size)
     crop = transforms.normalise_image(transforms.warp_image(image, m, input_size))[None]
-    kp, scores = codec.decode(*simcc_logits(model, crop, codec.split_ratio, flip_test))
+    kp, scores = codec.decode(*simcc_logits(model, crop, codec, flip_test))
     return transforms.transform_points(kp[0], m).numpy(), scores[0].numpy()
 
 
@@ -72,13 +70,13 @@ def main(argv):
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
     keypoints, scores = predict_keypoints(model, codec, image, bbox, FLAGS.flip_test)
-    draw_skeleton(image, keypoints, scores, FLAGS.threshold).save(FLAGS.output)
+    draw_skeleton(image, keypoints, scores, codec.skeleton, FLAGS.threshold).save(FLAGS.output)
     result = {
         "image": os.path.basename(FLAGS.image),
         "bbox": bbox,
         "joints": keypoints.tolist(),
         "scores": scores.tolist(),
-        "joint_names": list(JOINT_NAMES),
+        "joint_names": list(codec.skeleton.joint_names),
     }
     json_path = os.path.splitext(FLAGS.output)[0] + ".json"
     with open(json_path, "w") as f:

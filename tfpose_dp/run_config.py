@@ -22,6 +22,8 @@ OPTIMIZERS = ("adam", "sgd")
 ACCOUNTANTS = ("pld", "rdp")
 STRATEGIES = ("default", "mirrored", "multi_worker")
 DOMAINS = ("public", "private")
+KEYPOINT_SETS = ("mpii16", "coco17")
+DATA_FORMATS = ("mpii", "coco")
 
 
 @dataclasses.dataclass
@@ -36,6 +38,13 @@ class ModelConfig:
         "group: GroupNorm (per example, from scratch); auto: the --init_from model's, "
         "frozen_bn with --init_checkpoint, group otherwise.",
         NORMS,
+        fixed=True,
+    )
+    keypoints: str = setting(
+        "mpii16",
+        "The joints the model predicts: mpii16 (MPII's 16) or coco17 (COCO's 17); mpii16 "
+        "trains on COCO-format data too (joints mapped, see docs/data.md).",
+        KEYPOINT_SETS,
         fixed=True,
     )
     split_ratio: float = setting(2.0, "SimCC bins per pixel.", fixed=True, above=0)
@@ -77,6 +86,13 @@ class DataConfig:
         None,
         "MPII folder (images/ + annotations/*.json), or tfds:[TFDS data dir] for the tfds_mpii "
         "build. Unset: the built-in synthetic people.",
+        fixed=True,
+    )
+    data_format: str = setting(
+        "mpii",
+        "Annotations of --data_dir: mpii (HRNet/mmpose JSON) or coco (COCO keypoints JSON: "
+        "annotations/person_keypoints_{train,val}2017.json, images in {train,val}2017/).",
+        DATA_FORMATS,
         fixed=True,
     )
     synthetic_train: int = setting(

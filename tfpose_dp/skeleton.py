@@ -1,53 +1,179 @@
-"""MPII joint metadata: the one place that knows joint names, order and symmetry."""
+"""Skeletons as data: joint names, order, symmetry, limbs and evaluation sigmas, per keypoint set.
 
-NUM_JOINTS = 16
+`--keypoints` names one (`mpii16`, `coco17`); the model's head, the flip pairs, the overlays,
+predict and the export metadata all follow it. The MPII evaluation tables (PCKh) live here too.
+"""
 
-# MPII order (index = position in every joints array of this package).
-JOINT_NAMES = (
-    "r_ankle",
-    "r_knee",
-    "r_hip",
-    "l_hip",
-    "l_knee",
-    "l_ankle",
-    "pelvis",
-    "thorax",
-    "upper_neck",
-    "head_top",
-    "r_wrist",
-    "r_elbow",
-    "r_shoulder",
-    "l_shoulder",
-    "l_elbow",
-    "l_wrist",
+import dataclasses
+
+
+@dataclasses.dataclass(frozen=True)
+class Skeleton:
+    name: str
+    joint_names: tuple  # index = position in every joints array of a model of this skeleton
+    flip_pairs: tuple  # left/right pairs swapped by a horizontal flip
+    upper_body: tuple  # joints of the upper body (half-body crops); the rest is lower
+    limbs: tuple  # (joint_a, joint_b) for drawing
+    # OKS per-joint sigmas (COCO keypoint evaluation): the tolerance of each joint as a fraction
+    # of the object's scale.
+    oks_sigmas: tuple
+
+    @property
+    def num_joints(self):
+        return len(self.joint_names)
+
+    def flip_permutation(self):
+        """The joint permutation of a horizontal flip.
+
+        >>> MPII16.flip_permutation()[:6]
+        [5, 4, 3, 2, 1, 0]
+        """
+        perm = list(range(self.num_joints))
+        for a, b in self.flip_pairs:
+            perm[a], perm[b] = b, a
+        return perm
+
+
+MPII16 = Skeleton(
+    name="mpii16",
+    joint_names=(
+        "r_ankle",
+        "r_knee",
+        "r_hip",
+        "l_hip",
+        "l_knee",
+        "l_ankle",
+        "pelvis",
+        "thorax",
+        "upper_neck",
+        "head_top",
+        "r_wrist",
+        "r_elbow",
+        "r_shoulder",
+        "l_shoulder",
+        "l_elbow",
+        "l_wrist",
+    ),
+    flip_pairs=((0, 5), (1, 4), (2, 3), (10, 15), (11, 14), (12, 13)),
+    upper_body=(7, 8, 9, 10, 11, 12, 13, 14, 15),
+    limbs=(
+        (0, 1),
+        (1, 2),
+        (2, 6),
+        (6, 3),
+        (3, 4),
+        (4, 5),
+        (6, 7),
+        (7, 8),
+        (8, 9),
+        (10, 11),
+        (11, 12),
+        (12, 7),
+        (7, 13),
+        (13, 14),
+        (14, 15),
+    ),
+    # mmpose's MPII sigmas ("adapted from COCO"), for OKS on 16-joint data in COCO format.
+    oks_sigmas=(
+        0.089,
+        0.083,
+        0.107,
+        0.107,
+        0.083,
+        0.089,
+        0.026,
+        0.026,
+        0.026,
+        0.026,
+        0.062,
+        0.072,
+        0.179,
+        0.179,
+        0.072,
+        0.062,
+    ),
 )
 
-# Left/right pairs swapped by a horizontal flip.
-FLIP_PAIRS = ((0, 5), (1, 4), (2, 3), (10, 15), (11, 14), (12, 13))
-
-# Joints of the upper body (thorax, neck, head, arms) for half-body crops; the rest is lower.
-UPPER_BODY = (7, 8, 9, 10, 11, 12, 13, 14, 15)
-
-# Limbs for drawing: (joint_a, joint_b).
-SKELETON = (
-    (0, 1),
-    (1, 2),
-    (2, 6),
-    (6, 3),
-    (3, 4),
-    (4, 5),
-    (6, 7),
-    (7, 8),
-    (8, 9),
-    (10, 11),
-    (11, 12),
-    (12, 7),
-    (7, 13),
-    (13, 14),
-    (14, 15),
+COCO17 = Skeleton(
+    name="coco17",
+    joint_names=(
+        "nose",
+        "left_eye",
+        "right_eye",
+        "left_ear",
+        "right_ear",
+        "left_shoulder",
+        "right_shoulder",
+        "left_elbow",
+        "right_elbow",
+        "left_wrist",
+        "right_wrist",
+        "left_hip",
+        "right_hip",
+        "left_knee",
+        "right_knee",
+        "left_ankle",
+        "right_ankle",
+    ),
+    flip_pairs=((1, 2), (3, 4), (5, 6), (7, 8), (9, 10), (11, 12), (13, 14), (15, 16)),
+    upper_body=tuple(range(11)),
+    limbs=(
+        (15, 13),
+        (13, 11),
+        (16, 14),
+        (14, 12),
+        (11, 12),
+        (5, 11),
+        (6, 12),
+        (5, 6),
+        (5, 7),
+        (6, 8),
+        (7, 9),
+        (8, 10),
+        (1, 2),
+        (0, 1),
+        (0, 2),
+        (1, 3),
+        (2, 4),
+        (3, 5),
+        (4, 6),
+    ),
+    # The COCO keypoint challenge's sigmas (pycocotools' COCOeval defaults).
+    oks_sigmas=(
+        0.026,
+        0.025,
+        0.025,
+        0.035,
+        0.035,
+        0.079,
+        0.079,
+        0.072,
+        0.072,
+        0.062,
+        0.062,
+        0.107,
+        0.107,
+        0.087,
+        0.087,
+        0.089,
+        0.089,
+    ),
 )
 
-# Short joint names of MPII's evaluation files (gt_valid.mat's dataset_joints), same order.
+SKELETONS = {s.name: s for s in (MPII16, COCO17)}
+
+
+def get_skeleton(name):
+    """The skeleton `--keypoints=name` selects."""
+    if name not in SKELETONS:
+        raise ValueError(f"--keypoints must be one of {tuple(SKELETONS)}, got {name!r}")
+    return SKELETONS[name]
+
+
+# MPII readers (the .mat, the TFDS build, the built-in synthetic people) write 16 joints.
+NUM_JOINTS = MPII16.num_joints
+
+# Short joint names of MPII's evaluation files (gt_valid.mat's dataset_joints), MPII16's order.
 PCKH_JOINT_NAMES = (
     "rank",
     "rkne",
@@ -81,15 +207,3 @@ PCKH_COLUMNS = (
 
 # Joints left out of the Mean (and Mean@0.1): pelvis and thorax.
 PCKH_EXCLUDED = (6, 7)
-
-
-def flip_permutation():
-    """Returns the joint permutation applied by a horizontal flip.
-
-    >>> flip_permutation()[:6]
-    [5, 4, 3, 2, 1, 0]
-    """
-    perm = list(range(NUM_JOINTS))
-    for a, b in FLIP_PAIRS:
-        perm[a], perm[b] = b, a
-    return perm

@@ -17,7 +17,6 @@ from tfpose_dp.data.pipeline import make_example_fn
 from tfpose_dp.data.synthetic import ensure_synthetic_dataset
 from tfpose_dp.eval.overlay import crop_to_uint8
 from tfpose_dp.models.simcc import SimCCCodec
-from tfpose_dp.skeleton import SKELETON
 
 flags.DEFINE_string("data_dir", None, "MPII-format folder; default: the built-in synthetic set.")
 flags.DEFINE_string(
@@ -30,7 +29,6 @@ flags.DEFINE_float("half_body_prob", 0.0, "Probability of a half-body crop (with
 flags.DEFINE_integer("scale", 2, "Upscaling of each tile.")
 flags.DEFINE_string("output", "crops.png", "PNG path.")
 FLAGS = flags.FLAGS
-_RIGHT = {0, 1, 2, 10, 11, 12}
 
 
 def draw_tile(example, codec, scale):
@@ -42,11 +40,13 @@ def draw_tile(example, codec, scale):
     )
     kp = kp.numpy() * scale
     weight = example["target_weight"].numpy()
-    for a, b in SKELETON:
+    limbs, names = codec.skeleton.limbs, codec.skeleton.joint_names
+    right = {k for k, n in enumerate(names) if n.startswith(("r_", "right_"))}
+    for a, b in limbs:
         if weight[a] > 0 and weight[b] > 0:
             draw.line([tuple(kp[a]), tuple(kp[b])], fill=(255, 0, 0), width=2)
     for k, (x, y) in enumerate(kp):
-        colour = (0, 0, 255) if weight[k] == 0 else ((255, 255, 0) if k in _RIGHT else (0, 255, 0))
+        colour = (0, 0, 255) if weight[k] == 0 else ((255, 255, 0) if k in right else (0, 255, 0))
         draw.ellipse([x - 3, y - 3, x + 3, y + 3], fill=colour)
     return tile
 

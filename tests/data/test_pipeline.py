@@ -8,7 +8,10 @@ from tfpose_dp.data.annotations import load_records
 from tfpose_dp.data.augmentation import AugmentConfig, half_body_box
 from tfpose_dp.data.pipeline import eval_dataset, make_example_fn
 from tfpose_dp.models.simcc import SimCCCodec
-from tfpose_dp.skeleton import UPPER_BODY, flip_permutation
+from tfpose_dp.skeleton import MPII16
+
+UPPER_BODY = MPII16.upper_body
+UPPER_MASK = tf.constant([j in UPPER_BODY for j in range(16)])
 
 SIZE = (64, 48)
 
@@ -81,7 +84,7 @@ def test_augmentation_is_deterministic_per_seed_step_and_index(mpii_sample):
 
 
 def test_flip_permutation_swaps_mpii_pairs():
-    perm = flip_permutation()
+    perm = MPII16.flip_permutation()
     assert perm[0] == 5 and perm[10] == 15 and perm[6] == 6 and perm[9] == 9
 
 
@@ -119,6 +122,7 @@ def test_half_body_crop_frames_one_half_of_the_body(mpii_sample):
             SIZE,
             tf.constant(choose_upper),
             8,
+            UPPER_MASK,
         )
         assert bool(usable)
         _, full_box = transforms.crop_box(records.centers[i], records.scales[i], SIZE)
@@ -132,7 +136,7 @@ def test_half_body_crop_frames_one_half_of_the_body(mpii_sample):
 def test_half_body_needs_enough_visible_joints():
     joints = tf.random.uniform([16, 2], 0, 100, seed=1)
     few = tf.constant([1.0] * 5 + [0.0] * 11)
-    usable, _, _ = half_body_box(joints, few, SIZE, tf.constant(True), 8)
+    usable, _, _ = half_body_box(joints, few, SIZE, tf.constant(True), 8, UPPER_MASK)
     assert not bool(usable)
 
 

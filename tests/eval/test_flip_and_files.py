@@ -12,7 +12,7 @@ from tfpose_dp.eval.flip_test import flip_test_logits, unflip_logits
 from tfpose_dp.eval.predictions import crop_to_original
 from tfpose_dp.models.pose_model import build_pose_model
 from tfpose_dp.models.simcc import SimCCCodec
-from tfpose_dp.skeleton import flip_permutation
+from tfpose_dp.skeleton import MPII16
 
 REPO = __import__("pathlib").Path(__file__).resolve().parents[2]
 
@@ -22,9 +22,9 @@ def test_unflip_maps_mirrored_positions_back_and_swaps_joints():
     u = np.arange(16, dtype=np.float32) + 3.0  # joint j at x = j + 3 in the mirrored crop
     kp = np.stack([u, np.full(16, 20.0, np.float32)], -1)[None]
     tx, ty, _ = codec.encode(kp, np.ones((1, 16)))
-    x, y = unflip_logits(tf.math.log(tx + 1e-9), tf.math.log(ty + 1e-9), codec.split_ratio)
+    x, y = unflip_logits(tf.math.log(tx + 1e-9), tf.math.log(ty + 1e-9), codec)
     decoded, _ = codec.decode(x, y)
-    perm = flip_permutation()
+    perm = MPII16.flip_permutation()
     expected = 48 - 1 - u[perm]  # pixel u in the mirror is W-1-u in the original, joints swapped
     np.testing.assert_allclose(decoded.numpy()[0, :, 0], expected, atol=0.5)
 
@@ -34,14 +34,15 @@ def test_symmetric_input_gives_mirrored_outputs():
     half = tf.random.normal((1, 64, 24, 3))
     image = tf.concat([half, tf.reverse(half, [2])], axis=2)  # left-right symmetric
     out = model(image)
-    fx, fy = unflip_logits(out["simcc_x"], out["simcc_y"], 2.0)
+    codec = SimCCCodec((64, 48), 2.0)
+    fx, fy = unflip_logits(out["simcc_x"], out["simcc_y"], codec)
     # The flip-test average of a symmetric crop is invariant to mirroring the logits again.
-    ax, ay = flip_test_logits(model, image, 2.0)
-    bx, by = unflip_logits(ax, ay, 2.0)
+    ax, ay = flip_test_logits(model, image, codec)
+    bx, by = unflip_logits(ax, ay, codec)
     np.testing.assert_allclose(ay.numpy(), by.numpy(), atol=1e-5)
     np.testing.assert_allclose(ax.numpy()[..., 2:-2], bx.numpy()[..., 2:-2], atol=1e-5)
     np.testing.assert_allclose(
-        fy.numpy(), tf.gather(out["simcc_y"], flip_permutation(), axis=1).numpy(), atol=1e-6
+        fy.numpy(), tf.gather(out["simcc_y"], MPII16.flip_permutation(), axis=1).numpy(), atol=1e-6
     )
 
 

@@ -14,6 +14,7 @@ import numpy as np
 from tfpose_dp.data.image_check import undecodable_images
 from tfpose_dp.skeleton import NUM_JOINTS
 
+DATA_FORMATS = ("mpii", "coco")
 SPLIT_FILES = {
     "train": ("train.json", "mpii_train.json"),
     "valid": ("valid.json", "mpii_val.json", "val.json"),
@@ -42,6 +43,10 @@ class PoseRecords:
     # Counts of records skipped at load and up to 3 undecodable image names: computed from
     # the data without DP, so never logged here; training writes it under MODEL_DIR/private/.
     load_report: dict = None
+    # (N, 4) x, y, w, h person boxes (COCO keypoints files): the crop is the box x1.25 about
+    # its centre, as predict crops a person; None: MPII's centre/scale square.
+    boxes: np.ndarray = None
+    areas: np.ndarray = None  # (N,) COCO object areas, the scale of OKS; None for MPII
 
     def __len__(self):
         return len(self.image_paths)
@@ -54,6 +59,12 @@ class PoseRecords:
         """This split followed by `other`'s records (both read from image files)."""
         if self.image_source is not None or other.image_source is not None:
             raise AnnotationError("records read from a TFDS build cannot be joined with others")
+        if (self.boxes is None) != (other.boxes is None) or self.joints.shape[1:] != (
+            other.joints.shape[1:]
+        ):
+            raise AnnotationError(
+                "records of different formats or joint counts (MPII and COCO) cannot be joined"
+            )
         return PoseRecords(
             *(
                 np.concatenate([a, b])
@@ -67,6 +78,8 @@ class PoseRecords:
                 )
             ),
             self.ids + other.ids,
+            boxes=None if self.boxes is None else np.concatenate([self.boxes, other.boxes]),
+            areas=None if self.areas is None else np.concatenate([self.areas, other.areas]),
         )
 
     def subset(self, indices):
@@ -81,6 +94,8 @@ class PoseRecords:
             [self.ids[i] for i in indices],
             self.image_source,
             None if self.source_index is None else self.source_index[indices],
+            boxes=None if self.boxes is None else self.boxes[indices],
+            areas=None if self.areas is None else self.areas[indices],
         )
 
 
@@ -123,7 +138,7 @@ def records_from_list(raw, json_path, image_dir, check_files=True):
     """
     if not isinstance(raw, list):
         raise AnnotationError(f"{json_path}: expected a JSON list of person records")
-    keep, missing, no_joints, corrupt, bad_images = [], 0, 0, 0, []
+    keep, missing, no_joints = [], 0, 0
     for i, rec in enumerate(raw):
         try:
             joints = np.asarray(rec["joints"], np.float32)
@@ -171,31 +186,46 @@ def records_from_list(raw, json_path, image_dir, check_files=True):
                 (image, int(round(center[0])), int(round(center[1]))),
             )
         )
-    if check_files and keep:
-        bad = undecodable_images([k[0] for k in keep])
+    return records_from_rows(
+        keep,
+        json_path,
+        check_files,
+        {"skipped_missing_image": missing, "skipped_no_visible_joint": no_joints},
+    )
+
+
+def records_from_rows(rows, json_path, check_files, skipped, boxes=None, areas=None):
+    """PoseRecords from rows (path, centre, scale, joints, visible, head size, id), 0-based;
+    rows whose image does not decode are dropped and counted with the `skipped` counts in the
+    private load report. `boxes`, `areas`: per row (COCO files), or None."""
+    keep = np.ones(len(rows), bool)
+    bad_images = []
+    if check_files and rows:
+        bad = undecodable_images([r[0] for r in rows])
         bad_images = sorted(os.path.basename(p) for p in bad)
-        corrupt = sum(k[0] in bad for k in keep)
-        keep = [k for k in keep if k[0] not in bad]
+        keep = np.array([r[0] not in bad for r in rows], bool)
     report = {
         "file": str(json_path),
-        "kept": len(keep),
-        "skipped_missing_image": missing,
-        "skipped_undecodable_image": corrupt,
+        "kept": int(keep.sum()),
+        **skipped,
+        "skipped_undecodable_image": int((~keep).sum()),
         "undecodable_examples": bad_images[:3],
-        "skipped_no_visible_joint": no_joints,
     }
-    if not keep:
+    rows = [r for r, k in zip(rows, keep) if k]
+    if not rows:
         raise AnnotationError(f"{json_path}: no usable records ({report})")
-    cols = list(zip(*keep))
+    cols = list(zip(*rows))
     return PoseRecords(
         np.array(cols[0]),
         np.stack(cols[1]).astype(np.float32),
         np.array(cols[2], np.float32),
         np.stack(cols[3]).astype(np.float32),
-        np.stack(cols[4]),
+        np.stack(cols[4]).astype(np.float32),
         np.array(cols[5], np.float32),
         list(cols[6]),
         load_report=report,
+        boxes=None if boxes is None else np.asarray(boxes, np.float32)[keep],
+        areas=None if areas is None else np.asarray(areas, np.float32)[keep],
     )
 
 

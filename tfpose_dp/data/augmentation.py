@@ -13,7 +13,6 @@ import dataclasses
 import tensorflow as tf
 
 from tfpose_dp.data import transforms
-from tfpose_dp.skeleton import NUM_JOINTS, UPPER_BODY
 
 _RANDOM_VALUES = 14
 
@@ -47,14 +46,13 @@ def draw(seed, step, key):
     return tf.random.stateless_uniform([_RANDOM_VALUES], seed=key)
 
 
-def half_body_box(joints, visible, input_size, choose_upper, min_joints):
+def half_body_box(joints, visible, input_size, choose_upper, min_joints, upper):
     """(usable, centre, box size) of a box around the visible upper or lower body (HRNet's rule).
 
     The upper body is taken when chosen and it has more than two visible joints, otherwise the
     lower body; usable only when the person has more than `min_joints` visible joints and the
-    chosen half at least two.
+    chosen half at least two. `upper`: (K,) bool, the skeleton's upper-body joints.
     """
-    upper = tf.constant([j in UPPER_BODY for j in range(NUM_JOINTS)])
     seen = visible > 0
     n_upper = tf.reduce_sum(tf.cast(seen & upper, tf.int32))
     n_lower = tf.reduce_sum(tf.cast(seen & ~upper, tf.int32))
@@ -70,11 +68,11 @@ def half_body_box(joints, visible, input_size, choose_upper, min_joints):
     return usable, centre, box
 
 
-def geometry(config, u, center, box, joints, visible, input_size):
+def geometry(config, u, center, box, joints, visible, input_size, upper_body):
     """Applies half-body, scale, rotation and flip draws -> (centre, box, rotation_deg, flip)."""
     if config.half_body_prob > 0:
         usable, hb_centre, hb_box = half_body_box(
-            joints, visible, input_size, u[0] < 0.5, config.half_body_min_joints
+            joints, visible, input_size, u[0] < 0.5, config.half_body_min_joints, upper_body
         )
         use = usable & (u[1] < config.half_body_prob)
         center, box = tf.where(use, hb_centre, center), tf.where(use, hb_box, box)

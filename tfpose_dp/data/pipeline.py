@@ -17,7 +17,6 @@ import tensorflow as tf
 
 from tfpose_dp.data import augmentation, transforms
 from tfpose_dp.data.decode import decode_image
-from tfpose_dp.skeleton import flip_permutation
 
 
 def _image_reader(records):
@@ -50,10 +49,18 @@ def augmentation_keys(records):
 def make_example_fn(records, input_size, codec, augment=None, seed=0):
     """Returns fn(index, step) -> example dict; index -1 yields a masked padding example."""
     read_image = _image_reader(records)
-    centers, scales = tf.constant(records.centers), tf.constant(records.scales)
+    skeleton = codec.skeleton
+    if records.joints.shape[1] != skeleton.num_joints:
+        raise ValueError(
+            f"the data hold {records.joints.shape[1]} joints per person, the model predicts "
+            f"{skeleton.num_joints} ({skeleton.name}): set --keypoints to the data's keypoint "
+            "set (mpii16 for MPII files, coco17 for COCO keypoints files)"
+        )
+    centers, sizes = (tf.constant(a) for a in transforms.record_crops(records))
     joints, visible = tf.constant(records.joints), tf.constant(records.visible)
     head_sizes = tf.constant(records.head_sizes)
-    perm = tf.constant(flip_permutation(), tf.int32)
+    perm = tf.constant(skeleton.flip_permutation(), tf.int32)
+    upper_body = tf.constant([j in skeleton.upper_body for j in range(skeleton.num_joints)])
     keys = tf.constant(augmentation_keys(records)) if augment is not None else None
     height, width = input_size
     photometric = (
@@ -65,12 +72,13 @@ def make_example_fn(records, input_size, codec, augment=None, seed=0):
         real = index >= 0
         i = tf.maximum(index, 0)
         image = decode_image(read_image(i))
-        center, box = transforms.crop_box(centers[i], scales[i], input_size)
+        center = centers[i]
+        box = transforms.fit_aspect(sizes[i][0], sizes[i][1], input_size)
         rotation, flip = tf.constant(0.0), tf.constant(False)
         if augment is not None:
             u = augmentation.draw(seed, step, keys[i])
             center, box, rotation, flip = augmentation.geometry(
-                augment, u, center, box, joints[i], visible[i], input_size
+                augment, u, center, box, joints[i], visible[i], input_size, upper_body
             )
         m = transforms.crop_to_image_matrix(center, box, input_size, rotation, flip)
         crop = transforms.warp_image(image, m, input_size)

@@ -8,6 +8,7 @@ joints into the crop. Pixel centres sit on integer coordinates (as cv2.warpAffin
 
 import math
 
+import numpy as np
 import tensorflow as tf
 
 BOX_PADDING = 1.25
@@ -34,6 +35,24 @@ def crop_box(center, scale, input_size):
     center = center + tf.stack([0.0, 15.0 * scale])
     side = scale * 200.0 * BOX_PADDING  # MPII boxes are square
     return center, fit_aspect(side, side, input_size)
+
+
+def bbox_crop(bbox):
+    """An x, y, w, h person box -> (centre (2,), size (2,) x1.25, before the aspect fit)."""
+    x, y, w, h = (np.asarray(v, np.float32) for v in np.moveaxis(np.asarray(bbox), -1, 0))
+    return np.stack([x + w / 2.0, y + h / 2.0], -1), np.stack([w, h], -1) * BOX_PADDING
+
+
+def record_crops(records):
+    """(centres (N, 2), sizes (N, 2) before the aspect fit) of each record's crop: a COCO
+    record's box (`bbox_crop`), or MPII's square of side scale * 200 * 1.25 about the centre
+    shifted down by 15 px * scale (`crop_box`)."""
+    if records.boxes is not None:
+        return bbox_crop(records.boxes)
+    s = records.scales.astype(np.float32)
+    centres = records.centers + np.stack([np.zeros_like(s), 15.0 * s], -1)
+    side = s * 200.0 * BOX_PADDING
+    return centres.astype(np.float32), np.stack([side, side], -1)
 
 
 def crop_to_image_matrix(center, box_size, input_size, rotation_deg=0.0, flip=False):

@@ -2,32 +2,30 @@
 
 import tensorflow as tf
 
-from tfpose_dp.skeleton import flip_permutation
 
-
-def unflip_logits(simcc_x, simcc_y, split_ratio):
+def unflip_logits(simcc_x, simcc_y, codec):
     """Logits predicted on a mirrored crop -> logits for the original crop.
 
     Mirroring maps pixel u to W-1-u, i.e. bin b to (bins - split_ratio) - b: reverse the
     x bins, shift by split_ratio - 1 bins, and swap left/right joints. y is unchanged.
     """
-    perm = flip_permutation()
-    shift = int(round(split_ratio)) - 1
+    perm = codec.skeleton.flip_permutation()
+    shift = int(round(codec.split_ratio)) - 1
     x = tf.roll(tf.reverse(simcc_x, [-1]), shift=-shift, axis=-1)
     return tf.gather(x, perm, axis=-2), tf.gather(simcc_y, perm, axis=-2)
 
 
-def simcc_logits(model, images, split_ratio, flip_test):
+def simcc_logits(model, images, codec, flip_test):
     """(simcc_x, simcc_y) of `images`, flip-test averaged when `flip_test`."""
     if flip_test:
-        return flip_test_logits(model, images, split_ratio)
+        return flip_test_logits(model, images, codec)
     out = model(images, training=False)
     return out["simcc_x"], out["simcc_y"]
 
 
-def flip_test_logits(model, images, split_ratio):
+def flip_test_logits(model, images, codec):
     """Mean of the logits on `images` and on their mirror images (mapped back)."""
     out = model(images, training=False)
     flipped = model(tf.reverse(images, [2]), training=False)
-    fx, fy = unflip_logits(flipped["simcc_x"], flipped["simcc_y"], split_ratio)
+    fx, fy = unflip_logits(flipped["simcc_x"], flipped["simcc_y"], codec)
     return (out["simcc_x"] + fx) / 2.0, (out["simcc_y"] + fy) / 2.0

@@ -4,7 +4,6 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from tfpose_dp.data import transforms
-from tfpose_dp.skeleton import SKELETON
 
 # One colour per limb: right side warm, left side cool, trunk and head neutral.
 _LIMB_COLOURS = [
@@ -26,12 +25,14 @@ _LIMB_COLOURS = [
 ]
 
 
-def draw_skeleton(image, keypoints, scores, threshold=0.0):
-    """Returns a PIL image with limbs (coloured per limb) and joints scoring >= threshold."""
+def draw_skeleton(image, keypoints, scores, skeleton, threshold=0.0):
+    """Returns a PIL image with the skeleton's limbs (coloured per limb) and joints scoring
+    >= threshold."""
     canvas = Image.fromarray(image).convert("RGB")
     draw = ImageDraw.Draw(canvas)
     width = max(2, int(round(max(canvas.size) / 200)))
-    for (a, b), colour in zip(SKELETON, _LIMB_COLOURS):
+    colours = _LIMB_COLOURS * (1 + len(skeleton.limbs) // len(_LIMB_COLOURS))
+    for (a, b), colour in zip(skeleton.limbs, colours):
         if scores[a] >= threshold and scores[b] >= threshold:
             draw.line([tuple(keypoints[a]), tuple(keypoints[b])], fill=colour, width=width)
     for (x, y), s in zip(keypoints, scores):

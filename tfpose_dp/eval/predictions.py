@@ -19,7 +19,7 @@ def predict_dataset(model, dataset, codec, flip_test=False):
 
     @tf.function
     def forward(images):
-        return codec.decode(*simcc_logits(model, images, codec.split_ratio, flip_test))
+        return codec.decode(*simcc_logits(model, images, codec, flip_test))
 
     rows = {k: [] for k in ("pred", "scores", "joints", "visible", "head_size", "index")}
     for batch in dataset:
@@ -45,13 +45,12 @@ def evaluate_pckh(model, dataset, codec, flip_test=False, per_joint=False):
 
 def _crop_matrices(records, input_size):
     def one(args):
-        center, scale = args
-        c, box = transforms.crop_box(center, scale, input_size)
-        return transforms.crop_to_image_matrix(c, box, input_size)
+        center, size = args
+        box = transforms.fit_aspect(size[0], size[1], input_size)
+        return transforms.crop_to_image_matrix(center, box, input_size)
 
-    return tf.vectorized_map(
-        one, (tf.constant(records.centers), tf.constant(records.scales))
-    ).numpy()
+    centres, sizes = transforms.record_crops(records)
+    return tf.vectorized_map(one, (tf.constant(centres), tf.constant(sizes))).numpy()
 
 
 def mean_pose_pckh(reference_records, eval_records, input_size):

@@ -12,6 +12,8 @@ Loss: KL(labels || softmax(logits / temperature)), masked, one value per example
 
 import tensorflow as tf
 
+from tfpose_dp.skeleton import MPII16
+
 
 @tf.keras.utils.register_keras_serializable("tfpose_dp")
 class SimCCHead(tf.keras.layers.Layer):
@@ -66,10 +68,12 @@ class SimCCCodec:
       split_ratio: bins per pixel.
       sigma: Gaussian std in bins, a number or (sigma_x, sigma_y); default scales
         mmpose's RTMPose setting (4.9, 5.66) at 256x192 with the input size.
+      skeleton: the keypoint set the model predicts (joint order, flip pairs, limbs).
     """
 
-    def __init__(self, input_size, split_ratio=2.0, sigma=None):
+    def __init__(self, input_size, split_ratio=2.0, sigma=None, skeleton=MPII16):
         self.input_size = tuple(input_size)
+        self.skeleton = skeleton
         self.split_ratio = float(split_ratio)
         height, width = self.input_size
         self.bins_x, self.bins_y = int(width * split_ratio), int(height * split_ratio)

@@ -16,6 +16,7 @@ from tfpose_dp.models.pose_model import build_pose_model, trainable_variables
 from tfpose_dp.models.simcc import SimCCCodec
 from tfpose_dp.runs import checkpoints
 from tfpose_dp.runs.manifest import Manifest
+from tfpose_dp.skeleton import get_skeleton
 
 
 class CheckpointNotFound(FileNotFoundError):
@@ -66,8 +67,19 @@ def build_model(config):
     """The (untrained) pose model a run's config describes; its norm must be resolved."""
     m = config.model
     return build_pose_model(
-        m.model, m.input_size, m.norm, m.split_ratio, maps_per_joint=m.maps_per_joint
+        m.model,
+        m.input_size,
+        m.norm,
+        m.split_ratio,
+        num_joints=get_skeleton(m.keypoints).num_joints,
+        maps_per_joint=m.maps_per_joint,
     )
+
+
+def model_codec(config):
+    """The SimCC codec of a run's model: its crop size, bins, label width and skeleton."""
+    m = config.model
+    return SimCCCodec(m.input_size, m.split_ratio, m.simcc_sigma or None, get_skeleton(m.keypoints))
 
 
 def restore_weights(model, ckpt, config, use_average=True):
@@ -94,11 +106,10 @@ def load_trained_model(path, use_average=True):
     manifest = Manifest.from_state(checkpoints.read_state(ckpt), ckpt)
     model = build_model(manifest.config)
     restore_weights(model, ckpt, manifest.config, use_average)
-    codec = SimCCCodec(manifest.config.model.input_size, manifest.config.model.split_ratio)
-    return model, codec, manifest
+    return model, model_codec(manifest.config), manifest
 
 
-_SHAPE_FIELDS = ("model", "input_size", "norm", "split_ratio", "maps_per_joint")
+_SHAPE_FIELDS = ("model", "input_size", "keypoints", "norm", "split_ratio", "maps_per_joint")
 
 
 def check_compatible(source, wanted, path):

@@ -63,7 +63,7 @@ def _val_overlays(run, count=4):
     out = run.model(batch["image"][:count], training=False)
     kp, scores = run.codec.decode(out["simcc_x"], out["simcc_y"])
     return [
-        np.asarray(draw_skeleton(crop_to_uint8(img), k, s))
+        np.asarray(draw_skeleton(crop_to_uint8(img), k, s, run.codec.skeleton))
         for img, k, s in zip(batch["image"][:count].numpy(), kp.numpy(), scores.numpy())
     ]
 

@@ -265,9 +265,7 @@ def build_run(config, dry_run=False):
         replicas=replicas,
     )
     built = _model_and_steps(config, strategy, plan, data.public, total_steps, state, key)
-    codec = SimCCCodec(
-        config.model.input_size, config.model.split_ratio, config.model.simcc_sigma or None
-    )
+    codec = restore.model_codec(config)
     run = Run(
         config=config,
         manifest=Manifest(
