@@ -15,6 +15,15 @@ def pytest_configure(config):
 SHARED_SAMPLE = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "mpii_sample")
 
 
+@pytest.fixture(scope="session")
+def coco_sample():
+    """The 4-image real COCO keypoints sample beside the repo; skips when it is absent."""
+    path = os.path.abspath(os.path.join(os.path.dirname(SHARED_SAMPLE), "coco_sample"))
+    if not os.path.exists(os.path.join(path, "test_coco.json")):
+        pytest.skip("../shared/data/coco_sample is not present")
+    return path
+
+
 @pytest.fixture(autouse=True, scope="session")
 def private_cache(tmp_path_factory):
     """Image-check caches and other rebuildable state go to a temporary folder, not ~/.cache."""

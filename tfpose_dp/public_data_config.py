@@ -45,7 +45,10 @@ class PdpConfig:
         fixed=True,
     )
     public_annotations: Optional[str] = setting(
-        None, "PDP: annotation JSON of public persons.", fixed=True
+        None,
+        "PDP: annotation JSON of public persons, MPII's list or a COCO keypoints file "
+        "(detected; images beside the file, or in its ../images or ../val2017 for COCO's layout).",
+        fixed=True,
     )
     clip_public_gradients: bool = setting(
         True,

@@ -2,6 +2,8 @@
 
   python tools/overlay_crops.py --data_dir=../shared/data/mpii_sample --split_file=test_mpii.json \
       --output=/tmp/crops.png
+  python tools/overlay_crops.py --data_dir=../shared/data/coco_sample --split_file=test_coco.json \
+      --keypoints=coco17 --output=/tmp/coco_crops.png           # COCO keypoints (detected)
   python tools/overlay_crops.py --output=/tmp/crops.png          # built-in synthetic people
 
 Dots: visible right-side joints yellow, left and centre joints green, invisible joints blue.
@@ -11,14 +13,17 @@ import tensorflow as tf
 from absl import app, flags
 from PIL import Image, ImageDraw
 
-from tfpose_dp.data.annotations import find_image_dir, load_records, load_split
+from tfpose_dp.data.annotations import find_image_dir, load_any_file, load_split
 from tfpose_dp.data.augmentation import AugmentConfig
 from tfpose_dp.data.pipeline import make_example_fn
 from tfpose_dp.data.synthetic import ensure_synthetic_dataset
 from tfpose_dp.eval.overlay import crop_to_uint8
 from tfpose_dp.models.simcc import SimCCCodec
+from tfpose_dp.skeleton import get_skeleton
 
-flags.DEFINE_string("data_dir", None, "MPII-format folder; default: the built-in synthetic set.")
+flags.DEFINE_string("data_dir", None, "MPII or COCO folder; default: the built-in synthetic set.")
+flags.DEFINE_enum("data_format", "mpii", ["mpii", "coco"], "Format of --data_dir's splits.")
+flags.DEFINE_enum("keypoints", "mpii16", ["mpii16", "coco17"], "The joints to draw.")
 flags.DEFINE_string(
     "split_file", None, "Annotation file inside --data_dir (default: the train split)."
 )
@@ -55,12 +60,13 @@ def main(argv):
     del argv
     size = tuple(int(v) for v in FLAGS.input_size)
     if FLAGS.data_dir and FLAGS.split_file:
-        records = load_records(
-            f"{FLAGS.data_dir}/{FLAGS.split_file}", find_image_dir(FLAGS.data_dir)
+        records = load_any_file(
+            f"{FLAGS.data_dir}/{FLAGS.split_file}", find_image_dir(FLAGS.data_dir), FLAGS.keypoints
         )
     else:
-        records = load_split(FLAGS.data_dir or ensure_synthetic_dataset(4000, 400, 0), "train")
-    codec = SimCCCodec(size)
+        root = FLAGS.data_dir or ensure_synthetic_dataset(4000, 400, 0)
+        records = load_split(root, "train", FLAGS.data_format, FLAGS.keypoints)
+    codec = SimCCCodec(size, skeleton=get_skeleton(FLAGS.keypoints))
     fn = make_example_fn(
         records,
         size,

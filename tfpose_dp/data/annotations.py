@@ -229,11 +229,47 @@ def records_from_rows(rows, json_path, check_files, skipped, boxes=None, areas=N
     )
 
 
+def load_any_file(json_path, image_dir, keypoints="mpii16"):
+    """Records of an annotation file in either format, told apart by its content: a JSON list
+    is MPII's HRNet/mmpose format, an object with images and annotations is COCO keypoints."""
+    try:
+        with open(json_path) as f:
+            raw = json.load(f)
+    except (OSError, json.JSONDecodeError) as e:
+        raise AnnotationError(f"cannot read annotations {json_path}: {e}") from e
+    if isinstance(raw, dict) and "annotations" in raw:
+        from tfpose_dp.data.coco_keypoints import load_coco_records
+
+        return load_coco_records(json_path, image_dir, keypoints)
+    if not isinstance(raw, list):
+        raise AnnotationError(
+            f"{json_path}: neither MPII's format (a JSON list of person records) nor COCO "
+            "keypoints (an object with images, annotations and categories)"
+        )
+    if keypoints != "mpii16":
+        raise AnnotationError(
+            f"{json_path}: MPII records hold 16 joints, not --keypoints={keypoints}"
+        )
+    return records_from_list(raw, json_path, image_dir)
+
+
 TFDS_PREFIX = "tfds:"
 
 
-def load_split(data_dir, split):
-    """A split of an MPII folder, or of the TFDS build with --data_dir=tfds:<TFDS data dir>."""
+def load_split(data_dir, split, data_format="mpii", keypoints="mpii16"):
+    """A split of an MPII folder (or of the TFDS build with --data_dir=tfds:<TFDS data dir>),
+    or of a COCO keypoints folder with `data_format="coco"`; `keypoints`: the model's joints."""
+    if data_format == "coco":
+        from tfpose_dp.data.coco_keypoints import find_coco_split, load_coco_records
+
+        if not os.path.isdir(data_dir):
+            raise AnnotationError(f"--data_dir={data_dir} does not exist")
+        return load_coco_records(*find_coco_split(data_dir, split), keypoints)
+    if keypoints != "mpii16":
+        raise AnnotationError(
+            f"MPII annotations hold MPII's 16 joints, not --keypoints={keypoints}: use "
+            "--keypoints=mpii16, or COCO keypoints files with --data_format=coco"
+        )
     if data_dir.startswith(TFDS_PREFIX):
         from tfpose_dp.data.tfds_source import load_tfds_split
 

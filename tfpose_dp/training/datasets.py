@@ -12,15 +12,24 @@ import numpy as np
 from absl import logging
 
 from tfpose_dp.data import annotations, synthetic
+from tfpose_dp.data.synthetic_coco import ensure_synthetic_coco
 
 
 def load_train_val(
-    data_dir, synthetic_train, synthetic_val, seed, synthetic_root=None, synthetic_domain="public"
+    data_dir,
+    synthetic_train,
+    synthetic_val,
+    seed,
+    synthetic_root=None,
+    synthetic_domain="public",
+    data_format="mpii",
+    keypoints="mpii16",
 ):
-    """Returns (train_records, val_records, description)."""
+    """Returns (train_records, val_records, description). `data_format`: of --data_dir, or the
+    form the built-in people are written in; `keypoints`: the joints the model predicts."""
     if data_dir:
-        train = annotations.load_split(data_dir, "train")
-        val = annotations.load_split(data_dir, "valid")
+        train = annotations.load_split(data_dir, "train", data_format, keypoints)
+        val = annotations.load_split(data_dir, "valid", data_format, keypoints)
         check_disjoint_images(
             train,
             val,
@@ -28,10 +37,9 @@ def load_train_val(
             "Split train and valid by image "
             "(tools/convert_mpii_mat.py does) so that validation persons stay out of training.",
         )
-        return train, val, f"MPII annotations from --data_dir={data_dir}"
-    root = synthetic.ensure_synthetic_dataset(
-        synthetic_train, synthetic_val, seed, synthetic_root, synthetic_domain
-    )
+        return train, val, f"{data_format.upper()} annotations from --data_dir={data_dir}"
+    write = ensure_synthetic_coco if data_format == "coco" else synthetic.ensure_synthetic_dataset
+    root = write(synthetic_train, synthetic_val, seed, synthetic_root, synthetic_domain)
     logging.info(
         "No --data_dir given: training on the built-in synthetic people dataset, %s domain "
         "(%d train / %d val, seed %d) at %s",
@@ -41,14 +49,14 @@ def load_train_val(
         seed,
         root,
     )
-    train = annotations.load_split(root, "train")
-    val = annotations.load_split(root, "valid")
+    train = annotations.load_split(root, "train", data_format, keypoints)
+    val = annotations.load_split(root, "valid", data_format, keypoints)
     return (
         train,
         val,
         (
             f"built-in synthetic people, {synthetic_domain} domain ({synthetic_train} train / "
-            f"{synthetic_val} val)"
+            f"{synthetic_val} val{', COCO format' if data_format == 'coco' else ''})"
         ),
     )
 
@@ -105,6 +113,17 @@ def _holdout_indices(train, rate, seed):
     return np.array(sorted(held, key=lambda i: (draws[names[i]], i)), dtype=np.int64)
 
 
+def _public_images(annotation_file):
+    """The image folder of a public annotation file: beside it, or COCO's ../val2017, ../train2017
+    or ../images when the file sits in an annotations/ folder."""
+    here = os.path.dirname(os.path.abspath(annotation_file))
+    if os.path.basename(here) == "annotations":
+        for name in ("images", "val2017", "train2017"):
+            if os.path.isdir(os.path.join(here, "..", name)):
+                return os.path.normpath(os.path.join(here, "..", name))
+    return here
+
+
 def split_public(
     train,
     public_source,
@@ -113,6 +132,7 @@ def split_public(
     public_annotations=None,
     public_image_dir=None,
     holdout_fraction=None,
+    keypoints="mpii16",
 ):
     """Returns (private_records, public_records), disjoint by image.
 
@@ -153,8 +173,9 @@ def split_public(
     elif public_source == "file":
         if not public_annotations:
             raise PublicDataError("--public_source=file needs --public_annotations=PATH")
-        image_dir = public_image_dir or os.path.dirname(os.path.abspath(public_annotations))
-        public = annotations.load_records(public_annotations, image_dir)
+        public = annotations.load_any_file(
+            public_annotations, public_image_dir or _public_images(public_annotations), keypoints
+        )
         if len(public) > public_examples:
             order = np.random.default_rng([seed, 0x9DB]).permutation(len(public))
             public = public.subset(np.sort(order[:public_examples]))

@@ -42,6 +42,8 @@ def load_run_data(config, key, slice_size):
         d.synthetic_seed,
         d.synthetic_root,
         d.synthetic_domain,
+        d.data_format,
+        config.model.keypoints,
     )
     reports = [r.load_report for r in (train, val) if r.load_report]
     public = None
@@ -77,6 +79,7 @@ def split_public_set(train, config):
         config.optim.seed,
         pdp.public_annotations,
         holdout_fraction=rate,
+        keypoints=config.model.keypoints,
     )
 
 
