@@ -1,7 +1,8 @@
-"""MPII PCKh evaluation of a trained model or of a predictions file.
+"""MPII PCKh (or COCO keypoint AP) evaluation of a trained model or of a predictions file.
 
   python -m tfpose_dp.evaluate --checkpoint=/tmp/run1                      # its val split
   python -m tfpose_dp.evaluate --checkpoint=/tmp/run1 --data_dir=/data/mpii
+  python -m tfpose_dp.evaluate --checkpoint=/tmp/run1 --data_format=coco --data_dir=/data/coco
   python -m tfpose_dp.evaluate --predictions=preds.json --annotations=gt_valid.mat
 
 Prints the MPII table (Head = head top, Shoulder ... Ankle = mean of left and right, Mean =
@@ -9,6 +10,8 @@ joint-count weighted PCKh@0.5 without pelvis/thorax, Mean@0.1; `--per_joint` add
 joints) and writes it, per-joint values included, as JSON to --output_json. Predictions
 JSON: a list in the annotations' order of
 {"image": str, "joints": [[x, y] x 16], "scores": [16] (optional)}, 0-based original pixels.
+COCO keypoints data (the run's --data_format, or the flag) are scored with OKS AP / AP50 /
+AP75 / AR on the ground-truth boxes (pycocotools; eval/oks_ap.py).
 """
 
 import json
@@ -66,7 +69,9 @@ def _score_model():
 
     from tfpose_dp.data.annotations import load_split
     from tfpose_dp.data.pipeline import eval_dataset
-    from tfpose_dp.eval.predictions import evaluate_pckh
+    from tfpose_dp.eval.oks_ap import ap_table
+    from tfpose_dp.eval.predictions import evaluate_pckh, predict_dataset
+    from tfpose_dp.eval.scores import uses_oks
     from tfpose_dp.runs.restore import load_trained_model, run_data_root
 
     model, codec, manifest = load_trained_model(FLAGS.checkpoint)
@@ -81,8 +86,13 @@ def _score_model():
             FLAGS.synthetic_seed,
             FLAGS.synthetic_domain,
         )
-    root = run_data_root(manifest.config, FLAGS.data_dir, FLAGS.synthetic_root, synthetic)
-    records = load_split(root, FLAGS.split)
+    data_format = (
+        FLAGS.data_format if FLAGS["data_format"].present else manifest.config.data.data_format
+    )
+    root = run_data_root(
+        manifest.config, FLAGS.data_dir, FLAGS.synthetic_root, synthetic, data_format
+    )
+    records = load_split(root, FLAGS.split, data_format, manifest.config.model.keypoints)
     logging.info(
         "Scoring %s (%s) on %d persons of %s, flip test %s",
         FLAGS.checkpoint,
@@ -92,6 +102,9 @@ def _score_model():
         FLAGS.flip_test,
     )
     dataset = eval_dataset(records, manifest.config.model.input_size, codec, FLAGS.eval_batch_size)
+    if uses_oks(records):
+        r = predict_dataset(model, dataset, codec, FLAGS.flip_test)
+        return ap_table(records, r["pred"], r["scores"], r["index"], codec.skeleton)
     return evaluate_pckh(model, dataset, codec, flip_test=FLAGS.flip_test, per_joint=True)
 
 
@@ -107,8 +120,12 @@ def main(argv):
     except (ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
-    shown = table if FLAGS.per_joint else {k: v for k, v in table.items() if k != "per_joint"}
-    print(format_table(shown))
+    if "Mean" in table:
+        shown = table if FLAGS.per_joint else {k: v for k, v in table.items() if k != "per_joint"}
+        print(format_table(shown))
+    else:  # COCO keypoint AP
+        print(" | ".join(f"{k:>6}" for k in table))
+        print(" | ".join(f"{v:6.2f}" for v in table.values()))
     if FLAGS.output_json:
         with open(FLAGS.output_json, "w") as f:
             json.dump(table, f, indent=1)

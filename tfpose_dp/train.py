@@ -18,6 +18,7 @@ import sys
 from absl import app, flags, logging
 
 from tfpose_dp import config_flags
+from tfpose_dp.eval.scores import label
 
 config_flags.define_flags()
 flags.DEFINE_bool(
@@ -64,25 +65,28 @@ def _report(final):
         logging.info("Done (worker, not the chief): %d steps", final["steps"])
     elif final["private"] and not final["dp_guarantee"]:
         logging.warning(
-            "Done: %d steps, val PCKh@0.5 %.2f. NO DP GUARANTEE: --reproducible_noise "
+            "Done: %d steps, val %s %.2f. NO DP GUARANTEE: --reproducible_noise "
             "derived the noise from the public seed",
             final["steps"],
-            final["pckh@0.5"],
+            label(final["metric"]),
+            final[final["metric"]],
         )
     elif final["private"]:
         logging.info(
-            "Done: %d steps, (%.4f, %.3g)-DP (target eps %g), val PCKh@0.5 %.2f",
+            "Done: %d steps, (%.4f, %.3g)-DP (target eps %g), val %s %.2f",
             final["steps"],
             final["epsilon"],
             final["delta"],
             final["epsilon_target"],
-            final["pckh@0.5"],
+            label(final["metric"]),
+            final[final["metric"]],
         )
     else:
         logging.info(
-            "Done (NON-PRIVATE baseline): %d steps, val PCKh@0.5 %.2f",
+            "Done (NON-PRIVATE baseline): %d steps, val %s %.2f",
             final["steps"],
-            final["pckh@0.5"],
+            label(final["metric"]),
+            final[final["metric"]],
         )
 
 

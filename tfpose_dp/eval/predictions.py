@@ -53,8 +53,8 @@ def _crop_matrices(records, input_size):
     return tf.vectorized_map(one, (tf.constant(centres), tf.constant(sizes))).numpy()
 
 
-def mean_pose_pckh(reference_records, eval_records, input_size):
-    """PCKh of the trivial baseline that predicts one mean pose in crop space.
+def mean_pose_predictions(reference_records, eval_records, input_size):
+    """(N, K, 2) image-pixel predictions of the trivial baseline: one mean pose in crop space.
 
     The per-joint mean of the visible reference joints in their (unaugmented) crops is placed
     in every eval crop and mapped back: what a model that ignores the image would score. The
@@ -69,5 +69,4 @@ def mean_pose_pckh(reference_records, eval_records, input_size):
     m_eval = (
         m_ref if eval_records is reference_records else _crop_matrices(eval_records, input_size)
     )
-    pred = np.einsum("nij,kj->nki", m_eval[:, :2, :2], mean) + m_eval[:, None, :2, 2]
-    return pckh_table(pred, eval_records.joints, eval_records.visible, eval_records.head_sizes)
+    return np.einsum("nij,kj->nki", m_eval[:, :2, :2], mean) + m_eval[:, None, :2, 2]

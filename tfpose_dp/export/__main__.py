@@ -35,7 +35,8 @@ def representative_crops(manifest, codec, count):
     from tfpose_dp.runs.restore import run_data_root
 
     root = run_data_root(manifest.config, FLAGS.data_dir, FLAGS.synthetic_root)
-    records = load_split(root, "valid")
+    d = manifest.config
+    records = load_split(root, "valid", d.data.data_format, d.model.keypoints)
     records = records.subset(np.arange(min(count, len(records))))
     crops = [
         crop_to_uint8(b["image"].numpy()) for b in eval_dataset(records, codec.input_size, codec, 1)

@@ -2,7 +2,8 @@
 
 A model that leaves the training machine should say what guarantee it was trained under: the
 method, (epsilon, delta), noise multiplier, steps, sampling rate, unit of privacy and accountant,
-read from the checkpoint's state (public configuration and accountant output only). It travels
+read from the checkpoint's state (public configuration and accountant output only), and the
+joints the outputs stand for (keypoint set, joint names in output order). It travels
 as `assets/privacy.json` in the SavedModel, a `tfpose_dp_privacy` metadata buffer in TFLite and
 a `tfpose_dp_privacy` metadata property in ONNX.
 """
@@ -10,6 +11,7 @@ a `tfpose_dp_privacy` metadata property in ONNX.
 import json
 
 from tfpose_dp.runs.manifest import Manifest
+from tfpose_dp.skeleton import get_skeleton
 
 METADATA_NAME = "tfpose_dp_privacy"
 
@@ -37,6 +39,9 @@ def privacy_record(state):
         "num_private_examples": manifest.num_private_examples,
         # The start model's own method, data and guarantee, not only its path.
         "initialised_from": manifest.start or config.model.init_from,
+        # What the outputs mean: joint k of simcc_x / simcc_y is joint_names[k].
+        "keypoints": config.model.keypoints,
+        "joint_names": list(get_skeleton(config.model.keypoints).joint_names),
     }
     if not private:
         record["note"] = "NON-PRIVATE model: trained without differential privacy"

@@ -44,11 +44,13 @@ def read_manifest(path):
     return Manifest.from_state(checkpoints.read_state(ckpt), ckpt)
 
 
-def run_data_root(config, data_dir=None, synthetic_root=None, synthetic=None):
+def run_data_root(config, data_dir=None, synthetic_root=None, synthetic=None, data_format=None):
     """Folder of the data a run trained on: `data_dir` if given, else the run's own data_dir,
     else a synthetic set: `synthetic` = (train, val, seed, domain) if given, else the run's own
-    (written again if absent; it is a function of its sizes, seed and domain)."""
+    (written again if absent; it is a function of its sizes, seed and domain), in `data_format`
+    (default the run's)."""
     from tfpose_dp.data.synthetic import ensure_synthetic_dataset
+    from tfpose_dp.data.synthetic_coco import ensure_synthetic_coco
 
     root = data_dir or (None if synthetic else config.data.data_dir)
     if root:
@@ -60,7 +62,9 @@ def run_data_root(config, data_dir=None, synthetic_root=None, synthetic=None):
         d.synthetic_seed,
         d.synthetic_domain,
     )
-    return ensure_synthetic_dataset(train, val, seed, synthetic_root, domain)
+    coco = (data_format or config.data.data_format) == "coco"
+    write = ensure_synthetic_coco if coco else ensure_synthetic_dataset
+    return write(train, val, seed, synthetic_root, domain)
 
 
 def build_model(config):

@@ -15,7 +15,8 @@ from absl import logging
 from tfpose_dp.data.augmentation import AugmentConfig
 from tfpose_dp.data.pipeline import training_dataset
 from tfpose_dp.eval.overlay import crop_to_uint8, draw_skeleton
-from tfpose_dp.eval.predictions import evaluate_pckh
+from tfpose_dp.eval.predictions import predict_dataset
+from tfpose_dp.eval.scores import format_scores, score_predictions
 from tfpose_dp.public_data_config import public_weight
 from tfpose_dp.runs import checkpoints
 from tfpose_dp.training.pace import Pace
@@ -49,13 +50,20 @@ def save(run):
 
 
 def evaluate(run):
-    """val/pckh metrics of the current (or, with --ema_decay, averaged) weights."""
+    """val/ scores (PCKh, or OKS AP for COCO data) of the current (or, with --ema_decay,
+    averaged) weights; the first is the headline."""
     if run.average is None:
-        table = evaluate_pckh(run.model, run.val_ds, run.codec)
+        result = predict_dataset(run.model, run.val_ds, run.codec)
     else:
         with run.average.swapped():
-            table = evaluate_pckh(run.model, run.val_ds, run.codec)
-    return {"val/pckh@0.5": table["Mean"], "val/pckh@0.1": table["Mean@0.1"]}
+            result = predict_dataset(run.model, run.val_ds, run.codec)
+    scores = score_predictions(run.val, result, run.codec.skeleton)
+    return {f"val/{k}": v for k, v in scores.items()}
+
+
+def val_scores(metrics):
+    """The val/ scores of `evaluate` without their prefix, headline first."""
+    return {k[4:]: v for k, v in metrics.items() if k.startswith("val/")}
 
 
 def _val_overlays(run, count=4):
@@ -200,12 +208,7 @@ def _end_of_epoch(run):
     metrics = evaluate(run)
     run.reporter.scalars(run.step, metrics)
     run.reporter.images(run.step, "val/predicted_skeletons", _val_overlays(run))
-    logging.info(
-        "step %d: val PCKh@0.5 %.2f, PCKh@0.1 %.2f",
-        run.step,
-        metrics["val/pckh@0.5"],
-        metrics["val/pckh@0.1"],
-    )
+    logging.info("step %d: val %s", run.step, format_scores(val_scores(metrics)))
     save(run)
     run.reporter.flush()
     return metrics

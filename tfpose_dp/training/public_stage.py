@@ -10,6 +10,7 @@ private steps must beat; the run reports it beside the starting model and the pr
 import tensorflow as tf
 from absl import logging
 
+from tfpose_dp.eval.scores import format_scores
 from tfpose_dp.privacy.sampling import PoissonSampler
 from tfpose_dp.training import loop
 from tfpose_dp.training.steps import NonPrivateSteps
@@ -70,8 +71,7 @@ def run_public_stage(run):
     metrics = loop.evaluate(run) if run.chief else {}
     if metrics:
         logging.info(
-            "after the public stage (the public data alone): val PCKh@0.5 %.2f, PCKh@0.1 %.2f",
-            metrics["val/pckh@0.5"],
-            metrics["val/pckh@0.1"],
+            "after the public stage (the public data alone): val %s",
+            format_scores(loop.val_scores(metrics)),
         )
     return metrics

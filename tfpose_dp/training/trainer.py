@@ -7,7 +7,8 @@ import numpy as np
 from absl import logging
 
 from tfpose_dp.config_validation import validate
-from tfpose_dp.eval.predictions import mean_pose_pckh
+from tfpose_dp.eval.predictions import mean_pose_predictions
+from tfpose_dp.eval.scores import format_scores, headline, label, mean_pose_scores
 from tfpose_dp.privacy.plan import NOT_COVERED, UNIT_OF_PRIVACY
 from tfpose_dp.runs.layout import FINAL_METRICS, private_dir
 from tfpose_dp.training import distribution, loop
@@ -145,14 +146,15 @@ def _announce(run):
         run.start_metrics = loop.evaluate(run)
         run.reporter.scalars(0, run.start_metrics)
         logging.info(
-            "starting model (--init_from): val PCKh@0.5 %.2f, PCKh@0.1 %.2f",
-            run.start_metrics["val/pckh@0.5"],
-            run.start_metrics["val/pckh@0.1"],
+            "starting model (--init_from): val %s",
+            format_scores(loop.val_scores(run.start_metrics)),
         )
 
 
 def _summary(run, metrics, epsilon, baseline, statement):
     config, plan = run.config, run.plan
+    scores = loop.val_scores(metrics)
+    name, _ = headline(scores)
     guarantee = plan is not None and not config.privacy.reproducible_noise
     return {
         "method": config.method,
@@ -161,11 +163,11 @@ def _summary(run, metrics, epsilon, baseline, statement):
         "delta": plan.delta if plan else None,
         "noise_multiplier": plan.noise_multiplier if plan else None,
         "steps": run.step,
-        "pckh@0.5": metrics.get("val/pckh@0.5"),
-        "pckh@0.1": metrics.get("val/pckh@0.1"),
-        "mean_pose_pckh@0.5": baseline["Mean"],
-        "start_pckh@0.5": run.start_metrics["val/pckh@0.5"] if run.start_metrics else None,
-        "public_stage_pckh@0.5": _stage(run).get("val/pckh@0.5"),
+        "metric": name,
+        **scores,
+        f"mean_pose_{name}": baseline[name],
+        f"start_{name}": run.start_metrics[f"val/{name}"] if run.start_metrics else None,
+        f"public_stage_{name}": _stage(run).get(f"val/{name}"),
         "public_finetune_steps": config.pdp.public_finetune_steps,
         "public_mix": config.pdp.public_mix,
         "private": plan is not None,
@@ -193,15 +195,16 @@ def _summary(run, metrics, epsilon, baseline, statement):
 
 def _three_numbers(run, metrics, epsilon):
     """The private result beside what the public model and the public data give alone."""
+    name, value = headline(loop.val_scores(metrics))
     parts = []
     if run.start_metrics:
-        parts.append(f"public model {run.start_metrics['val/pckh@0.5']:.2f}")
+        parts.append(f"public model {run.start_metrics[f'val/{name}']:.2f}")
     if _stage(run):
-        parts.append(f"public data alone {_stage(run)['val/pckh@0.5']:.2f}")
-    label = f"private (eps {epsilon:.3g})" if run.plan else "NON-PRIVATE"
-    parts.append(f"{label} {metrics['val/pckh@0.5']:.2f}")
+        parts.append(f"public data alone {_stage(run)[f'val/{name}']:.2f}")
+    who = f"private (eps {epsilon:.3g})" if run.plan else "NON-PRIVATE"
+    parts.append(f"{who} {value:.2f}")
     if len(parts) > 1:
-        logging.info("val PCKh@0.5: %s", " | ".join(parts))
+        logging.info("val %s: %s", label(name), " | ".join(parts))
 
 
 def finalise(run, metrics):
@@ -216,19 +219,26 @@ def finalise(run, metrics):
         statement = _statement(run, epsilon)
         run.reporter.text(run.step, "privacy/statement_end", statement)
         logging.info("Privacy statement: %s", statement)
-    baseline = mean_pose_pckh(run.val, run.val, config.model.input_size)
+    name, value = headline(loop.val_scores(metrics))
+    baseline = mean_pose_scores(
+        run.val,
+        mean_pose_predictions(run.val, run.val, config.model.input_size),
+        run.codec.skeleton,
+    )
     logging.info(
-        "val PCKh@0.5 %.2f vs %.2f for the val split's own mean pose (a model that ignores "
-        "the image)",
-        metrics["val/pckh@0.5"],
-        baseline["Mean"],
+        "val %s %.2f vs %.2f for the val split's own mean pose (a model that ignores the image)",
+        label(name),
+        value,
+        baseline[name],
     )
     if run.start_metrics:
+        start = run.start_metrics[f"val/{name}"]
         logging.info(
-            "val PCKh@0.5 %.2f after fine-tuning vs %.2f for the starting model (%+.2f)",
-            metrics["val/pckh@0.5"],
-            run.start_metrics["val/pckh@0.5"],
-            metrics["val/pckh@0.5"] - run.start_metrics["val/pckh@0.5"],
+            "val %s %.2f after fine-tuning vs %.2f for the starting model (%+.2f)",
+            label(name),
+            value,
+            start,
+            value - start,
         )
     _three_numbers(run, metrics, epsilon)
     final = _summary(run, metrics, epsilon, baseline, statement)
@@ -243,7 +253,7 @@ def finalise(run, metrics):
             "projection_dim": config.pdp.projection_dim if run.projection is not None else 0,
         }
     )
-    run.reporter.scalars(run.step, {"final/pckh@0.5": final["pckh@0.5"] or 0.0})
+    run.reporter.scalars(run.step, {f"final/{name}": final[name] or 0.0})
     run.reporter.flush()
     log_json(os.path.join(config.runtime.model_dir, FINAL_METRICS), final)
     return final
