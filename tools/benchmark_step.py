@@ -26,6 +26,7 @@ from random_pose_batch import random_pose_batch
 from tfpose_dp.models.pose_model import build_pose_model, trainable_variables
 from tfpose_dp.privacy.optimizer import PoseDPSGD
 from tfpose_dp.privacy.projection import SubspaceProjection
+from tfpose_dp.training.memory_plan import MB, memory_plan
 from tfpose_dp.training.pdp_basis import PublicBasis
 from tfpose_dp.training.steps import NonPrivateSteps, PrivateSteps, batched_losses
 
@@ -37,6 +38,7 @@ MODES = ("nonprivate", "stock", "dp", "ghost", "pdp")
 
 flags.DEFINE_enum("preset", "default", list(PRESETS), "Input size, batch and chunk.")
 flags.DEFINE_enum("mode", "all", ["all", *MODES], "One mode (a child process) or all of them.")
+flags.DEFINE_list("modes", list(MODES), "With --mode=all: the modes to run (e.g. dp,pdp).")
 flags.DEFINE_string("model", "tiny_vit_5m", "Backbone variant.")
 flags.DEFINE_list("input_size", None, "H,W (default: the preset's).")
 flags.DEFINE_string("norm", "frozen_bn", "Norm choice.")
@@ -92,13 +94,27 @@ def run_mode(mode):
         steps, optimizer = _steps(mode, model, variables, b)
         if mode == "pdp":
             out["pdp_refresh_ms"], out["pdp_refresh_gradients_ms"] = _attach_projection(
-                optimizer, model, variables, size, chunk, out["num_trainable"]
+                optimizer, model, variables, size, chunk
             )
         out[f"{mode}_ms"] = median_ms(_step_fn(steps, batch, chunks), FLAGS.steps, FLAGS.warmup)
         if mode == "pdp":  # the projected step, then with the refresh amortised over s steps
             out["pdp_step_ms"] = out["pdp_ms"]
             out["pdp_ms"] += out["pdp_refresh_ms"] / FLAGS.basis_refresh_steps
     out[f"{mode}_peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    if mode in ("dp", "pdp"):  # what the memory plan predicts for the mode
+        plan = memory_plan(
+            model.count_params(),
+            out["num_trainable"],
+            "sgd",
+            "vmap",
+            chunk,
+            "pdp" if mode == "pdp" else "none",
+            FLAGS.projection_dim,
+            FLAGS.public_examples,
+            private=True,
+            largest_variable=max(int(np.prod(v.shape)) for v in variables),
+        )
+        out[f"{mode}_planned_mb"] = plan["total"]
     return out
 
 
@@ -145,11 +161,13 @@ def interleaved():
     return out
 
 
-def _attach_projection(optimizer, model, variables, size, chunk, num_params):
+def _attach_projection(optimizer, model, variables, size, chunk):
     """PDP: the trainer's refresh (m distinct public examples in chunks, per-example gradients
-    clipped to C, one block per variable, the top-k basis); returns its milliseconds, and
-    those of its per-example gradients (the last refresh's)."""
-    projection = SubspaceProjection(num_params, FLAGS.projection_dim)
+    clipped to C, written into the basis blocks, the top-k basis built in place); returns its
+    milliseconds, and those of its per-example gradients (the last refresh's)."""
+    projection = SubspaceProjection(
+        [v.shape for v in variables], FLAGS.projection_dim, FLAGS.public_examples
+    )
     optimizer.gradient_transform = projection
     m = FLAGS.public_examples
     public = [random_pose_batch(size, chunk, seed=1 + i) for i in range(-(-m // chunk))]
@@ -183,7 +201,7 @@ def main(argv):
         "batch_size": b,
         "chunk": chunk,
     }
-    modes = [m for m in MODES if not (m == "stock" and FLAGS.skip_stock)]
+    modes = [m for m in FLAGS.modes if not (m == "stock" and FLAGS.skip_stock)]
     # The modes take turns, round after round, so that a slow spell of this shared machine
     # falls on all of them rather than on one; each figure is the median over the rounds
     # (the peak memory: the largest).
@@ -192,16 +210,26 @@ def main(argv):
         for key in measured[0]:
             values = [m[key] for m in measured]
             results[key] = max(values) if key.endswith("_peak_mb") else float(np.median(values))
-    results["dp_ratio"] = results["dp_ms"] / results["nonprivate_ms"]
-    if FLAGS.rounds > 1:  # each round's own ratio: its modes ran minutes apart, not hours
+    ratios = {
+        "dp_ratio": ("dp_ms", "nonprivate_ms"),
+        "ghost_ratio": ("ghost_ms", "nonprivate_ms"),
+        "stock_ratio": ("stock_ms", "nonprivate_ms"),
+        "dp_peak_over_nonprivate": ("dp_peak_mb", "nonprivate_peak_mb"),
+        "ghost_peak_over_nonprivate": ("ghost_peak_mb", "nonprivate_peak_mb"),
+    }
+    for name, (a, b) in ratios.items():
+        if a in results and b in results:
+            results[name] = results[a] / results[b]
+    if FLAGS.rounds > 1 and {"dp", "nonprivate"} <= set(modes):  # each round's own ratio
         merged = [{k: v for child in r for k, v in child.items()} for r in rounds]
         results["dp_ratio_by_round"] = [m["dp_ms"] / m["nonprivate_ms"] for m in merged]
-    results["pdp_overhead_vs_dp"] = results["pdp_ms"] / results["dp_ms"] - 1.0
-    results["dp_peak_over_nonprivate"] = results["dp_peak_mb"] / results["nonprivate_peak_mb"]
-    results["ghost_ratio"] = results["ghost_ms"] / results["nonprivate_ms"]
-    results["ghost_peak_over_nonprivate"] = results["ghost_peak_mb"] / results["nonprivate_peak_mb"]
-    if "stock_ms" in results:
-        results["stock_ratio"] = results["stock_ms"] / results["nonprivate_ms"]
+    if {"dp", "pdp"} <= set(modes):
+        results["pdp_overhead_vs_dp"] = results["pdp_ms"] / results["dp_ms"] - 1.0
+        # PDP's memory above DP's, measured and planned, against the basis (4 k p bytes).
+        results["basis_mb"] = 4 * FLAGS.projection_dim * results["num_trainable"] / MB
+        results["pdp_minus_dp_peak_mb"] = results["pdp_peak_mb"] - results["dp_peak_mb"]
+        results["pdp_minus_dp_planned_mb"] = results["pdp_planned_mb"] - results["dp_planned_mb"]
+        results["pdp_extra_over_basis"] = results["pdp_minus_dp_peak_mb"] / results["basis_mb"]
     print(json.dumps(results))
 
 

@@ -20,7 +20,7 @@ from tfpose_dp.data.annotations import load_split
 from tfpose_dp.data.pipeline import eval_dataset
 from tfpose_dp.data.synthetic import ensure_synthetic_dataset
 from tfpose_dp.privacy.clipping import flatten_per_example, per_example_gradients
-from tfpose_dp.privacy.projection import top_eigenbasis
+from tfpose_dp.privacy.eigenbasis import top_eigenbasis
 from tfpose_dp.runs.restore import load_trained_model
 from tfpose_dp.training.steps import make_per_example_loss_fn
 

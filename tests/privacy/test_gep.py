@@ -19,11 +19,18 @@ def _setup(seed=0, b=6, p=40, k=3):
     return basis.astype(np.float32), [g.astype(np.float32) for g in grads]
 
 
+def _blocks(basis):
+    """The (p, k) basis as the projection holds it: (k, p_v) blocks per variable (20 + 20)."""
+    projection = SubspaceProjection([[5, 4], [20]], basis.shape[1])
+    projection.set_basis(tf.constant(basis))
+    return projection.blocks
+
+
 def test_split_clip_sum_equals_a_per_example_loop():
     basis, grads = _setup()
     mask = np.array([1, 1, 1, 1, 0, 1], np.float32)
     coords, residuals = split_clip_sum(
-        [tf.constant(g) for g in grads], tf.constant(basis), 1.5, 0.2, tf.constant(mask)
+        [tf.constant(g) for g in grads], _blocks(basis), 1.5, 0.2, tf.constant(mask)
     )
     want_coords, want_residual = np.zeros(3), np.zeros(40)
     for i in range(6):
@@ -41,7 +48,7 @@ def test_a_non_finite_example_adds_nothing():
     basis, grads = _setup()
     grads[0][2, 0, 0] = np.nan
     coords, residuals = split_clip_sum(
-        [tf.constant(g) for g in grads], tf.constant(basis), 1.0, 1.0, tf.ones(6)
+        [tf.constant(g) for g in grads], _blocks(basis), 1.0, 1.0, tf.ones(6)
     )
     assert np.isfinite(coords.numpy()).all() and all(
         np.isfinite(r.numpy()).all() for r in residuals
@@ -59,7 +66,7 @@ def test_each_part_gets_sqrt2_sigma_times_its_clip():
         noise_key=4,
         learning_rate=1.0,
     )
-    projection = SubspaceProjection(p, k)
+    projection = SubspaceProjection([[p]], k)
     projection.set_basis(tf.constant(basis, tf.float32))
     opt.use_gep(projection, c2)
     opt._ensure_accumulators([w])

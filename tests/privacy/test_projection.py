@@ -3,14 +3,8 @@ import pytest
 import tensorflow as tf
 
 from tfpose_dp.privacy import accounting
-from tfpose_dp.privacy.projection import (
-    SubspaceProjection,
-    captured_share,
-    flatten,
-    top_eigenbasis,
-    top_eigenbasis_and_share,
-    unflatten,
-)
+from tfpose_dp.privacy.eigenbasis import captured_share, top_eigenbasis, top_eigenbasis_and_share
+from tfpose_dp.privacy.projection import SubspaceProjection, flatten, unflatten
 
 
 def _grads(m=12, p=60, rank=None, seed=0):
@@ -64,24 +58,56 @@ def test_captured_share_of_fresh_stale_and_random_bases():
     assert captured_share(g, stale) < 0.1
 
 
-def test_set_basis_from_sets_the_top_basis_padded_to_k():
-    g = _grads(m=12, p=60, rank=3)
-    proj = SubspaceProjection(60, 5)
-    assert proj.set_basis_from(_grads(m=12, p=60))[0] == 5  # full rank first: every column set
-    rank, share = proj.set_basis_from([g[:, :25], g[:, 25:]])
-    assert rank == 3 and share == pytest.approx(1.0, 1e-4)
-    v = proj.basis.numpy()
-    np.testing.assert_array_equal(v[:, 3:], 0.0)  # rank < k: zero columns
-    expected = top_eigenbasis(g, 5).numpy()
-    np.testing.assert_allclose(v[:, :3] @ v[:, :3].T, expected @ expected.T, atol=1e-5)
-    assert bool(proj.active)
-    assert proj.set_basis_from(np.zeros((4, 60), np.float32)) == (0, 0.0)
+def _chunks(g, sizes, rows_per_chunk):
+    """The (m, p) gradients as the trainer feeds a refresh: per-chunk lists of per-variable
+    (n, p_v) parts."""
+    offsets = np.cumsum([0] + sizes)
+    for a in range(0, g.shape[0], rows_per_chunk):
+        rows = g[a : a + rows_per_chunk]
+        yield [tf.constant(rows[:, s:e]) for s, e in zip(offsets, offsets[1:])]
+
+
+@pytest.mark.parametrize("rank", [None, 3])  # full rank, rank-deficient
+@pytest.mark.parametrize("k, m", [(5, 12), (12, 12), (20, 12)])
+def test_in_place_refresh_equals_the_reference_basis(rank, k, m):
+    g = _grads(m=m, p=60, rank=rank)
+    sizes = [25, 5, 30]
+    proj = SubspaceProjection([[5, 5], [5], [3, 10]], k, m)
+    assert proj.rows == max(k, m) and [b.shape for b in proj.blocks] == [
+        (max(k, m), n) for n in sizes
+    ]
+    proj.set_basis(top_eigenbasis(_grads(m=12, p=60, seed=5), k))  # an older basis is replaced
+    r, share = proj.refresh(_chunks(g, sizes, 5))  # chunks of 5 rows: the last one shorter
+    expected, expected_share = top_eigenbasis_and_share(g, k)
+    expected = expected.numpy()
+    v = proj.basis_matrix().numpy()
+    assert r == expected.shape[1] == min(k, rank or m) and bool(proj.active)
+    np.testing.assert_allclose(v[:, :r], expected, atol=1e-5)  # the same basis, column by column
+    np.testing.assert_array_equal(v[:, r:], 0.0)  # rows beyond the rank are zero
+    assert share == pytest.approx(expected_share, abs=1e-6)
+
+
+def test_refresh_of_zero_gradients_turns_the_projection_off_and_more_rows_are_refused():
+    proj = SubspaceProjection([[30]], 4, 6)
+    assert proj.refresh(_chunks(np.zeros((5, 30), np.float32), [30], 5)) == (0, 0.0)
     assert not bool(proj.active)
+    with pytest.raises(ValueError, match="rows"):
+        proj.refresh(_chunks(_grads(m=7, p=30), [30], 7))
+
+
+def test_captured_share_of_chunks_matches_the_reference():
+    g = _grads(m=20, p=300, seed=3)
+    proj = SubspaceProjection([[100], [200]], 5, 20)
+    proj.set_basis(top_eigenbasis(_grads(m=20, p=300, seed=4), 5))
+    stale = proj.captured_share(_chunks(g, [100, 200], 8))
+    assert stale == pytest.approx(captured_share(g, proj.basis_matrix()[:, :5]), abs=1e-6)
+    _, share = proj.refresh(_chunks(g, [100, 200], 8))
+    assert proj.captured_share(_chunks(g, [100, 200], 8)) == pytest.approx(share, abs=1e-5)
 
 
 def test_projection_is_idempotent_and_reports_captured_energy():
     v = top_eigenbasis(_grads(), 6)
-    proj = SubspaceProjection(60, 6)
+    proj = SubspaceProjection([[6, 5], [30]], 6)
     proj.set_basis(v)
     grads = [tf.random.normal([6, 5]), tf.random.normal([30])]
     once = proj(grads)
@@ -95,7 +121,7 @@ def test_projected_noise_norm_is_about_sqrt_k_over_p():
     p, k = 4000, 200
     rng = np.random.default_rng(1)
     v = top_eigenbasis(rng.normal(size=(300, p)).astype(np.float32), k)
-    proj = SubspaceProjection(p, k)
+    proj = SubspaceProjection([[p]], k)
     proj.set_basis(v)
     noise = tf.random.stateless_normal([p], seed=[1, 2])
     ratio = float(tf.norm(flatten(proj([noise])))) / float(tf.norm(noise))
@@ -104,7 +130,7 @@ def test_projected_noise_norm_is_about_sqrt_k_over_p():
 
 
 def test_projection_is_identity_before_the_first_basis():
-    proj = SubspaceProjection(10, 3)
+    proj = SubspaceProjection([[10]], 3)
     g = [tf.range(10, dtype=tf.float32)]
     np.testing.assert_array_equal(proj(g)[0].numpy(), g[0].numpy())
 
@@ -138,7 +164,7 @@ def test_basis_is_orthonormal_to_float32_precision_for_ill_conditioned_gradients
 def test_all_zero_public_gradients_leave_the_update_unprojected():
     v = top_eigenbasis(np.zeros((5, 30), np.float32), 4)
     assert v.shape == (30, 0)
-    proj = SubspaceProjection(30, 4)
+    proj = SubspaceProjection([[30]], 4)
     proj.set_basis(v)
     g = [tf.constant(np.arange(30, dtype=np.float32))]
     np.testing.assert_array_equal(proj(g)[0].numpy(), g[0].numpy())  # identity, not zero
@@ -147,7 +173,7 @@ def test_all_zero_public_gradients_leave_the_update_unprojected():
 def test_probe_reports_the_clean_energy_inside_the_subspace_with_known_answers():
     rng = np.random.default_rng(3)
     basis, _ = np.linalg.qr(rng.normal(size=(50, 5)))
-    proj = SubspaceProjection(50, 5)
+    proj = SubspaceProjection([[10, 5]], 5)
     proj.set_basis(tf.constant(basis, tf.float32))
     inside = basis @ rng.normal(size=5)  # a gradient in the subspace
     outside = rng.normal(size=50)

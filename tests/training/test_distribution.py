@@ -64,7 +64,7 @@ def _train_one_step(
             )
             if pdp:
                 p = int(sum(np.prod(v.shape) for v in variables))
-                projection = SubspaceProjection(p, 5)
+                projection = SubspaceProjection([v.shape for v in variables], 5)
                 basis, _ = np.linalg.qr(np.random.default_rng(0).normal(size=(p, 5)))
                 projection.set_basis(tf.constant(basis, tf.float32))
                 opt.gradient_transform = projection

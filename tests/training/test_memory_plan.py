@@ -8,13 +8,17 @@ P, K, M = 5_000_000, 100, 100  # TinyViT-5M's scale, the paper's k and m
 
 
 def test_pdp_with_vmap_holds_the_gradients_the_basis_and_the_refresh():
-    plan = memory_plan(5_100_000, P, "adam", "vmap", 16, "pdp", K, M, private=True)
+    largest = 400_000
+    plan = memory_plan(5_100_000, P, "adam", "vmap", 16, "pdp", K, M, True, largest)
     assert plan["model"] == pytest.approx(4 * 5_100_000 / MB)
     assert plan["optimizer_slots"] == pytest.approx(8 * P / MB)  # Adam: m and v
     assert plan["per_example_gradients"] == pytest.approx(16 * 4 * P / MB)
     assert plan["pdp_basis"] == pytest.approx(4 * K * P / MB)
-    # Today's refresh: two more copies of the basis and the (m, p) public gradients.
-    assert plan["pdp_refresh_working_set"] == pytest.approx(4 * (2 * K + M) * P / MB)
+    # The refresh writes the public gradients where the basis was: on top, one chunk of
+    # public gradients and one block's temporaries (new rows, transposed, padded).
+    assert plan["pdp_refresh_working_set"] == pytest.approx(4 * (16 * P + 3 * K * largest) / MB)
+    more_public = memory_plan(P, P, "adam", "vmap", 16, "pdp", K, 3 * K, True, largest)
+    assert more_public["pdp_basis"] == pytest.approx(4 * 3 * K * P / MB)  # m > k rows
     assert plan["total"] == pytest.approx(sum(v for n, v in plan.items() if n != "total"))
     assert "pdp_basis 1,907" in describe(plan)
 

@@ -8,7 +8,8 @@ import tensorflow as tf
 from tfpose_dp.models.pose_model import build_pose_model
 from tfpose_dp.models.simcc import SimCCCodec
 from tfpose_dp.privacy.clipping import per_example_gradients
-from tfpose_dp.privacy.projection import SubspaceProjection, top_eigenbasis_and_share
+from tfpose_dp.privacy.eigenbasis import top_eigenbasis_and_share
+from tfpose_dp.privacy.projection import SubspaceProjection
 from tfpose_dp.training.pdp_basis import PublicBasis
 from tfpose_dp.training.steps import make_per_example_loss_fn
 
@@ -60,10 +61,12 @@ def test_refresh_is_the_top_basis_of_the_clipped_public_gradients():
     expected = expected.numpy()
 
     for batch_size in (4, 7):  # a padded last batch, then one full batch
-        projection = SubspaceProjection(g.shape[1], 4)
-        basis = PublicBasis(model, _batches(examples, batch_size), variables, projection, 1.0, clip)
+        projection = SubspaceProjection([v.shape for v in variables], 4, 7)
+        basis = PublicBasis(
+            model, _batches(examples, batch_size), variables, projection, 1.0, clip, True
+        )
         basis.refresh()
-        v = projection.basis.numpy()
+        v = projection.basis_matrix().numpy()[:, :4]
         assert basis.rank == 4 and basis.examples == 7
         np.testing.assert_allclose(v @ v.T, expected @ expected.T, atol=2e-4)
         assert abs(basis.share - expected_share) < 1e-4
@@ -77,14 +80,14 @@ def test_a_refresh_larger_than_max_basis_gb_is_refused_with_the_ways_out(run_con
     from tfpose_dp.run_config import ConfigError
     from tfpose_dp.training.setup import _projection
 
-    # What a refresh holds at once: the basis variable, the new basis's rows and their
-    # concatenation (3 p k floats) and the public gradients (p m floats).
-    assert refresh_bytes(1_000, 10, 50) == 4 * 1_000 * (3 * 10 + 50)
-    variables = [tf.Variable(tf.zeros([500, 500]))]  # p = 250,000
-    public = list(range(100))  # m = 100; with k=100: 400 floats per parameter = 0.37 GB
+    # What a refresh holds at once: the basis blocks (max(k, m) rows of p), one chunk of public
+    # gradients and one block's temporaries (3 rows x the largest variable).
+    assert refresh_bytes(1_000, 10, 50, 16, 400) == 4 * (50 * 1_000 + 16 * 1_000 + 3 * 50 * 400)
+    variables = [tf.Variable(tf.zeros([500, 500]))]  # p = 250,000, one variable
+    public = list(range(100))  # m = 100; with k=100 and chunks of 16: 416 floats per parameter
     optimizer = PoseDPSGD(l2_norm_clip=1.0, noise_multiplier=1.0, expected_batch_size=16)
     small = run_config(tmp_path, projection="pdp", projection_dim=100, max_basis_gb=0.3)
-    with pytest.raises(ConfigError, match=r"~0\.37 GB.*--trainable=last_stage.*--max_basis_gb"):
-        _projection(small, variables, public, optimizer)
+    with pytest.raises(ConfigError, match=r"~0\.39 GB.*--trainable=last_stage.*--max_basis_gb"):
+        _projection(small, variables, public, optimizer, 16)
     enough = run_config(tmp_path, projection="pdp", projection_dim=100, max_basis_gb=0.5)
-    assert _projection(enough, variables, public, optimizer).k == 100
+    assert _projection(enough, variables, public, optimizer, 16).k == 100

@@ -18,27 +18,33 @@ import math
 
 import tensorflow as tf
 
-from tfpose_dp.privacy import clipping, projection
+from tfpose_dp.privacy import clipping
 
 NOISE_FACTOR = math.sqrt(2.0)  # each part's noise multiplier / the plan's sigma
 
 
-def split_clip_sum(per_example_grads, basis, embedding_clip, residual_clip, mask):
-    """(sum of clipped coordinates (k,), sums of clipped residuals aligned with the variables).
+def split_clip_sum(per_example_grads, basis_blocks, embedding_clip, residual_clip, mask):
+    """(sum of clipped coordinates (R,), sums of clipped residuals aligned with the variables).
 
-    `per_example_grads`: list of (B, *shape); `basis`: (p, k) orthonormal (or zero) columns.
-    Non-finite examples and masked (padding) examples contribute zero.
+    `per_example_grads`: list of (B, *shape); `basis_blocks`: the basis as one (R, p_v) block
+    per variable (projection.py), orthonormal rows overall (or zero). Non-finite examples and
+    masked (padding) examples contribute zero. Works a variable at a time: no (B, p) copy.
     """
-    flat = clipping.flatten_per_example(per_example_grads)  # (B, p)
-    finite = tf.reduce_all(tf.math.is_finite(flat), axis=1)  # a non-finite example adds zero
-    flat = tf.where(finite[:, None], flat, tf.zeros_like(flat))
-    mask = tf.cast(mask, flat.dtype) * tf.cast(finite, flat.dtype)
-    coords = tf.matmul(flat, basis)  # (B, k)
-    residual = flat - tf.matmul(coords, basis, transpose_b=True)
-
-    def clipped_rows_sum(rows, clip):
-        return tf.tensordot(clipping.clip_factors(tf.norm(rows, axis=1), clip, mask), rows, axes=1)
-
-    coord_sum = clipped_rows_sum(coords, embedding_clip)
-    residual_sum = clipped_rows_sum(residual, residual_clip)
-    return coord_sum, projection.unflatten(residual_sum, [g[0] for g in per_example_grads])
+    batch = tf.shape(per_example_grads[0])[0]
+    rows = [tf.reshape(g, [batch, -1]) for g in per_example_grads]
+    finite = tf.reduce_all(
+        tf.stack([tf.reduce_all(tf.math.is_finite(r), axis=1) for r in rows]), axis=0
+    )  # a non-finite example adds zero
+    rows = [tf.where(finite[:, None], r, tf.zeros_like(r)) for r in rows]
+    mask = tf.cast(mask, tf.float32) * tf.cast(finite, tf.float32)
+    coords = tf.add_n([tf.matmul(r, b, transpose_b=True) for r, b in zip(rows, basis_blocks)])
+    residual = [r - tf.matmul(coords, b) for r, b in zip(rows, basis_blocks)]
+    residual_norms = tf.sqrt(tf.add_n([tf.reduce_sum(tf.square(r), axis=1) for r in residual]))
+    coord_factors = clipping.clip_factors(tf.norm(coords, axis=1), embedding_clip, mask)
+    residual_factors = clipping.clip_factors(residual_norms, residual_clip, mask)
+    coord_sum = tf.tensordot(coord_factors, coords, axes=1)
+    residual_sums = [
+        tf.reshape(tf.tensordot(residual_factors, r, axes=1), tf.shape(g)[1:])
+        for r, g in zip(residual, per_example_grads)
+    ]
+    return coord_sum, residual_sums

@@ -25,7 +25,7 @@ import tensorflow as tf
 from tensorflow_privacy.privacy.dp_query import gaussian_query
 from tensorflow_privacy.privacy.optimizers import dp_optimizer_keras
 
-from tfpose_dp.privacy import clipping, gep, ghost_clipping, noise, projection
+from tfpose_dp.privacy import clipping, gep, ghost_clipping, noise
 from tfpose_dp.replica_sums import replica_local_zeros
 
 _TFP_CONFIG_KEYS = (
@@ -84,7 +84,7 @@ class PrivateGradientMixin:
         """Clip and noise per-example gradients GEP's way, in `embedding`'s basis."""
         self.embedding, self.residual_clip = embedding, float(residual_clip)
         with tf.init_scope():
-            self._coord_sum = replica_local_zeros([embedding.basis[0]], "gep_coords")[0]
+            self._coord_sum = replica_local_zeros([tf.zeros([embedding.rows])], "gep_coords")[0]
 
     def accumulate(self, per_example_loss_fn, batch, mask, var_list, ghost=None, groups=None):
         """Adds the clipped per-unit gradient sum of one chunk to the accumulator.
@@ -110,7 +110,7 @@ class PrivateGradientMixin:
                 grads, mask = clipping.sum_by_group(grads, mask, groups)
             norms = clipping.global_norms(grads)
             coords, sums = gep.split_clip_sum(
-                grads, self.embedding.basis, self.l2_norm_clip, self.residual_clip, mask
+                grads, self.embedding.blocks, self.l2_norm_clip, self.residual_clip, mask
             )
             self._coord_sum.assign_add(coords)
         self._add_to_accumulators(var_list, sums)
@@ -177,8 +177,7 @@ class PrivateGradientMixin:
         residual = noise.add_noise(residual_sums, factor * self.residual_clip, key)
         coord_key = tf.random.experimental.stateless_fold_in(key, 0x6E9)
         coords = noise.add_noise([coords], factor * self.l2_norm_clip, coord_key)[0]
-        flat = tf.linalg.matvec(self.embedding.basis, coords)
-        grads = [r + e for r, e in zip(residual, projection.unflatten(flat, residual))]
+        grads = [r + e for r, e in zip(residual, self.embedding.expand(coords))]
         grads = noise.normalise(grads, self.expected_batch_size)
         with tf.control_dependencies(grads):
             self._coord_sum.assign(tf.zeros_like(self._coord_sum))

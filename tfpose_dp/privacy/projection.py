@@ -1,17 +1,24 @@
 """PDP-SGD (Zhou, Wu, Banerjee, ICLR 2021): project the noisy gradient onto the top-k
-eigenspace of the gradient second moment of *public* examples.
+eigenspace of the gradient second moment of *public* examples (eigenbasis.py).
 
-M = (1/m) sum_i g_i g_i^T over m public per-example gradients g_i (p-dim). With G the
-(m, p) matrix of those gradients, G G^T = U diag(lambda) U^T (m x m, cheap) and the
-eigenvectors of G^T G with nonzero eigenvalues are V = G^T U diag(lambda)^-1/2 (the Gram
-trick); 1/m scales eigenvalues only. The projection V V^T g~ of the noisy gradient uses
-no private data, so it is post-processing and costs no privacy, provided the public
-examples are not private training examples (the trainer enforces disjointness).
+The projection V V^T g~ of the noisy gradient uses no private data, so it is post-processing
+and costs no privacy, provided the public examples are not private training examples (the
+trainer enforces disjointness).
+
+Memory: the basis is held as one (R, p_v) block per trainable variable, R = max(k, m) rows
+(V^T, row-major per variable: no (p, k) matrix is ever concatenated), and a refresh builds the
+new basis *in place*: the public per-example gradients are written chunk by chunk into the
+blocks' rows (the old basis is not needed during a refresh), the m x m Gram matrix is summed
+from the blocks, and each block is then replaced by its rows of the new basis, one block at a
+time. A refresh's peak is the blocks (4 R p bytes) plus one chunk of public gradients and one
+block's temporaries, against (3k + m) p floats before.
 """
 
 import numpy as np
 import tensorflow as tf
 from absl import logging
+
+from tfpose_dp.privacy.eigenbasis import basis_rows, eigen_solution
 
 
 def flatten(tensors):
@@ -27,117 +34,15 @@ def unflatten(vector, like):
     return out
 
 
-def _column_blocks(gradients, width=1 << 20):
-    """The public gradients as (m, p_b) float32 column blocks of <= `width` columns, in
-    order. A list is taken as given (the trainer passes one block per variable and never
-    concatenates the (m, p) matrix), its wider blocks cut; a matrix is cut into slices."""
-    given = gradients if isinstance(gradients, (list, tuple)) else [gradients]
-    blocks = []
-    for block in given:
-        block = tf.convert_to_tensor(block, tf.float32)
-        cols = int(block.shape[1])
-        blocks += [block[:, start : start + width] for start in range(0, cols, width)]
-    return blocks
-
-
-@tf.function(reduce_retracing=True)
-def _gram(blocks):
-    """G G^T: each block's float32 product summed in float64. Independent products of
-    blocks run in parallel; the float32 sums over <= 1M columns keep ~1e-6 relative error
-    (float64 products throughout were 4x slower on CPU)."""
-    return tf.add_n([tf.cast(tf.matmul(b, b, transpose_b=True), tf.float64) for b in blocks])
-
-
-def _span_rows(blocks, w):
-    return [tf.matmul(b, w, transpose_a=True) for b in blocks]
-
-
-@tf.function(reduce_retracing=True)
-def _span_gram(blocks, w):
-    """C = V^T V of V = G^T w, block by block; no block of V outlives its term."""
-    return tf.add_n(
-        [tf.cast(tf.matmul(v, v, transpose_a=True), tf.float64) for v in _span_rows(blocks, w)]
+def refresh_bytes(num_params, k, m, chunk=0, largest_variable=0):
+    """Memory a refresh holds at once above the model's own: the basis blocks (R = max(k, m)
+    rows of p floats), one chunk of `chunk` public per-example gradients and one block's
+    temporaries (the new rows, their transpose and padding: 3 R p_v floats of the largest
+    variable)."""
+    rows = max(int(k), int(m))
+    return 4 * (
+        rows * int(num_params) + int(chunk) * int(num_params) + 3 * rows * int(largest_variable)
     )
-
-
-@tf.function(reduce_retracing=True)
-def _basis_rows(blocks, w, correction):
-    """The rows of V S, block by block (V = G^T w recomputed: the same float32 rounding that
-    S corrects)."""
-    return [tf.matmul(v, correction) for v in _span_rows(blocks, w)]
-
-
-def _eigen_solution(gradients, k, rel_tol):
-    """(blocks, w (m, r), S (r, r), share of ||G||_F^2 held), or w = None when r = 0.
-
-    The basis is V S with V = G^T w, w = U diag(lambda)^-1/2 from the Gram matrix's top-r
-    eigenpairs, and S = (V^T V)^-1/2 (Loewdin): the nearest orthonormal basis of the same span,
-    which removes the float32 rounding that V leaves in the small directions (2.7e-3 off
-    orthonormal at a 1e6 eigenvalue spread without it). V is never held whole: C = V^T V is
-    summed block by block and the rows of V S are recomputed for the basis.
-    """
-    blocks = _column_blocks(gradients)
-    gram = _gram(blocks)  # eigh in double: small eigenvalues stay accurate
-    evals, evecs = tf.linalg.eigh((gram + tf.transpose(gram)) / 2.0)
-    evals, evecs = tf.reverse(evals, [0]), tf.reverse(evecs, [1])  # descending
-    keep = evals > rel_tol * tf.maximum(evals[0], 1e-30)
-    r = int(tf.minimum(tf.cast(k, tf.int32), tf.reduce_sum(tf.cast(keep, tf.int32))))
-    if r == 0:
-        return blocks, None, None, 0.0
-    share = float(tf.reduce_sum(evals[:r]) / tf.linalg.trace(gram))
-    w = tf.cast(evecs[:, :r] * tf.math.rsqrt(evals[:r])[None, :], tf.float32)
-    c = _span_gram(blocks, w)
-    c_evals, c_evecs = tf.linalg.eigh((c + tf.transpose(c)) / 2.0)
-    correction = tf.matmul(c_evecs * tf.math.rsqrt(c_evals)[None, :], c_evecs, transpose_b=True)
-    return blocks, w, tf.cast(correction, tf.float32), share
-
-
-def top_eigenbasis(gradients, k, rel_tol=1e-6):
-    """Orthonormal (p, r) basis of the top-r eigenvectors of G^T G, r = min(k, rank).
-
-    Args:
-      gradients: (m, p) float32, one public per-example gradient per row; or a list of
-        (m, p_b) column blocks of it (e.g. one per variable, in variable order).
-      k: requested dimension.
-      rel_tol: eigenvalues below rel_tol * largest are treated as zero (rank deficiency).
-
-    Returns a (p, 0) tensor when every public gradient is zero.
-    """
-    return top_eigenbasis_and_share(gradients, k, rel_tol)[0]
-
-
-def top_eigenbasis_and_share(gradients, k, rel_tol=1e-6):
-    """`top_eigenbasis` and the share of the public gradients' energy ||G||_F^2 it holds."""
-    blocks, w, correction, share = _eigen_solution(gradients, k, rel_tol)
-    if w is None:
-        return tf.zeros([sum(int(b.shape[1]) for b in blocks), 0], tf.float32), 0.0
-    return tf.concat(_basis_rows(blocks, w, correction), 0), share
-
-
-@tf.function(reduce_retracing=True)
-def _energy_in_span(blocks, basis):
-    """||G V||_F^2 and ||G||_F^2, block by block (V's rows aligned with G's columns)."""
-    offsets = np.cumsum([0] + [int(b.shape[1]) for b in blocks])
-    coords = tf.add_n(
-        [tf.matmul(b, basis[start:end]) for b, start, end in zip(blocks, offsets, offsets[1:])]
-    )
-    total = tf.add_n([tf.reduce_sum(tf.square(b)) for b in blocks])
-    return tf.reduce_sum(tf.square(coords)), total
-
-
-def captured_share(gradients, basis):
-    """The share of the public gradients' energy ||G||_F^2 inside span(basis) (orthonormal
-    columns): with the share a fresh basis holds, how much an older basis still captures."""
-    inside, total = _energy_in_span(_column_blocks(gradients), tf.convert_to_tensor(basis))
-    return float(inside / tf.maximum(total, 1e-30))
-
-
-def refresh_bytes(num_params, k, m):
-    """Memory a refresh holds at once, above the model's own: the (p, k) float32 basis
-    variable, the new basis's row blocks and their concatenation, and the (m, p) public
-    gradients. Measured at p = 5.1M, k = m = 100 (7.6 GB by this count, GB = 2^30 bytes),
-    the process's resident memory grew by ~10.3 GB: the allocator's slack comes on top."""
-    return 4 * int(num_params) * (3 * int(k) + int(m))
 
 
 def _replicated_scalar(value, name):
@@ -148,18 +53,26 @@ def _replicated_scalar(value, name):
 
 
 class SubspaceProjection:
-    """Holds the basis V (p, k) as a variable and projects gradient lists onto it.
+    """Holds the basis as one (R, p_v) block per variable and projects gradient lists onto it.
 
-    Call `set_basis(v)` after each refresh. Until the first refresh the projection is the
-    identity (PDP starts at --projection_start_epoch). `captured_energy` is
-    ||V^T g~||^2 / ||g~||^2 of the last *noisy* gradient: post-processing, releasable.
+    `refresh(chunks)` computes the basis of public gradients in place; `set_basis(v)` sets a
+    given (p, r) basis. Until the first basis the projection is the identity (PDP starts at
+    --projection_start_epoch). `captured_energy` is ||V^T g~||^2 / ||g~||^2 of the last *noisy*
+    gradient: post-processing, releasable. Rows beyond the basis's rank are zero: they add
+    nothing to a coordinate or a projection.
     """
 
-    def __init__(self, num_params, k):
-        self.num_params, self.k = int(num_params), int(k)
-        self.basis = tf.Variable(
-            tf.zeros([self.num_params, self.k]), trainable=False, name="pdp_basis"
-        )
+    def __init__(self, shapes, k, m=0):
+        """`shapes`: of the trainable variables, in order; `k`: the basis dimension; `m`: the
+        public examples a refresh writes (the blocks hold max(k, m) rows)."""
+        self.shapes = [tf.TensorShape(s) for s in shapes]
+        self.sizes = [int(np.prod(s)) for s in self.shapes]
+        self.num_params, self.k = sum(self.sizes), int(k)
+        self.rows = max(self.k, int(m))
+        self.blocks = [
+            tf.Variable(tf.zeros([self.rows, n]), trainable=False, name=f"pdp_basis_{i}")
+            for i, n in enumerate(self.sizes)
+        ]
         self.active = tf.Variable(False, trainable=False, name="pdp_active")
         # Written inside the (replicated) update; every replica computes the same value.
         self.captured_energy = _replicated_scalar(1.0, "pdp_captured_energy")
@@ -169,8 +82,12 @@ class SubspaceProjection:
         self.subspace_snr = _replicated_scalar(0.0, "pdp_subspace_snr")
         self.full_snr = _replicated_scalar(0.0, "pdp_full_snr")
 
+    def basis_matrix(self):
+        """The basis as one (p, R) matrix (tests, tools and checkpoints of older runs)."""
+        return tf.concat([tf.transpose(b) for b in self.blocks], 0)
+
     def set_basis(self, v):
-        """Uses `v` (p, r), r <= k, from now on; r = 0 (no public signal) means no projection."""
+        """Uses `v` (p, r), r <= R, from now on; r = 0 (no public signal) means no projection."""
         r = v.shape[1]
         if r == 0:
             logging.warning(
@@ -179,32 +96,78 @@ class SubspaceProjection:
             )
             self.active.assign(False)
             return
-        if r < self.k:  # zero columns project nothing
-            v = tf.pad(v, [[0, 0], [0, self.k - r]])
-        self.basis.assign(v)
+        rows = tf.pad(
+            tf.transpose(tf.convert_to_tensor(v, tf.float32)), [[0, self.rows - r], [0, 0]]
+        )
+        offsets = np.cumsum([0] + self.sizes)
+        for block, start, end in zip(self.blocks, offsets, offsets[1:]):
+            block.assign(rows[:, start:end])
         self.active.assign(True)
 
-    def set_basis_from(self, gradients, rel_tol=1e-6):
-        """The top-k basis of public gradients (taken as `top_eigenbasis` takes them); returns
-        (r, share of the gradients' energy it holds). Assigned whole: written row block by row
-        block, `basis[a:b].assign` copied the whole variable at every write (16x slower), and
-        the raw ResourceStridedSliceAssign left the variable copying itself on every read (the
-        projected step 2.2x slower)."""
-        v, share = top_eigenbasis_and_share(gradients, self.k, rel_tol)
-        self.set_basis(v)
-        return int(v.shape[1]), share
+    def write_rows(self, chunks):
+        """Writes public per-example gradients into the blocks' first rows, chunk by chunk
+        (`chunks`: an iterable of per-variable (n, p_v) lists, e.g. computed as consumed); the
+        rest is zeroed. Returns m, the rows written."""
+        m = 0
+        for parts in chunks:
+            n = int(parts[0].shape[0])
+            if m + n > self.rows:
+                raise ValueError(f"more public gradients than the basis has rows ({self.rows})")
+            index = tf.range(m, m + n)
+            for block, part in zip(self.blocks, parts):
+                block.scatter_update(tf.IndexedSlices(part, index))
+            m += n
+        if m < self.rows:
+            index = tf.range(m, self.rows)
+            for block, n in zip(self.blocks, self.sizes):
+                block.scatter_update(tf.IndexedSlices(tf.zeros([self.rows - m, n]), index))
+        return m
 
-    def coordinates(self, flat):
-        """V^T g of a flat (p,) vector. Two passes over the (p, k) basis per step bound the
-        projection's time by memory bandwidth; as matmuls (here and V c) they ran 20 % faster
-        on CPU than as matvecs."""
-        return tf.matmul(flat[None, :], self.basis)[0]
+    def refresh(self, chunks, rel_tol=1e-6):
+        """The top-k basis of the public gradients `chunks` (see `write_rows`), built in place
+        of them; the same basis as eigenbasis.top_eigenbasis of the gradients. Returns (r, the
+        share of the gradients' energy it holds)."""
+        self.write_rows(chunks)
+        _, w, correction, share = eigen_solution(self.blocks, self.k, rel_tol)
+        if w is None:
+            self.set_basis(tf.zeros([self.num_params, 0]))
+            return 0, 0.0
+        r = int(w.shape[1])
+        for block in self.blocks:  # one block's new rows at a time
+            new = tf.concat(basis_rows([block], w, correction), 0)
+            block.assign(tf.pad(tf.transpose(new), [[0, self.rows - r], [0, 0]]))
+        self.active.assign(True)
+        return r, share
+
+    def captured_share(self, chunks):
+        """The share of the energy of public gradients `chunks` inside the current span."""
+        inside = total = 0.0
+        for parts in chunks:
+            coords = tf.add_n(
+                [tf.matmul(p, b, transpose_b=True) for p, b in zip(parts, self.blocks)]
+            )
+            inside += float(tf.reduce_sum(tf.square(coords)))
+            total += float(tf.add_n([tf.reduce_sum(tf.square(p)) for p in parts]))
+        return inside / max(total, 1e-30)
+
+    def coordinates(self, tensors):
+        """V^T g (R,) of a gradient list: one product per variable's block."""
+        return tf.add_n(
+            [tf.matmul(b, tf.reshape(t, [-1, 1]))[:, 0] for b, t in zip(self.blocks, tensors)]
+        )
+
+    def expand(self, coords):
+        """V c as a gradient list (the variables' shapes)."""
+        c = tf.reshape(coords, [-1, 1])
+        return [
+            tf.reshape(tf.matmul(b, c, transpose_a=True), s)
+            for b, s in zip(self.blocks, self.shapes)
+        ]
 
     def energy_fraction(self, tensors):
         """||V^T g||^2 / ||g||^2 of a gradient list, and the two squared norms."""
-        flat = flatten(tensors)
-        inside = tf.reduce_sum(tf.square(self.coordinates(flat)))
-        total = tf.reduce_sum(tf.square(flat))
+        inside = tf.reduce_sum(tf.square(self.coordinates(tensors)))
+        total = tf.add_n([tf.reduce_sum(tf.square(t)) for t in tensors])
         return inside / tf.maximum(total, 1e-30), inside, total
 
     def probe(self, clean_sum, noise):
@@ -223,13 +186,10 @@ class SubspaceProjection:
 
     def __call__(self, grads):
         def project():
-            flat = flatten(grads)
-            coords = self.coordinates(flat)
-            energy = tf.reduce_sum(tf.square(coords)) / tf.maximum(
-                tf.reduce_sum(tf.square(flat)), 1e-30
-            )
-            back = tf.matmul(self.basis, coords[:, None])[:, 0]  # V c
-            return [energy] + unflatten(back, grads)
+            coords = self.coordinates(grads)
+            total = tf.add_n([tf.reduce_sum(tf.square(g)) for g in grads])
+            energy = tf.reduce_sum(tf.square(coords)) / tf.maximum(total, 1e-30)
+            return [energy] + self.expand(coords)
 
         out = tf.cond(
             self.active, project, lambda: [tf.constant(1.0)] + [tf.identity(g) for g in grads]

@@ -67,9 +67,14 @@ def read_state(ckpt_dir):
         return json.load(f)
 
 
+def checkpoint_prefix(ckpt_dir):
+    """The prefix of a ckpt-* folder's variables (for tf.train.list_variables and friends)."""
+    return os.path.join(ckpt_dir, _PREFIX)
+
+
 def restore(ckpt_dir, trackables, expect_partial=False):
     """Restores trackables from `ckpt_dir`; returns its state dict."""
-    status = tf.train.Checkpoint(**trackables).read(os.path.join(ckpt_dir, _PREFIX))
+    status = tf.train.Checkpoint(**trackables).read(checkpoint_prefix(ckpt_dir))
     if expect_partial:
         status.expect_partial()
     return read_state(ckpt_dir)

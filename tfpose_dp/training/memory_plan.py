@@ -6,7 +6,7 @@ input size and the backend) and the allocator's slack (~35 % measured for a PDP 
 CPU, docs/speed.md) come on top.
 
 >>> plan = memory_plan(1000, 800, "adam", "vmap", 16, "pdp", 10, 20, private=True)
->>> plan["per_example_gradients"] == 4 * 800 * 16 / 2**20, plan["pdp_basis"] == 4 * 10 * 800 / 2**20
+>>> plan["per_example_gradients"] == 4 * 800 * 16 / 2**20, plan["pdp_basis"] == 4 * 20 * 800 / 2**20
 (True, True)
 """
 
@@ -16,10 +16,21 @@ MB = 2**20
 
 
 def memory_plan(
-    num_params, num_trainable, optimizer, clipping, slice_size, projection, k, m, private
+    num_params,
+    num_trainable,
+    optimizer,
+    clipping,
+    slice_size,
+    projection,
+    k,
+    m,
+    private,
+    largest_variable=0,
 ):
     """{part: MB} for one replica. `num_params`: the whole model; `num_trainable`: what the
-    optimizer updates (p); `slice_size`: examples per replica per compiled chunk."""
+    optimizer updates (p); `slice_size`: examples per replica per compiled chunk (and public
+    examples per chunk of a PDP refresh); `largest_variable`: its size (a refresh's
+    per-block temporaries)."""
     plan = {
         "model": 4 * num_params,
         "optimizer_slots": 4 * num_trainable * (2 if optimizer == "adam" else 1),
@@ -31,8 +42,11 @@ def memory_plan(
             4 * num_trainable * (slice_size if clipping == "vmap" else 1)
         )
     if projection != "none":
-        plan["pdp_basis"] = 4 * k * num_trainable
-        plan["pdp_refresh_working_set"] = refresh_bytes(num_trainable, k, m) - 4 * k * num_trainable
+        # max(k, m) rows: a refresh writes the m public gradients where the basis was.
+        plan["pdp_basis"] = 4 * max(k, m) * num_trainable
+        plan["pdp_refresh_working_set"] = (
+            refresh_bytes(num_trainable, k, m, slice_size, largest_variable) - plan["pdp_basis"]
+        )
     plan = {name: value / MB for name, value in plan.items()}
     plan["total"] = sum(plan.values())
     return plan

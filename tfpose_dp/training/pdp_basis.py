@@ -13,7 +13,6 @@ from absl import logging
 
 from tfpose_dp.data.pipeline import eval_dataset
 from tfpose_dp.privacy.clipping import clip_factors, global_norms, per_example_gradients
-from tfpose_dp.privacy.projection import captured_share
 from tfpose_dp.training.steps import make_per_example_loss_fn
 
 _INPUTS = ("image", "target_x", "target_y", "target_weight")
@@ -30,7 +29,9 @@ def public_batches(public_records, codec, batch_size):
 class PublicBasis:
     """Recomputes V from the public batches on `refresh()`."""
 
-    def __init__(self, model, batches, variables, projection, temperature, clip=None):
+    def __init__(
+        self, model, batches, variables, projection, temperature, clip=None, previous_share=False
+    ):
         self.variables, self.projection = variables, projection
         self.batches = batches
         loss_fn = make_per_example_loss_fn(model, temperature)
@@ -54,26 +55,30 @@ class PublicBasis:
         self.examples = int(sum(float(tf.reduce_sum(b["mask"])) for b in batches))  # m
         self.rank = 0
         self.share = self.previous_share = None  # of ||G||_F^2: the fresh basis, the old one
+        # The old basis's share needs the public gradients before the refresh overwrites it:
+        # one more pass of per-example gradients, so only when asked (--pdp_diagnostics).
+        self.measure_previous_share = previous_share
         self.gradient_seconds = None  # of the last refresh's per-example gradients
 
+    def _chunks(self):
+        """Each public batch's per-variable gradient rows, computed as they are consumed (one
+        batch's gradients live at a time), timed into `gradient_seconds`."""
+        for batch in self.batches:
+            t0 = time.time()
+            rows = [r for r in self._rows_by_variable(batch)]
+            self.gradient_seconds += time.time() - t0
+            yield rows
+
     def refresh(self):
-        """Recomputes the basis; returns the seconds it took."""
+        """Recomputes the basis in place (projection.py); returns the seconds it took."""
         t0 = time.time()
-        per_batch = [list(self._rows_by_variable(b)) for b in self.batches]
-        self.gradient_seconds = time.time() - t0  # the rest is linear algebra on G
-        # G as one (m, p_v) block per variable: the (m, p) matrix is never concatenated, and
-        # each part is dropped once copied, so G is held about once.
-        blocks = []
-        for i in range(len(self.variables)):
-            blocks.append(tf.concat([parts[i] for parts in per_batch], 0))
-            for parts in per_batch:
-                parts[i] = None
+        self.gradient_seconds = 0.0  # the rest is linear algebra on the blocks
         # How much of the public energy the basis used until now still holds: data to choose
         # the refresh period by (public gradients and released weights only, so releasable).
-        self.previous_share = (
-            captured_share(blocks, self.projection.basis) if self.projection.active else None
-        )
-        self.rank, self.share = self.projection.set_basis_from(blocks)
+        self.previous_share = None
+        if self.measure_previous_share and self.projection.active:
+            self.previous_share = self.projection.captured_share(self._chunks())
+        self.rank, self.share = self.projection.refresh(self._chunks())
         seconds = time.time() - t0
         logging.info(
             "PDP basis refreshed: rank %d (k=%d, m=%d) in %.1f s (%.1f s of per-example "

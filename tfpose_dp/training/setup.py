@@ -142,19 +142,21 @@ def _optimizer(config, plan, key, total_steps):
     )
 
 
-def _projection(config, variables, public, optimizer):
+def _projection(config, variables, public, optimizer, chunk):
     pdp = config.pdp
-    num_params = int(sum(np.prod(v.shape) for v in variables))
-    gigabytes = refresh_bytes(num_params, pdp.projection_dim, len(public)) / 2**30
+    sizes = [int(np.prod(v.shape)) for v in variables]
+    gigabytes = (
+        refresh_bytes(sum(sizes), pdp.projection_dim, len(public), chunk, max(sizes)) / 2**30
+    )
     if gigabytes > pdp.max_basis_gb:
         raise ConfigError(
-            f"a PDP refresh holds ~{gigabytes:.2f} GB (the basis three times over while a new "
-            f"one is assembled, and the public gradients) for {num_params:,} trainable "
+            f"a PDP refresh holds ~{gigabytes:.2f} GB (the basis, max(k, m) rows, and one "
+            f"chunk of public gradients) for {sum(sizes):,} trainable "
             f"parameters (k={pdp.projection_dim}, m={len(public)}), over --max_basis_gb="
             f"{pdp.max_basis_gb:g}: use --trainable=last_stage (the paper's setting), a smaller "
             "--projection_dim/--public_examples, or raise --max_basis_gb if the memory is there"
         )
-    projection = SubspaceProjection(num_params, pdp.projection_dim)
+    projection = SubspaceProjection([v.shape for v in variables], pdp.projection_dim, len(public))
     if pdp.projection == "gep":  # the basis splits each per-example gradient before clipping
         optimizer.use_gep(projection, pdp.gep_residual_clip)
         return projection
@@ -164,8 +166,9 @@ def _projection(config, variables, public, optimizer):
     return projection
 
 
-def _model_and_steps(config, strategy, plan, public, total_steps, state, key):
-    """Model, optimizer, projection, weight average and compiled steps, under the strategy."""
+def _model_and_steps(config, strategy, plan, public, total_steps, state, key, chunk):
+    """Model, optimizer, projection, weight average and compiled steps, under the strategy.
+    `chunk`: the public examples whose gradients a PDP refresh computes at once."""
     m = config.model
     with strategy.scope():  # variables mirrored on every replica
         model = restore.build_model(config)
@@ -178,8 +181,8 @@ def _model_and_steps(config, strategy, plan, public, total_steps, state, key):
         trackables = {"model": model}
         projection = None
         if public is not None and config.pdp.projection != "none":
-            projection = _projection(config, variables, public, optimizer)
-            trackables.update(pdp_basis=projection.basis, pdp_active=projection.active)
+            projection = _projection(config, variables, public, optimizer, chunk)
+            trackables.update(pdp_basis_blocks=projection.blocks, pdp_active=projection.active)
         average = None
         if config.optim.ema_decay > 0:
             average = WeightAverage(variables, config.optim.ema_decay, optimizer.iterations)
@@ -264,7 +267,7 @@ def build_run(config, dry_run=False):
         units=data.units,
         replicas=replicas,
     )
-    built = _model_and_steps(config, strategy, plan, data.public, total_steps, state, key)
+    built = _model_and_steps(config, strategy, plan, data.public, total_steps, state, key, physical)
     codec = restore.model_codec(config)
     run = Run(
         config=config,
@@ -323,6 +326,8 @@ def _physical_batch_size(config, replicas):
 
 def _restore(run, ckpt, state):
     checkpoints.restore(ckpt, run.trackables)
+    if run.projection is not None:
+        _restore_older_basis(run.projection, ckpt)
     run.ledger = PrivacyLedger.from_json(state["ledger"])
     run.step = state["step"]
     run.start_metrics = state.get("start_metrics")
@@ -339,6 +344,18 @@ def _restore(run, ckpt, state):
         run.step,
         state.get("epsilon", 0.0),
     )
+
+
+def _restore_older_basis(projection, ckpt):
+    """A checkpoint written before the basis was held per variable has one (p, k) `pdp_basis`:
+    it is read into the blocks (the same basis, so a resumed run continues unchanged)."""
+    prefix = checkpoints.checkpoint_prefix(ckpt)
+    names = dict(tf.train.list_variables(prefix))
+    key = "pdp_basis/.ATTRIBUTES/VARIABLE_VALUE"
+    if key in names and not any(n.startswith("pdp_basis_blocks") for n in names):
+        active = tf.train.load_variable(prefix, "pdp_active/.ATTRIBUTES/VARIABLE_VALUE")
+        projection.set_basis(tf.train.load_variable(prefix, key))
+        projection.active.assign(bool(active))
 
 
 def _finish(run, source, dry_run=False):
@@ -369,6 +386,7 @@ def _finish(run, source, dry_run=False):
             run.projection,
             config.optim.temperature,
             clip=config.privacy.l2_norm_clip if config.pdp.clip_public_gradients else None,
+            previous_share=config.pdp.pdp_diagnostics,
         )
     if source is not None:
         run.start = (

@@ -84,6 +84,7 @@ def _memory_plan(run):
         config.pdp.projection_dim,
         len(run.public) if run.public is not None else 0,
         private=run.plan is not None,
+        largest_variable=max(int(np.prod(v.shape)) for v in run.variables),
     )
 
 
