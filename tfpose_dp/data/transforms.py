@@ -40,7 +40,8 @@ def crop_box(center, scale, input_size):
 def bbox_crop(bbox):
     """An x, y, w, h person box -> (centre (2,), size (2,) x1.25, before the aspect fit)."""
     x, y, w, h = (np.asarray(v, np.float32) for v in np.moveaxis(np.asarray(bbox), -1, 0))
-    return np.stack([x + w / 2.0, y + h / 2.0], -1), np.stack([w, h], -1) * BOX_PADDING
+    centre = np.stack([x + w / 2.0, y + h / 2.0], -1).astype(np.float32)
+    return centre, (np.stack([w, h], -1) * BOX_PADDING).astype(np.float32)
 
 
 def record_crops(records):
