@@ -118,14 +118,18 @@ def find_image_dir(data_dir):
     return images if os.path.isdir(images) else data_dir
 
 
-def load_records(json_path, image_dir, check_files=True):
-    """Reads and validates an annotation file (see `records_from_list`)."""
+def read_json(json_path):
+    """An annotation file's JSON; an unreadable file is an AnnotationError naming it."""
     try:
         with open(json_path) as f:
-            raw = json.load(f)
+            return json.load(f)
     except (OSError, json.JSONDecodeError) as e:
         raise AnnotationError(f"cannot read annotations {json_path}: {e}") from e
-    return records_from_list(raw, json_path, image_dir, check_files)
+
+
+def load_records(json_path, image_dir, check_files=True):
+    """Reads and validates an annotation file (see `records_from_list`)."""
+    return records_from_list(read_json(json_path), json_path, image_dir, check_files)
 
 
 def records_from_list(raw, json_path, image_dir, check_files=True):
@@ -232,15 +236,11 @@ def records_from_rows(rows, json_path, check_files, skipped, boxes=None, areas=N
 def load_any_file(json_path, image_dir, keypoints="mpii16"):
     """Records of an annotation file in either format, told apart by its content: a JSON list
     is MPII's HRNet/mmpose format, an object with images and annotations is COCO keypoints."""
-    try:
-        with open(json_path) as f:
-            raw = json.load(f)
-    except (OSError, json.JSONDecodeError) as e:
-        raise AnnotationError(f"cannot read annotations {json_path}: {e}") from e
+    raw = read_json(json_path)
     if isinstance(raw, dict) and "annotations" in raw:
-        from tfpose_dp.data.coco_keypoints import load_coco_records
+        from tfpose_dp.data.coco_keypoints import coco_records
 
-        return load_coco_records(json_path, image_dir, keypoints)
+        return coco_records(raw, json_path, image_dir, keypoints)
     if not isinstance(raw, list):
         raise AnnotationError(
             f"{json_path}: neither MPII's format (a JSON list of person records) nor COCO "

@@ -10,12 +10,11 @@ Layout under --data_dir: annotations/person_keypoints_{train,val}2017.json, imag
 {train,val}2017/ (or images/, or --data_dir itself).
 """
 
-import json
 import os
 
 import numpy as np
 
-from tfpose_dp.data.annotations import AnnotationError, records_from_rows
+from tfpose_dp.data.annotations import AnnotationError, read_json, records_from_rows
 from tfpose_dp.data.coco_to_mpii import coco_to_mpii
 from tfpose_dp.skeleton import COCO17
 
@@ -42,12 +41,7 @@ def find_coco_split(data_dir, split):
     )
 
 
-def _read(json_path):
-    try:
-        with open(json_path) as f:
-            raw = json.load(f)
-    except (OSError, json.JSONDecodeError) as e:
-        raise AnnotationError(f"cannot read COCO annotations {json_path}: {e}") from e
+def _check_format(raw, json_path):
     if not isinstance(raw, dict) or not all(k in raw for k in ("images", "annotations")):
         raise AnnotationError(
             f"{json_path}: not a COCO keypoints file (expected a JSON object with images, "
@@ -60,13 +54,17 @@ def _read(json_path):
             f"({', '.join(names[0][:4])}, ...), not COCO's 17 in COCO's order: "
             "relabel or reorder them to person_keypoints' 17"
         )
-    return raw
 
 
 def load_coco_records(json_path, image_dir, keypoints="coco17", check_files=True):
     """Person records of a COCO keypoints file; `keypoints`: coco17, or mpii16 (mapped by
     `coco_to_mpii`)."""
-    raw = _read(json_path)
+    return coco_records(read_json(json_path), json_path, image_dir, keypoints, check_files)
+
+
+def coco_records(raw, json_path, image_dir, keypoints="coco17", check_files=True):
+    """Person records of a COCO keypoints file's JSON `raw` (read from `json_path`)."""
+    _check_format(raw, json_path)
     try:
         images = {int(im["id"]): str(im["file_name"]) for im in raw["images"]}
     except (KeyError, TypeError, ValueError) as e:

@@ -19,14 +19,12 @@ import hashlib
 import json
 import multiprocessing
 import os
-import shutil
-import tempfile
 
 import numpy as np
 from PIL import Image, ImageDraw
 
 from tfpose_dp.data import synthetic_clinic
-from tfpose_dp.data.cache_root import cache_root
+from tfpose_dp.data.cache_root import cache_root, write_folder_once
 from tfpose_dp.data.synthetic_body import draw_figure, random_pose
 from tfpose_dp.data.synthetic_clinic import clinic_scene
 from tfpose_dp.skeleton import NUM_JOINTS
@@ -170,9 +168,8 @@ def ensure_synthetic_dataset(num_train=4000, num_val=400, seed=0, root=None, dom
     target = _dataset_dir(root, seed, num_train, num_val, domain)
     if os.path.exists(os.path.join(target, "annotations", "valid.json")):
         return target
-    os.makedirs(root, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=".synthetic_tmp_", dir=root)
-    try:
+
+    def fill(tmp):
         os.makedirs(os.path.join(tmp, "images"))
         os.makedirs(os.path.join(tmp, "annotations"))
         splits = {"train": range(num_train), "valid": range(num_train, num_train + num_val)}
@@ -180,13 +177,5 @@ def ensure_synthetic_dataset(num_train=4000, num_val=400, seed=0, root=None, dom
             anns = _write_images(seed, indices, domain, os.path.join(tmp, "images"))
             with open(os.path.join(tmp, "annotations", f"{split}.json"), "w") as f:
                 json.dump(anns, f)
-        try:
-            os.rename(tmp, target)
-        except OSError:
-            if not os.path.isdir(target):
-                raise
-            shutil.rmtree(tmp, ignore_errors=True)  # another process finished first
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return target
+
+    return write_folder_once(target, fill, ".synthetic_tmp_")

@@ -10,11 +10,10 @@ The person box is the labelled joints' extent x1.1 (clipped to the image), its a
 
 import json
 import os
-import shutil
-import tempfile
 
 import numpy as np
 
+from tfpose_dp.data.cache_root import write_folder_once
 from tfpose_dp.data.synthetic import CANVAS, ensure_synthetic_dataset
 from tfpose_dp.skeleton import COCO17
 
@@ -105,8 +104,8 @@ def ensure_synthetic_coco(num_train=4000, num_val=400, seed=0, root=None, domain
     target = source + "-coco"
     if os.path.exists(os.path.join(target, "annotations", SPLITS["valid"])):
         return target
-    tmp = tempfile.mkdtemp(prefix=".synthetic_coco_tmp_", dir=os.path.dirname(source))
-    try:
+
+    def fill(tmp):
         os.makedirs(os.path.join(tmp, "annotations"))
         os.symlink(os.path.join(source, "images"), os.path.join(tmp, "images"))
         first_id = 1
@@ -116,13 +115,5 @@ def ensure_synthetic_coco(num_train=4000, num_val=400, seed=0, root=None, domain
             with open(os.path.join(tmp, "annotations", name), "w") as f:
                 json.dump(_coco_file(mpii, first_id), f)
             first_id += len(mpii)
-        try:
-            os.rename(tmp, target)
-        except OSError:
-            if not os.path.isdir(target):
-                raise
-            shutil.rmtree(tmp, ignore_errors=True)  # another process finished first
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return target
+
+    return write_folder_once(target, fill, ".synthetic_coco_tmp_")
