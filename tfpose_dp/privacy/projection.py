@@ -21,19 +21,6 @@ from absl import logging
 from tfpose_dp.privacy.eigenbasis import basis_rows, eigen_solution
 
 
-def flatten(tensors):
-    return tf.concat([tf.reshape(t, [-1]) for t in tensors], 0)
-
-
-def unflatten(vector, like):
-    out, offset = [], 0
-    for t in like:
-        size = int(np.prod(t.shape))
-        out.append(tf.reshape(vector[offset : offset + size], t.shape))
-        offset += size
-    return out
-
-
 def refresh_bytes(num_params, k, m, chunk=0, largest_variable=0):
     """Memory a refresh holds at once above the model's own: the basis blocks (R = max(k, m)
     rows of p floats), one chunk of `chunk` public per-example gradients and one block's
