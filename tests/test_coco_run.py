@@ -1,6 +1,6 @@
 """The COCO path end to end: a 17-joint model trains on the built-in people in COCO format,
 validates with OKS AP, is scored by `evaluate` and exports with its joint names; a 16-joint
-model trains on the same COCO-format data."""
+model pretrains non-privately on COCO-format annotation files given by name."""
 
 import json
 import os
@@ -26,7 +26,7 @@ def _python(module, args):
     return run
 
 
-def _train(model_dir, root, keypoints):
+def _train(model_dir, root, keypoints, *extra):
     return _python(
         "tfpose_dp.train",
         [
@@ -43,6 +43,7 @@ def _train(model_dir, root, keypoints):
             "--epsilon=4",
             "--max_steps=3",
             f"--model_dir={model_dir}",
+            *extra,
         ],
     )
 
@@ -83,9 +84,23 @@ def test_a_17_joint_model_trains_validates_with_ap_and_exports(tmp_path):
     assert provenance.read_from_onnx(os.path.join(out, "pose.onnx"))["joint_names"][0] == "nose"
 
 
-def test_a_16_joint_model_trains_on_coco_format_data(tmp_path):
+def test_a_16_joint_model_pretrains_on_coco_annotation_files(tmp_path):
+    """A public pretraining of the MPII model on COCO-format files given by name (as a CVAT
+    export would be), its images in --image_dir; evaluate reads the run's own val file."""
+    from tfpose_dp.data.synthetic_coco import ensure_synthetic_coco
+
+    folder = os.path.join(ensure_synthetic_coco(120, 24, 0, str(tmp_path / "cache")), "annotations")
     model_dir = str(tmp_path / "run")
-    _train(model_dir, str(tmp_path / "cache"), "mpii16")
+    run = _train(
+        model_dir,
+        str(tmp_path / "cache"),
+        "mpii16",
+        "--nonprivate",
+        f"--train_annotations={folder}/person_keypoints_train2017.json",
+        f"--val_annotations={folder}/person_keypoints_val2017.json",
+        f"--image_dir={folder}/../images",
+    )
+    assert "person_keypoints_val2017.json (val)" in run.stderr
     with open(os.path.join(model_dir, "final_metrics.json")) as f:
         final = json.load(f)
     assert final["metric"] == "AP"  # COCO data: OKS with mmpose's MPII sigmas
@@ -93,3 +108,7 @@ def test_a_16_joint_model_trains_on_coco_format_data(tmp_path):
 
     model, _, manifest = load_trained_model(model_dir)
     assert model.output["simcc_x"].shape[1] == 16 and manifest.config.model.keypoints == "mpii16"
+    scored = _python("tfpose_dp.evaluate", [f"--checkpoint={model_dir}", "--noflip_test"])
+    assert float(scored.stdout.strip().splitlines()[-1].split("|")[0]) == pytest.approx(
+        final["AP"], abs=0.01
+    )

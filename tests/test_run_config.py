@@ -78,6 +78,17 @@ def test_changed_fixed_fields_are_found_and_others_ignored():
         ({"ema_decay": 1.0}, "--ema_decay"),
         ({"clipping": "ghost", "projection": "gep"}, "it needs --clipping=vmap"),
         ({"clipping": "book"}, "--clipping='book' is not one of"),
+        ({"train_annotations": __file__}, "--train_annotations and --val_annotations come"),
+        ({"val_annotations": __file__}, "--train_annotations and --val_annotations come"),
+        (
+            {"train_annotations": __file__, "val_annotations": __file__, "data_dir": "/"},
+            "not both",
+        ),
+        ({"train_annotations": "/no/t.json", "val_annotations": __file__}, "/no/t.json does not"),
+        (
+            {"train_annotations": __file__, "val_annotations": __file__, "image_dir": "/no/im"},
+            "--image_dir=/no/im does not exist",
+        ),
     ],
 )
 def test_validation_gives_one_clear_message(change, message, tmp_path):

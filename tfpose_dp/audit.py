@@ -70,12 +70,10 @@ def canary_audit(model, codec, manifest, key, epsilon):
 
 def data_attack(model, codec, manifest):
     """Loss-threshold membership inference on the run's own private training persons."""
-    from tfpose_dp.data.annotations import load_split
     from tfpose_dp.eval.membership import attack_summary, per_example_losses
-    from tfpose_dp.runs.restore import run_data_root
+    from tfpose_dp.runs.restore import run_split
 
-    root = run_data_root(manifest.config)
-    train, val = load_split(root, "train"), load_split(root, "valid")
+    (train, _), (val, _) = (run_split(manifest.config, s) for s in ("train", "valid"))
     train = _without_public_holdout(train, manifest.config)
     members = train.subset(np.random.default_rng(0).permutation(len(train))[: FLAGS.members])
     summary = attack_summary(

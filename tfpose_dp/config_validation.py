@@ -32,6 +32,7 @@ def validate(config):
         raise ConfigError(f"--input_size={m.input_size} must be H,W with both >= 32, e.g. 256,192")
     if d.data_dir and not d.data_dir.startswith("tfds:") and not os.path.isdir(d.data_dir):
         raise ConfigError(f"--data_dir={d.data_dir} does not exist (unset: the built-in data)")
+    _check_annotation_files(d)
     for flag, path in (("init_checkpoint", m.init_checkpoint), ("init_from", m.init_from)):
         if path and not os.path.exists(presets.resolve(path)):
             known = f" (presets: {', '.join(presets.available())})" if flag == "init_from" else ""
@@ -65,3 +66,26 @@ def validate(config):
         raise ConfigError(f"--public_fraction={pdp.public_fraction} must be in (0, 1)")
     if pdp.public_source == "file" and pdp.uses_public_set() and not pdp.public_annotations:
         raise ConfigError("--public_source=file needs --public_annotations=PATH")
+
+
+def _check_annotation_files(d):
+    """--train_annotations and --val_annotations come together, instead of --data_dir."""
+    if not (d.train_annotations or d.val_annotations):
+        return
+    if d.data_dir:
+        raise ConfigError(
+            "give --data_dir (a folder) or --train_annotations/--val_annotations (files), not both"
+        )
+    if not (d.train_annotations and d.val_annotations):
+        raise ConfigError(
+            "--train_annotations and --val_annotations come together: validation is scored on "
+            "other images than training (split your export by image into two files)"
+        )
+    for flag, path in (
+        ("train_annotations", d.train_annotations),
+        ("val_annotations", d.val_annotations),
+    ):
+        if not os.path.isfile(path):
+            raise ConfigError(f"--{flag}={path} does not exist")
+    if d.image_dir and not os.path.isdir(d.image_dir):
+        raise ConfigError(f"--image_dir={d.image_dir} does not exist")

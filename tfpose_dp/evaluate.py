@@ -67,12 +67,11 @@ def _score_predictions():
 
 def _score_model():
 
-    from tfpose_dp.data.annotations import load_split
     from tfpose_dp.data.pipeline import eval_dataset
     from tfpose_dp.eval.oks_ap import ap_table
     from tfpose_dp.eval.predictions import evaluate_pckh, predict_dataset
     from tfpose_dp.eval.scores import uses_oks
-    from tfpose_dp.runs.restore import load_trained_model, run_data_root
+    from tfpose_dp.runs.restore import load_trained_model, run_split
 
     model, codec, manifest = load_trained_model(FLAGS.checkpoint)
     synthetic = None  # the run's own data, unless the flags ask for another synthetic set
@@ -89,10 +88,17 @@ def _score_model():
     data_format = (
         FLAGS.data_format if FLAGS["data_format"].present else manifest.config.data.data_format
     )
-    root = run_data_root(
-        manifest.config, FLAGS.data_dir, FLAGS.synthetic_root, synthetic, data_format
+    named_file = FLAGS.train_annotations if FLAGS.split == "train" else FLAGS.val_annotations
+    records, root = run_split(
+        manifest.config,
+        FLAGS.split,
+        FLAGS.data_dir,
+        FLAGS.synthetic_root,
+        synthetic,
+        data_format,
+        named_file,
+        FLAGS.image_dir,
     )
-    records = load_split(root, FLAGS.split, data_format, manifest.config.model.keypoints)
     logging.info(
         "Scoring %s (%s) on %d persons of %s, flip test %s",
         FLAGS.checkpoint,

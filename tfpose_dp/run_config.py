@@ -95,6 +95,23 @@ class DataConfig:
         DATA_FORMATS,
         fixed=True,
     )
+    train_annotations: Optional[str] = setting(
+        None,
+        "Training annotation file (COCO keypoints JSON, e.g. a CVAT or Label Studio export, or "
+        "MPII's HRNet JSON: told from its content), instead of --data_dir; with "
+        "--val_annotations and --image_dir.",
+        fixed=True,
+    )
+    val_annotations: Optional[str] = setting(
+        None, "Validation annotation file (other images than --train_annotations)."
+    )
+    image_dir: Optional[str] = setting(
+        None,
+        "Image folder of --train_annotations/--val_annotations (default: COCO's "
+        "../train2017, ../val2017 or ../images beside an annotations/ folder, else the file's "
+        "folder).",
+        fixed=True,
+    )
     synthetic_train: int = setting(
         4000, "Synthetic training persons (when no --data_dir).", fixed=True, at_least=1
     )
@@ -128,6 +145,17 @@ class DataConfig:
         at_least=0,
     )
     augment: bool = setting(True, "Training augmentation (scale, rotation, flip, colour).")
+
+    def annotation_files(self):
+        """(train file, val file, image folder) of --train_annotations, or None."""
+        if not self.train_annotations:
+            return None
+        return self.train_annotations, self.val_annotations, self.image_dir
+
+    def own_data(self):
+        """Whether the run reads the user's data (a folder or files), not the built-in people."""
+        return bool(self.data_dir or self.train_annotations)
+
     half_body_prob: float = setting(
         0.0,
         "Probability of a half-body crop (upper or lower body, "

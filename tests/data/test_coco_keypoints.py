@@ -171,3 +171,65 @@ def test_builtin_people_in_coco_format_are_the_same_bodies(synthetic_dir, tmp_pa
     np.testing.assert_allclose(mapped.joints[both], mpii.joints[both], atol=1e-3)
     assert np.array_equal(coco.image_names(), mpii.image_names())
     assert ensure_synthetic_coco(120, 24, 0, root) == coco_dir  # written once
+
+
+def _split_by_image(tmp_path, raw):
+    """The sample as two files by image (train: the first two images), in annotations/."""
+    folder = tmp_path / "annotations"
+    folder.mkdir()
+    paths = []
+    for name, ids in (("train", raw["images"][:2]), ("val", raw["images"][2:])):
+        keep = {im["id"] for im in ids}
+        part = dict(
+            raw, images=ids, annotations=[a for a in raw["annotations"] if a["image_id"] in keep]
+        )
+        paths.append(_write(folder, part, f"person_keypoints_{name}.json"))
+    return paths
+
+
+def test_explicit_annotation_files_train_and_validate(coco_sample, tmp_path):
+    from tfpose_dp.run_config import RunConfig
+    from tfpose_dp.runs.restore import data_identity, run_split
+    from tfpose_dp.training.datasets import SplitOverlapError, load_train_val
+
+    raw = _sample(coco_sample)
+    train_file, val_file = _split_by_image(tmp_path, raw)
+    train, val, description = load_train_val(
+        None, 0, 0, 0, keypoints="coco17", files=(train_file, val_file, coco_sample)
+    )
+    assert train_file in description and val_file in description
+    assert set(train.image_names()).isdisjoint(val.image_names())
+    assert len(train) + len(val) == 12  # every labelled person, in one split or the other
+    # the same file as both splits shares every image: refused
+    with pytest.raises(SplitOverlapError, match="validation split shares"):
+        load_train_val(
+            None, 0, 0, 0, keypoints="coco17", files=(train_file, train_file, coco_sample)
+        )
+
+    config = RunConfig().replace(
+        train_annotations=train_file,
+        val_annotations=val_file,
+        image_dir=coco_sample,
+        keypoints="coco17",
+    )
+    records, where = run_split(config, "valid")  # what evaluate and export read
+    assert where == val_file and len(records) == len(val)
+    assert data_identity(config)[0] == "train_annotations"
+    assert config.data.own_data() and config.data.annotation_files()[2] == coco_sample
+
+
+def test_an_annotation_file_finds_the_image_folder_of_its_own_split(tmp_path):
+    from tfpose_dp.data.annotations import default_image_dir
+
+    (tmp_path / "annotations").mkdir()
+    for name in ("train2017", "val2017"):
+        (tmp_path / name).mkdir()
+    train = str(tmp_path / "annotations" / "person_keypoints_train2017.json")
+    val = str(tmp_path / "annotations" / "person_keypoints_val2017.json")
+    assert default_image_dir(train) == str(tmp_path / "train2017")
+    assert default_image_dir(val) == str(tmp_path / "val2017")
+    assert default_image_dir(str(tmp_path / "train2017" / "x.json")) == str(tmp_path / "train2017")
+    with pytest.raises(AnnotationError, match="does not exist"):
+        from tfpose_dp.data.annotations import load_annotation_file
+
+        load_annotation_file(str(tmp_path / "missing.json"))

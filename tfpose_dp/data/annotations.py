@@ -253,6 +253,28 @@ def load_any_file(json_path, image_dir, keypoints="mpii16"):
     return records_from_list(raw, json_path, image_dir)
 
 
+def default_image_dir(annotation_file):
+    """The image folder of an annotation file given alone: COCO's ../<name> for
+    person_keypoints_<name>.json in an annotations/ folder (or ../images, ../val2017,
+    ../train2017), else the file's own folder."""
+    here = os.path.dirname(os.path.abspath(annotation_file))
+    if os.path.basename(here) == "annotations":
+        stem = os.path.splitext(os.path.basename(annotation_file))[0]
+        own = stem.split("person_keypoints_")[-1]
+        for name in (own, "images", "val2017", "train2017"):
+            if os.path.isdir(os.path.join(here, "..", name)):
+                return os.path.normpath(os.path.join(here, "..", name))
+    return here
+
+
+def load_annotation_file(json_path, image_dir=None, keypoints="mpii16"):
+    """Records of one annotation file of either format (`load_any_file`), its images in
+    `image_dir` (default: `default_image_dir`)."""
+    if not os.path.isfile(json_path):
+        raise AnnotationError(f"annotation file {json_path} does not exist")
+    return load_any_file(json_path, image_dir or default_image_dir(json_path), keypoints)
+
+
 TFDS_PREFIX = "tfds:"
 
 

@@ -29,14 +29,18 @@ FLAGS = flags.FLAGS
 def representative_crops(manifest, codec, count):
     """uint8 crops of the run's validation split (synthetic: no data_dir) for int8 calibration."""
 
-    from tfpose_dp.data.annotations import load_split
     from tfpose_dp.data.pipeline import eval_dataset
     from tfpose_dp.eval.overlay import crop_to_uint8
-    from tfpose_dp.runs.restore import run_data_root
+    from tfpose_dp.runs.restore import run_split
 
-    root = run_data_root(manifest.config, FLAGS.data_dir, FLAGS.synthetic_root)
-    d = manifest.config
-    records = load_split(root, "valid", d.data.data_format, d.model.keypoints)
+    records, _ = run_split(
+        manifest.config,
+        "valid",
+        FLAGS.data_dir,
+        FLAGS.synthetic_root,
+        annotation_file=FLAGS.val_annotations,
+        image_dir=FLAGS.image_dir,
+    )
     records = records.subset(np.arange(min(count, len(records))))
     crops = [
         crop_to_uint8(b["image"].numpy()) for b in eval_dataset(records, codec.input_size, codec, 1)

@@ -67,6 +67,32 @@ def run_data_root(config, data_dir=None, synthetic_root=None, synthetic=None, da
     return write(train, val, seed, synthetic_root, domain)
 
 
+def run_split(
+    config,
+    split,
+    data_dir=None,
+    synthetic_root=None,
+    synthetic=None,
+    data_format=None,
+    annotation_file=None,
+    image_dir=None,
+):
+    """(records, where) of `split` (train or valid) of the data a run trained on, or of the data
+    the caller names instead: an `annotation_file` (images in `image_dir`), a `data_dir` or a
+    `synthetic` set (see `run_data_root`), in the run's keypoints."""
+    from tfpose_dp.data.annotations import load_annotation_file, load_split
+
+    d, keypoints = config.data, config.model.keypoints
+    files = None if (data_dir or synthetic) else d.annotation_files()
+    if not annotation_file and files:
+        annotation_file = files[0] if split == "train" else files[1]
+        image_dir = image_dir or files[2]
+    if annotation_file:
+        return load_annotation_file(annotation_file, image_dir, keypoints), annotation_file
+    root = run_data_root(config, data_dir, synthetic_root, synthetic, data_format)
+    return load_split(root, split, data_format or d.data_format, keypoints), root
+
+
 def build_model(config):
     """The (untrained) pose model a run's config describes; its norm must be resolved."""
     m = config.model
@@ -129,11 +155,14 @@ def check_compatible(source, wanted, path):
 
 
 def data_identity(config):
-    """What a run trained on, as far as the flags tell: its --data_dir, or its synthetic domain
-    and seed (synthetic sets of one seed share their first people, whatever their sizes)."""
+    """What a run trained on, as far as the flags tell: its --data_dir or --train_annotations,
+    or its synthetic domain and seed (synthetic sets of one seed share their first people,
+    whatever their sizes)."""
     d = config.data
     if d.data_dir:
         return ("data_dir", os.path.realpath(d.data_dir))
+    if d.train_annotations:
+        return ("train_annotations", os.path.realpath(d.train_annotations))
     return ("synthetic", d.synthetic_domain, d.synthetic_seed)
 
 

@@ -6,7 +6,6 @@ a public person's image may not hold a private person, and validation images (sc
 DP) may not hold training persons. Both are enforced."""
 
 import hashlib
-import os
 
 import numpy as np
 from absl import logging
@@ -24,12 +23,22 @@ def load_train_val(
     synthetic_domain="public",
     data_format="mpii",
     keypoints="mpii16",
+    files=None,
 ):
     """Returns (train_records, val_records, description). `data_format`: of --data_dir, or the
-    form the built-in people are written in; `keypoints`: the joints the model predicts."""
-    if data_dir:
-        train = annotations.load_split(data_dir, "train", data_format, keypoints)
-        val = annotations.load_split(data_dir, "valid", data_format, keypoints)
+    form the built-in people are written in; `keypoints`: the joints the model predicts;
+    `files`: (train annotation file, val annotation file, image folder or None), each file's
+    format told from its content."""
+    if data_dir or files:
+        if files:
+            train_file, val_file, image_dir = files
+            train = annotations.load_annotation_file(train_file, image_dir, keypoints)
+            val = annotations.load_annotation_file(val_file, image_dir, keypoints)
+            description = f"annotation files {train_file} (train) and {val_file} (val)"
+        else:
+            train = annotations.load_split(data_dir, "train", data_format, keypoints)
+            val = annotations.load_split(data_dir, "valid", data_format, keypoints)
+            description = f"{data_format.upper()} annotations from --data_dir={data_dir}"
         check_disjoint_images(
             train,
             val,
@@ -37,7 +46,7 @@ def load_train_val(
             "Split train and valid by image "
             "(tools/convert_mpii_mat.py does) so that validation persons stay out of training.",
         )
-        return train, val, f"{data_format.upper()} annotations from --data_dir={data_dir}"
+        return train, val, description
     write = ensure_synthetic_coco if data_format == "coco" else synthetic.ensure_synthetic_dataset
     root = write(synthetic_train, synthetic_val, seed, synthetic_root, synthetic_domain)
     logging.info(
@@ -79,18 +88,18 @@ class PublicDataError(SplitOverlapError):
     """The public set for PDP-SGD overlaps the private set or cannot be built."""
 
 
-# Held out per image when --public_fraction is unset and the data come from --data_dir: the
+# Held out per image when --public_fraction is unset and the data are the user's own: the
 # rate must be a setting, not a function of the data, or one image could move every other.
 DEFAULT_PUBLIC_FRACTION = 0.01
 
 
-def holdout_rate(public_examples, public_fraction, data_dir, synthetic_train):
+def holdout_rate(public_examples, public_fraction, own_data, synthetic_train):
     """The probability that an image is held out, from the flags alone (never from the data:
     the built-in set's size is a flag). The synthetic default expects public_examples + 5 sd
     persons (one per image), so the holdout nearly always holds enough."""
     if public_fraction is not None:
         return public_fraction
-    if data_dir:
+    if own_data:
         return DEFAULT_PUBLIC_FRACTION
     m = public_examples
     return min(1.0, (m + 5 * np.sqrt(m) + 5) / synthetic_train)
@@ -111,17 +120,6 @@ def _holdout_indices(train, rate, seed):
     draws = {name: image_draw(name, seed) for name in np.unique(names)}
     held = [i for i, name in enumerate(names) if draws[name] < rate]
     return np.array(sorted(held, key=lambda i: (draws[names[i]], i)), dtype=np.int64)
-
-
-def _public_images(annotation_file):
-    """The image folder of a public annotation file: beside it, or COCO's ../val2017, ../train2017
-    or ../images when the file sits in an annotations/ folder."""
-    here = os.path.dirname(os.path.abspath(annotation_file))
-    if os.path.basename(here) == "annotations":
-        for name in ("images", "val2017", "train2017"):
-            if os.path.isdir(os.path.join(here, "..", name)):
-                return os.path.normpath(os.path.join(here, "..", name))
-    return here
 
 
 def split_public(
@@ -173,9 +171,7 @@ def split_public(
     elif public_source == "file":
         if not public_annotations:
             raise PublicDataError("--public_source=file needs --public_annotations=PATH")
-        public = annotations.load_any_file(
-            public_annotations, public_image_dir or _public_images(public_annotations), keypoints
-        )
+        public = annotations.load_annotation_file(public_annotations, public_image_dir, keypoints)
         if len(public) > public_examples:
             order = np.random.default_rng([seed, 0x9DB]).permutation(len(public))
             public = public.subset(np.sort(order[:public_examples]))

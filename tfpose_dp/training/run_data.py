@@ -44,6 +44,7 @@ def load_run_data(config, key, slice_size):
         d.synthetic_domain,
         d.data_format,
         config.model.keypoints,
+        d.annotation_files(),
     )
     reports = [r.load_report for r in (train, val) if r.load_report]
     public = None
@@ -70,7 +71,7 @@ def split_public_set(train, config):
     set (training/datasets.py split_public): the trainer's split, and the audit's."""
     d, pdp = config.data, config.pdp
     rate = datasets.holdout_rate(
-        pdp.public_examples, pdp.public_fraction, d.data_dir, d.synthetic_train
+        pdp.public_examples, pdp.public_fraction, d.own_data(), d.synthetic_train
     )
     return datasets.split_public(
         train,
