@@ -96,6 +96,8 @@ def run_mode(mode):
             out["pdp_refresh_ms"], out["pdp_refresh_gradients_ms"] = _attach_projection(
                 optimizer, model, variables, size, chunk
             )
+            # the peak up to here: the model, the basis blocks and the first refresh
+            out["pdp_refresh_peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         out[f"{mode}_ms"] = median_ms(_step_fn(steps, batch, chunks), FLAGS.steps, FLAGS.warmup)
         if mode == "pdp":  # the projected step, then with the refresh amortised over s steps
             out["pdp_step_ms"] = out["pdp_ms"]

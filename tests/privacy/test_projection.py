@@ -3,7 +3,12 @@ import pytest
 import tensorflow as tf
 
 from tfpose_dp.privacy import accounting
-from tfpose_dp.privacy.eigenbasis import captured_share, top_eigenbasis, top_eigenbasis_and_share
+from tfpose_dp.privacy.eigenbasis import (
+    basis_rows,
+    captured_share,
+    top_eigenbasis,
+    top_eigenbasis_and_share,
+)
 from tfpose_dp.privacy.projection import SubspaceProjection
 
 
@@ -59,12 +64,13 @@ def test_captured_share_of_fresh_stale_and_random_bases():
 
 
 def _chunks(g, sizes, rows_per_chunk):
-    """The (m, p) gradients as the trainer feeds a refresh: per-chunk lists of per-variable
-    (n, p_v) parts."""
+    """The (m, p) gradients as the trainer feeds a refresh: per chunk, per-variable (n, p_v)
+    parts and their factors (ones)."""
     offsets = np.cumsum([0] + sizes)
     for a in range(0, g.shape[0], rows_per_chunk):
         rows = g[a : a + rows_per_chunk]
-        yield [tf.constant(rows[:, s:e]) for s, e in zip(offsets, offsets[1:])]
+        parts = [tf.constant(rows[:, s:e]) for s, e in zip(offsets, offsets[1:])]
+        yield parts, tf.ones([rows.shape[0]])
 
 
 @pytest.mark.parametrize("rank", [None, 3])  # full rank, rank-deficient
@@ -181,3 +187,34 @@ def test_probe_reports_the_clean_energy_inside_the_subspace_with_known_answers()
     proj.probe([tf.constant(half, tf.float32)], noise)
     assert float(proj.clean_energy.numpy()) == pytest.approx(0.5, abs=1e-5)
     assert float(proj.subspace_snr.numpy()) > float(proj.full_snr.numpy())
+
+
+def test_a_refresh_writes_the_basis_by_dense_ops_only(monkeypatch):
+    """A sparse write puts a variable in copy-on-read mode for good: every later read (the
+    Gram passes, each step's projection) would copy the whole basis."""
+    from tensorflow.python.ops import resource_variable_ops
+
+    from tfpose_dp.privacy import projection as projection_module
+
+    sparse = ("scatter_update", "scatter_nd_update", "batch_scatter_update", "sparse_read")
+    for name in sparse + ("_strided_slice_assign",):
+
+        def refuse(*args, name=name, **kwargs):
+            raise AssertionError(f"a sparse write to the basis: {name}")
+
+        monkeypatch.setattr(resource_variable_ops.BaseResourceVariable, name, refuse)
+    g = _grads(m=9, p=60, seed=2)
+    proj = SubspaceProjection([[25], [35]], 12, 9)  # rows beyond m are zeroed too
+    proj.set_basis(top_eigenbasis(_grads(m=9, p=60, seed=6), 9))
+    r, _ = proj.refresh(_chunks(g, [25, 35], 4))
+    ops = {
+        op.type
+        for function in (projection_module._update_rows, basis_rows)
+        for concrete in function._list_all_concrete_functions_for_serialization()
+        for op in concrete.graph.get_operations()
+    }
+    assert "TensorScatterUpdate" in ops  # the traced write was inspected
+    assert not {op for op in ops if op.startswith("ResourceScatter") or "SliceAssign" in op}
+    np.testing.assert_allclose(
+        proj.basis_matrix().numpy()[:, :r], top_eigenbasis(g, 12).numpy(), atol=1e-5
+    )

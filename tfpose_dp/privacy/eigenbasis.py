@@ -34,32 +34,37 @@ def _gram(blocks):
 
 
 def _span_rows(blocks, w):
-    return [tf.matmul(b, w, transpose_a=True) for b in blocks]
+    """V^T = w^T G, block by block: (r, p_b) rows, the blocks' own layout (no transposes)."""
+    return [tf.matmul(w, b, transpose_a=True) for b in blocks]
 
 
 @tf.function(reduce_retracing=True)
 def _span_gram(blocks, w):
     """C = V^T V of V = G^T w, block by block; no block of V outlives its term."""
     return tf.add_n(
-        [tf.cast(tf.matmul(v, v, transpose_a=True), tf.float64) for v in _span_rows(blocks, w)]
+        [tf.cast(tf.matmul(v, v, transpose_b=True), tf.float64) for v in _span_rows(blocks, w)]
     )
 
 
 @tf.function(reduce_retracing=True)
-def basis_rows(blocks, w, correction):
-    """The rows of V S, block by block (V = G^T w recomputed: the same float32 rounding that
-    S corrects)."""
-    return [tf.matmul(v, correction) for v in _span_rows(blocks, w)]
+def basis_rows(blocks, w, correction, rows):
+    """The rows of (V S)^T, block by block, each (rows, p_b): the basis's r rows, then zeros
+    (V = G^T w recomputed: the same float32 rounding that S corrects; S is symmetric)."""
+    r = tf.shape(correction)[0]
+    padded = tf.pad(correction, [[0, rows - r], [0, 0]])  # (rows, r): no padded copy of a block
+    return [tf.matmul(padded, v) for v in _span_rows(blocks, w)]
 
 
 def eigen_solution(gradients, k, rel_tol):
-    """(blocks, w (m, r), S (r, r), share of ||G||_F^2 held), or w = None when r = 0.
+    """(w (m, r), S (r, r), share of ||G||_F^2 held), or w = None when r = 0.
 
     The basis is V S with V = G^T w, w = U diag(lambda)^-1/2 from the Gram matrix's top-r
     eigenpairs, and S = (V^T V)^-1/2 (Loewdin): the nearest orthonormal basis of the same span,
     which removes the float32 rounding that V leaves in the small directions (2.7e-3 off
     orthonormal at a 1e6 eigenvalue spread without it). V is never held whole: C = V^T V is
-    summed block by block and the rows of V S are recomputed for the basis.
+    summed block by block and the rows of V S are recomputed for the basis. No read of
+    `gradients` outlives the call: a refresh that then replaces them in place (projection.py)
+    frees each old block as its new rows are assigned.
     """
     blocks = _column_blocks(gradients)
     gram = _gram(blocks)  # eigh in double: small eigenvalues stay accurate
@@ -68,13 +73,13 @@ def eigen_solution(gradients, k, rel_tol):
     keep = evals > rel_tol * tf.maximum(evals[0], 1e-30)
     r = int(tf.minimum(tf.cast(k, tf.int32), tf.reduce_sum(tf.cast(keep, tf.int32))))
     if r == 0:
-        return blocks, None, None, 0.0
+        return None, None, 0.0
     share = float(tf.reduce_sum(evals[:r]) / tf.linalg.trace(gram))
     w = tf.cast(evecs[:, :r] * tf.math.rsqrt(evals[:r])[None, :], tf.float32)
     c = _span_gram(blocks, w)
     c_evals, c_evecs = tf.linalg.eigh((c + tf.transpose(c)) / 2.0)
     correction = tf.matmul(c_evecs * tf.math.rsqrt(c_evals)[None, :], c_evecs, transpose_b=True)
-    return blocks, w, tf.cast(correction, tf.float32), share
+    return w, tf.cast(correction, tf.float32), share
 
 
 def top_eigenbasis(gradients, k, rel_tol=1e-6):
@@ -93,10 +98,12 @@ def top_eigenbasis(gradients, k, rel_tol=1e-6):
 
 def top_eigenbasis_and_share(gradients, k, rel_tol=1e-6):
     """`top_eigenbasis` and the share of the public gradients' energy ||G||_F^2 it holds."""
-    blocks, w, correction, share = eigen_solution(gradients, k, rel_tol)
+    blocks = _column_blocks(gradients)
+    w, correction, share = eigen_solution(blocks, k, rel_tol)
     if w is None:
         return tf.zeros([sum(int(b.shape[1]) for b in blocks), 0], tf.float32), 0.0
-    return tf.concat(basis_rows(blocks, w, correction), 0), share
+    r = int(w.shape[1])
+    return tf.concat([tf.transpose(v) for v in basis_rows(blocks, w, correction, r)], 0), share
 
 
 @tf.function(reduce_retracing=True)

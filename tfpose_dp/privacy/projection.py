@@ -10,8 +10,9 @@ Memory: the basis is held as one (R, p_v) block per trainable variable, R = max(
 new basis *in place*: the public per-example gradients are written chunk by chunk into the
 blocks' rows (the old basis is not needed during a refresh), the m x m Gram matrix is summed
 from the blocks, and each block is then replaced by its rows of the new basis, one block at a
-time. A refresh's peak is the blocks (4 R p bytes) plus one chunk of public gradients and one
-block's temporaries, against (3k + m) p floats before.
+time. A refresh's peak is the blocks (4 R p bytes) plus one chunk of public gradients (written
+in place, in the graph that computes them: see _update_rows) or two block-sized temporaries,
+against (3k + m) p floats before.
 """
 
 import numpy as np
@@ -23,13 +24,12 @@ from tfpose_dp.privacy.eigenbasis import basis_rows, eigen_solution
 
 def refresh_bytes(num_params, k, m, chunk=0, largest_variable=0):
     """Memory a refresh holds at once above the model's own: the basis blocks (R = max(k, m)
-    rows of p floats), one chunk of `chunk` public per-example gradients and one block's
-    temporaries (the new rows, their transpose and padding: 3 R p_v floats of the largest
-    variable)."""
+    rows of p floats), then either one chunk of `chunk` public per-example gradients (written
+    in place) or, once they are all written, the new rows of one block and their span rows
+    (2 R p_v floats of the largest variable)."""
     rows = max(int(k), int(m))
-    return 4 * (
-        rows * int(num_params) + int(chunk) * int(num_params) + 3 * rows * int(largest_variable)
-    )
+    working = max(int(chunk) * int(num_params), 2 * rows * int(largest_variable))
+    return 4 * (rows * int(num_params) + working)
 
 
 def _replicated_scalar(value, name):
@@ -37,6 +37,27 @@ def _replicated_scalar(value, name):
     return tf.Variable(
         value, trainable=False, name=name, aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA
     )
+
+
+def _write_block_rows(block, part, scale, start):
+    """block[start : start + n] = scale[:, None] * part[:n] (n = len(scale))."""
+    n = tf.shape(scale)[0]
+    return _update_rows(
+        block, tf.reshape(part, [tf.shape(part)[0], -1])[:n] * scale[:, None], start
+    )
+
+
+@tf.function(jit_compile=True, reduce_retracing=True)
+def _update_rows(block, rows, start):
+    """block[start : start + len(rows)] = rows, in place: compiled by XLA, the scatter writes
+    into the variable's own buffer. Without XLA, TensorFlow's row writes either copy the block
+    (tensor_scatter_nd_update on its value: a block-sized temporary, 3x slower) or are sparse
+    (scatter_update, a sliced assign), which puts the variable in copy-on-read mode for good:
+    every later read, the Gram passes and each training step's projection, then copies the
+    whole block (measured: +1.4 GB and 2.5x slower reads of a 2 GB basis)."""
+    index = tf.range(start, start + tf.shape(rows)[0])[:, None]
+    block.assign(tf.tensor_scatter_nd_update(block.read_value(), index, rows))
+    return start
 
 
 class SubspaceProjection:
@@ -91,50 +112,72 @@ class SubspaceProjection:
             block.assign(rows[:, start:end])
         self.active.assign(True)
 
+    def write_chunk(self, parts, scale, start):
+        """Writes one chunk of public per-example gradients at row `start`: `parts` one (b, ...)
+        gradient per variable, `scale` (n,), n <= b, the factor of each of the first n examples
+        (the rest, padding, are not written). Callable inside a tf.function that computes the
+        gradients: each is then freed once written. One variable at a time, so that a single
+        block-sized temporary is alive."""
+        written = []
+        # Smallest first: by the time a large block's copy is made, the gradients written
+        # before it have been freed, more than the copy takes.
+        for i in sorted(range(len(parts)), key=lambda i: self.sizes[i]):
+            with tf.control_dependencies(written[-1:]):
+                written.append(_write_block_rows(self.blocks[i], parts[i], scale, start))
+        return written[-1]
+
     def write_rows(self, chunks):
-        """Writes public per-example gradients into the blocks' first rows, chunk by chunk
-        (`chunks`: an iterable of per-variable (n, p_v) lists, e.g. computed as consumed); the
-        rest is zeroed. Returns m, the rows written."""
+        """Writes chunks of public per-example gradients (an iterable of (parts, scale), see
+        `write_chunk`, computed as consumed) into the blocks' first rows. Returns m, the rows
+        written."""
         m = 0
-        for parts in chunks:
-            n = int(parts[0].shape[0])
+        for parts, scale in chunks:
+            n = int(scale.shape[0])
             if m + n > self.rows:
                 raise ValueError(f"more public gradients than the basis has rows ({self.rows})")
-            index = tf.range(m, m + n)
-            for block, part in zip(self.blocks, parts):
-                block.scatter_update(tf.IndexedSlices(part, index))
+            self._write_chunk(parts, scale, tf.constant(m))
             m += n
-        if m < self.rows:
-            index = tf.range(m, self.rows)
-            for block, n in zip(self.blocks, self.sizes):
-                block.scatter_update(tf.IndexedSlices(tf.zeros([self.rows - m, n]), index))
         return m
+
+    @tf.function(reduce_retracing=True)
+    def _write_chunk(self, parts, scale, start):
+        self.write_chunk(parts, scale, start)
 
     def refresh(self, chunks, rel_tol=1e-6):
         """The top-k basis of the public gradients `chunks` (see `write_rows`), built in place
         of them; the same basis as eigenbasis.top_eigenbasis of the gradients. Returns (r, the
         share of the gradients' energy it holds)."""
-        self.write_rows(chunks)
-        _, w, correction, share = eigen_solution(self.blocks, self.k, rel_tol)
+        return self.finish_refresh(self.write_rows(chunks), rel_tol)
+
+    def finish_refresh(self, m, rel_tol=1e-6):
+        """The top-k basis of the m public gradients written in the blocks' first rows (by
+        `write_chunk`s), built in place of them. Returns (r, its share of their energy)."""
+        if m < self.rows:  # rows of the old basis beyond the public gradients
+            zeros = tf.zeros([self.rows - m])
+            for block, n in zip(self.blocks, self.sizes):
+                _write_block_rows(block, tf.zeros([self.rows - m, n]), zeros, m)
+        w, correction, share = eigen_solution(self.blocks, self.k, rel_tol)
         if w is None:
             self.set_basis(tf.zeros([self.num_params, 0]))
             return 0, 0.0
         r = int(w.shape[1])
-        for block in self.blocks:  # one block's new rows at a time
-            new = tf.concat(basis_rows([block], w, correction), 0)
-            block.assign(tf.pad(tf.transpose(new), [[0, self.rows - r], [0, 0]]))
+        for block in self.blocks:  # one block's new rows at a time, zero beyond the rank
+            block.assign(basis_rows([block], w, correction, self.rows)[0])
         self.active.assign(True)
         return r, share
 
     def captured_share(self, chunks):
-        """The share of the energy of public gradients `chunks` inside the current span."""
+        """The share of the energy of public gradients `chunks` (see `write_rows`) inside the
+        current span."""
         inside = total = 0.0
-        for parts in chunks:
+        for parts, scale in chunks:
+            n = int(scale.shape[0])
+            rows = [tf.reshape(p, [p.shape[0], -1])[:n] * scale[:, None] for p in parts]
             coords = tf.add_n(
-                [tf.matmul(p, b, transpose_b=True) for p, b in zip(parts, self.blocks)]
+                [tf.matmul(p, b, transpose_b=True) for p, b in zip(rows, self.blocks)]
             )
             inside += float(tf.reduce_sum(tf.square(coords)))
-            total += float(tf.add_n([tf.reduce_sum(tf.square(p)) for p in parts]))
+            total += float(tf.add_n([tf.reduce_sum(tf.square(p)) for p in rows]))
         return inside / max(total, 1e-30)
 
     def coordinates(self, tensors):
@@ -146,8 +189,9 @@ class SubspaceProjection:
     def expand(self, coords):
         """V c as a gradient list (the variables' shapes)."""
         c = tf.reshape(coords, [-1, 1])
+        # c^T B, not B^T c: a transposed operand may be copied, and c is the small one
         return [
-            tf.reshape(tf.matmul(b, c, transpose_a=True), s)
+            tf.reshape(tf.matmul(c, b, transpose_a=True), s)
             for b, s in zip(self.blocks, self.shapes)
         ]
 

@@ -36,23 +36,30 @@ class PublicBasis:
         self.batches = batches
         loss_fn = make_per_example_loss_fn(model, temperature)
 
-        @tf.function
-        def rows_by_variable(batch):
-            """One (n, p_v) block per variable of the batch's real examples' gradients, each
-            clipped as the private gradients are (min(1, C / ||g_i||) g_i) by the product that
-            also zeroes the padding; only a batch that has padding is copied again to drop it."""
+        def gradients_and_factors(batch):
+            """The batch's per-example gradients, one per variable, and the factor of each of
+            its n real examples (padding comes last): min(1, C / ||g_i||), the private clip."""
             inputs = {k: batch[k] for k in _INPUTS}
             _, grads = per_example_gradients(loss_fn, inputs, variables)
             mask = batch["mask"]
             scale = mask if clip is None else clip_factors(global_norms(grads), clip, mask)
-            rows = [tf.reshape(g, [tf.shape(g)[0], -1]) * scale[:, None] for g in grads]
-            keep = mask > 0
-            return tf.cond(
-                tf.reduce_all(keep), lambda: rows, lambda: [tf.boolean_mask(r, keep) for r in rows]
-            )
+            return grads, scale[: tf.cast(tf.reduce_sum(mask), tf.int32)]
 
-        self._rows_by_variable = rows_by_variable
+        @tf.function
+        def write_public_rows(batch, start):
+            """Writes the batch's clipped gradients into the basis blocks from row `start`, in
+            the same graph that computes them: each variable's gradients are freed once
+            written (the projection scales them there: no second copy of the chunk)."""
+            grads, scale = gradients_and_factors(batch)
+            projection.write_chunk(grads, scale, start)
+
+        self._gradients_and_factors = tf.function(gradients_and_factors)
+        self._write_public_rows = write_public_rows
         self.examples = int(sum(float(tf.reduce_sum(b["mask"])) for b in batches))  # m
+        if self.examples > projection.rows:
+            raise ValueError(
+                f"{self.examples} public examples, more than the basis has rows ({projection.rows})"
+            )
         self.rank = 0
         self.share = self.previous_share = None  # of ||G||_F^2: the fresh basis, the old one
         # The old basis's share needs the public gradients before the refresh overwrites it:
@@ -61,13 +68,20 @@ class PublicBasis:
         self.gradient_seconds = None  # of the last refresh's per-example gradients
 
     def _chunks(self):
-        """Each public batch's per-variable gradient rows, computed as they are consumed (one
-        batch's gradients live at a time), timed into `gradient_seconds`."""
+        """Each public batch's (per-variable gradients, clip factors), computed as consumed."""
+        for batch in self.batches:
+            yield self._gradients_and_factors(batch)
+
+    def _write_rows(self):
+        """Writes every public batch's gradients into the basis blocks; returns m, timing the
+        gradients into `gradient_seconds`."""
+        m = 0
         for batch in self.batches:
             t0 = time.time()
-            rows = [r for r in self._rows_by_variable(batch)]
+            self._write_public_rows(batch, tf.constant(m))
+            m += int(tf.reduce_sum(batch["mask"]))
             self.gradient_seconds += time.time() - t0
-            yield rows
+        return m
 
     def refresh(self):
         """Recomputes the basis in place (projection.py); returns the seconds it took."""
@@ -78,7 +92,7 @@ class PublicBasis:
         self.previous_share = None
         if self.measure_previous_share and self.projection.active:
             self.previous_share = self.projection.captured_share(self._chunks())
-        self.rank, self.share = self.projection.refresh(self._chunks())
+        self.rank, self.share = self.projection.finish_refresh(self._write_rows())
         seconds = time.time() - t0
         logging.info(
             "PDP basis refreshed: rank %d (k=%d, m=%d) in %.1f s (%.1f s of per-example "
