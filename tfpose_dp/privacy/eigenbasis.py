@@ -13,22 +13,21 @@ import tensorflow as tf
 
 
 def _column_blocks(gradients, width=1 << 20):
-    """The public gradients as (m, p_b) float32 column blocks of <= `width` columns, in
-    order. A list is taken as given (the trainer passes one block per variable and never
-    concatenates the (m, p) matrix), its wider blocks cut; a matrix is cut into slices."""
-    given = gradients if isinstance(gradients, (list, tuple)) else [gradients]
-    blocks = []
-    for block in given:
-        block = tf.convert_to_tensor(block, tf.float32)
-        cols = int(block.shape[1])
-        blocks += [block[:, start : start + width] for start in range(0, cols, width)]
-    return blocks
+    """The public gradients as (m, p_b) float32 column blocks, in order. A list is taken as
+    given (the trainer passes one block per variable, never concatenated, and a slice of a
+    wide variable would be a copy held through the whole solution: 2 GB for TinyViT-21M's last
+    stage); a matrix is cut into slices of <= `width` columns."""
+    if isinstance(gradients, (list, tuple)):
+        return [tf.convert_to_tensor(block, tf.float32) for block in gradients]
+    matrix = tf.convert_to_tensor(gradients, tf.float32)
+    return [matrix[:, start : start + width] for start in range(0, int(matrix.shape[1]), width)]
 
 
 @tf.function(reduce_retracing=True)
 def _gram(blocks):
     """G G^T: each block's float32 product summed in float64. Independent products of
-    blocks run in parallel; the float32 sums over <= 1M columns keep ~1e-6 relative error
+    blocks run in parallel; a float32 sum over 1.4M columns (TinyViT-21M's widest variable)
+    keeps 3e-6 relative error
     (float64 products throughout were 4x slower on CPU)."""
     return tf.add_n([tf.cast(tf.matmul(b, b, transpose_b=True), tf.float64) for b in blocks])
 
