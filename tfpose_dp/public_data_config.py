@@ -58,7 +58,10 @@ class PdpConfig:
     basis_refresh_steps: int = setting(
         20,
         "PDP: recompute the subspace every s steps (20: measured better than 100 on every "
-        "seed, README 'How often to refresh the PDP basis'). Each refresh logs the public "
+        "seed, README 'How often to refresh the PDP basis'; its cost is a refresh's m "
+        "per-example gradients every s steps, m/(B s) = 31 % of the gradients at the "
+        "defaults: accepted; 100 meets PDP's +10 % over DP at the paper's setting, "
+        "docs/speed.md). Each refresh logs the public "
         "gradient energy share of the new basis and of the s-step-old one it replaces "
         "(tools/refresh_table.py tabulates them).",
         at_least=1,
@@ -68,9 +71,9 @@ class PdpConfig:
     )
     max_basis_gb: float = setting(
         12.0,
-        "PDP: refuse a run whose basis refresh would hold more than this many GB: the basis "
-        "three times over (4 p k bytes each) and the public gradients (4 p m); the allocator "
-        "adds ~35 % (README 'Speed and memory').",
+        "PDP: refuse a run whose basis refresh would hold more than this many GB: the basis, "
+        "4 max(k, m) p bytes, written in place of the public gradients, and one chunk of them "
+        "(the memory plan printed before training; the runtime adds ~10-25 %, docs/speed.md).",
         above=0,
     )
     pdp_diagnostics: bool = setting(

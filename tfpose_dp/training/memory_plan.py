@@ -2,8 +2,8 @@
 --dry_run, so that a plan that cannot fit is seen before hours are spent.
 
 Counts float32 tensors whose size the configuration fixes; activations (which depend on the
-input size and the backend) and the allocator's slack (~35 % measured for a PDP refresh on
-CPU, docs/speed.md) come on top.
+input size and the backend) and the runtime's own come on top. What PDP adds was measured at
+-20 % to +1 % of its plan on CPU (docs/speed.md "PDP's memory").
 
 >>> plan = memory_plan(1000, 800, "adam", "vmap", 16, "pdp", 10, 20, private=True)
 >>> plan["per_example_gradients"] == 4 * 800 * 16 / 2**20, plan["pdp_basis"] == 4 * 20 * 800 / 2**20
