@@ -114,3 +114,37 @@ def test_the_public_data_alone_is_a_row_and_the_bar_of_every_gain(tmp_path):
     stage = "DP-SGD after the public stage public mix cosine | 0.2 | 0.200 | 3 (0,1,2) |"
     assert f"| {stage} 59.00 +- 1.00 | 7.00 +- 0.00 | +5.00 |" in table
     assert "| DP-SGD | 0.2 | 0.200 | 3 (0,1,2) | 50.00 +- 0.00 | 5.00 +- 0.00 | -4.00 |" in table
+
+
+def test_recorded_cells_are_plotted_with_their_reference_lines(tmp_path):
+    import importlib.util
+
+    cells = tmp_path / "cells.csv"
+    cells.write_text(
+        "# a recorded grid\n"
+        "method,label,epsilon,mean,sd\n"
+        "dpsgd,,0.2,48.95,0.56\n"
+        "dpsgd,,1,55.01,0.92\n"
+        "dpsgd+stage,,0.2,57.02,0.93\n"
+        'public_alone,"public data alone",,51.93,2.49\n'
+        "start,public model,,38.30,\n"
+    )
+    spec = importlib.util.spec_from_file_location(
+        "results_table", os.path.join(REPO, "tools", "results_table.py")
+    )
+    results_table = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(results_table)
+    lines, references = results_table.read_cells(str(cells))
+    assert lines == {
+        "dpsgd": [(0.2, 48.95, 0.56), (1.0, 55.01, 0.92)],
+        "dpsgd+stage": [(0.2, 57.02, 0.93)],
+    }
+    assert references == [
+        ("public_alone", "public data alone", 51.93, 2.49),
+        ("start", "public model", 38.30, 0.0),
+    ]
+    png = tmp_path / "grid.png"
+    args = [sys.executable, "tools/results_table.py", f"--cells_csv={cells}", f"--output_png={png}"]
+    out = subprocess.run(args, cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert png.stat().st_size > 10_000

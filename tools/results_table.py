@@ -1,6 +1,8 @@
 """Collects finished runs into a table of mean +- sd per (method, epsilon) and a plot.
 
   python tools/results_table.py --runs='runs/grid/*' --output_md=results.md --output_png=results.png
+  python tools/results_table.py --cells_csv=docs/finetune_grid16k.csv \
+      --output_png=docs/finetune_grid.png
 
 Reads each run's `final_metrics.json` (written by tfpose_dp.train at the end of training).
 Runs of the same pipeline (method, public stage, public mix) and target epsilon are one cell
@@ -22,6 +24,9 @@ flags.DEFINE_string("runs", "runs/*", "Glob of model dirs.")
 flags.DEFINE_string("output_md", "results.md", "Markdown table path.")
 flags.DEFINE_string("output_png", "results.png", "Plot path.")
 flags.DEFINE_string("title", "", "Plot title.")
+flags.DEFINE_string(
+    "cells_csv", "", "Plot recorded cells (method,label,epsilon,mean,sd) instead of runs."
+)
 FLAGS = flags.FLAGS
 
 LABELS = {"pdp": "PDP-SGD", "dpsgd": "DP-SGD", "nonprivate": "non-private", "gep": "GEP"}
@@ -158,53 +163,75 @@ def markdown(rows):
 
 
 def plot(rows, path, title=""):
+    """The plot of finished runs (see `draw`)."""
+    grouped, start = cells(rows)
+    lines = collections.defaultdict(list)
+    for method, eps in grouped:
+        if eps is not None:
+            lines[method].append((eps, *mean_sd([r["pckh@0.5"] for r in grouped[(method, eps)]])))
+    references = []
+    if ("nonprivate", None) in grouped:
+        scores = [r["pckh@0.5"] for r in grouped[("nonprivate", None)]]
+        references.append(("nonprivate", "non-private fine-tuning", *mean_sd(scores)))
+    if start is not None:
+        references.append(("start", "public model, no fine-tuning", start, 0.0))
+    if public_alone(rows):
+        references.append(("public_alone", PUBLIC_ALONE, *mean_sd(public_alone(rows))))
+    draw(lines, references, path, title)
+
+
+def read_cells(path):
+    """Cells recorded as mean and sd (docs/finetune_grid16k.csv: the grid whose runs are not
+    kept): (lines, references) for `draw`. A row without epsilon is a reference line."""
+    import csv
+
+    lines, references = collections.defaultdict(list), []
+    with open(path) as f:
+        for row in csv.DictReader(line for line in f if not line.startswith("#")):
+            mean, sd = float(row["mean"]), float(row["sd"] or 0.0)
+            if row["epsilon"]:
+                lines[row["method"]].append((float(row["epsilon"]), mean, sd))
+            else:
+                references.append((row["method"], row["label"], mean, sd))
+    return lines, references
+
+
+def draw(lines, references, path, title=""):
+    """PCKh@0.5 against epsilon (log axis), +-1 sd bars, one line per pipeline ({method:
+    [(eps, mean, sd)]}); references [(key, label, mean, sd)] as horizontal lines and bands."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    grouped, start = cells(rows)
-    fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=120)
-    for method in sorted({m for m, e in grouped if e is not None}):
-        points = sorted(
-            (e, *mean_sd([r["pckh@0.5"] for r in grouped[(m, e)]]))
-            for m, e in grouped
-            if m == method and e is not None
-        )
-        eps, mean, sd = zip(*points)
+    fig, ax = plt.subplots(figsize=(9.0, 4.2), dpi=120)
+    for method in sorted(lines):
+        eps, mean, sd = zip(*sorted(lines[method]))
+        colour = COLOURS.get(method.split("+")[0])
+        style = "-" if "+stage" in method else ":"
         ax.errorbar(
             eps,
             mean,
             yerr=sd,
             marker="o",
             capsize=4,
-            color=COLOURS.get(method),
+            color=colour,
+            linestyle=style,
             label=method_label(method),
         )
-    references = []
-    if ("nonprivate", None) in grouped:
-        references.append(
-            (
-                "nonprivate",
-                "non-private fine-tuning",
-                *mean_sd([r["pckh@0.5"] for r in grouped[("nonprivate", None)]]),
-            )
-        )
-    if start is not None:
-        references.append(("start", "public model, no fine-tuning", start, 0.0))
-    if public_alone(rows):
-        references.append(("public_alone", PUBLIC_ALONE, *mean_sd(public_alone(rows))))
     for key, label, mean, sd in references:
         ax.axhline(mean, color=COLOURS[key], linestyle="--", label=label)
         if sd:
             ax.axhspan(mean - sd, mean + sd, color=COLOURS[key], alpha=0.15)
     ax.set_xscale("log")
+    ticks = sorted({eps for points in lines.values() for eps, _, _ in points})
+    ax.set_xticks(ticks, [f"{eps:g}" for eps in ticks])
     ax.set_xlabel("epsilon (log scale)")
     ax.set_ylabel("val PCKh@0.5 (mean +- sd over seeds)")
     if title:
         ax.set_title(title)
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
@@ -212,6 +239,9 @@ def plot(rows, path, title=""):
 
 def main(argv):
     del argv
+    if FLAGS.cells_csv:
+        draw(*read_cells(FLAGS.cells_csv), FLAGS.output_png, FLAGS.title)
+        return
     rows = collect(FLAGS.runs)
     if not rows:
         raise SystemExit(f"no finished runs (final_metrics.json) match --runs={FLAGS.runs}")
