@@ -116,14 +116,12 @@ class SubspaceProjection:
         """Writes one chunk of public per-example gradients at row `start`: `parts` one (b, ...)
         gradient per variable, `scale` (n,), n <= b, the factor of each of the first n examples
         (the rest, padding, are not written). Callable inside a tf.function that computes the
-        gradients: each is then freed once written. One variable at a time, so that a single
-        block-sized temporary is alive."""
+        gradients: each is then freed once written. One variable after the other, so that one
+        variable's scaled rows are the only temporary."""
         written = []
-        # Smallest first: by the time a large block's copy is made, the gradients written
-        # before it have been freed, more than the copy takes.
-        for i in sorted(range(len(parts)), key=lambda i: self.sizes[i]):
+        for block, part in zip(self.blocks, parts):
             with tf.control_dependencies(written[-1:]):
-                written.append(_write_block_rows(self.blocks[i], parts[i], scale, start))
+                written.append(_write_block_rows(block, part, scale, start))
         return written[-1]
 
     def write_rows(self, chunks):
