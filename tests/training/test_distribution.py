@@ -148,3 +148,28 @@ def test_each_drawn_example_goes_to_exactly_one_replica(synthetic_dir):
 def test_chunk_that_does_not_split_evenly_is_a_clear_error():
     with pytest.raises(DistributionError, match="multiple of the 3 replicas"):
         replica_slice_size(8, 3)
+
+
+def test_a_pdp_refresh_on_mirrored_blocks_writes_every_replica_the_reference_basis():
+    """The refresh's in-place row writes are compiled for one device: a mirrored block is
+    written copy by copy."""
+    from tfpose_dp.privacy.eigenbasis import top_eigenbasis
+
+    mirrored = _mirrored()
+    g = np.random.default_rng(0).normal(size=(9, 60)).astype(np.float32)
+    with mirrored.scope():
+        projection = SubspaceProjection([[25], [35]], 5, 9)
+
+    def chunks():
+        for start in range(0, 9, 4):
+            rows = g[start : start + 4]
+            yield [tf.constant(rows[:, :25]), tf.constant(rows[:, 25:])], tf.ones([len(rows)])
+
+    r, _ = projection.refresh(chunks())
+    expected = top_eigenbasis(g, 5).numpy()
+    for block in projection.blocks:
+        copies = [c.numpy() for c in block.values]
+        assert len(copies) == 2
+        np.testing.assert_array_equal(copies[0], copies[1])
+    v = projection.basis_matrix().numpy()[:, :r]
+    np.testing.assert_allclose(v @ v.T, expected @ expected.T, atol=1e-5)

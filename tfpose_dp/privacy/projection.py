@@ -40,11 +40,18 @@ def _replicated_scalar(value, name):
 
 
 def _write_block_rows(block, part, scale, start):
-    """block[start : start + n] = scale[:, None] * part[:n] (n = len(scale))."""
+    """block[start : start + n] = scale[:, None] * part[:n] (n = len(scale)). A mirrored
+    block (tf.distribute) is written copy by copy, each on its own device: XLA compiles for
+    one device."""
     n = tf.shape(scale)[0]
-    return _update_rows(
-        block, tf.reshape(part, [tf.shape(part)[0], -1])[:n] * scale[:, None], start
-    )
+    rows = tf.reshape(part, [tf.shape(part)[0], -1])[:n] * scale[:, None]
+    if not isinstance(block, tf.distribute.DistributedValues):
+        return _update_rows(block, rows, start)
+    written = []
+    for copy in block.values:
+        with tf.device(copy.device), tf.control_dependencies(written[-1:]):
+            written.append(_update_rows(copy, rows, start))
+    return written[-1]
 
 
 @tf.function(jit_compile=True, reduce_retracing=True)
