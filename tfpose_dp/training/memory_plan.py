@@ -59,6 +59,6 @@ def describe(plan):
     """One log line."""
     parts = ", ".join(f"{name} {value:,.0f}" for name, value in plan.items() if name != "total")
     return (
-        f"Memory plan (MB per replica, activations and allocator slack not included): {parts}; "
+        f"Memory plan (MB per replica, activations and the runtime's own not included): {parts}; "
         f"total {plan['total']:,.0f}"
     )
