@@ -27,8 +27,7 @@ def _column_blocks(gradients, width=1 << 20):
 def _gram(blocks):
     """G G^T: each block's float32 product summed in float64. Independent products of
     blocks run in parallel; a float32 sum over 1.4M columns (TinyViT-21M's widest variable)
-    keeps 3e-6 relative error
-    (float64 products throughout were 4x slower on CPU)."""
+    keeps 3e-6 relative error (float64 products throughout were 4x slower on CPU)."""
     return tf.add_n([tf.cast(tf.matmul(b, b, transpose_b=True), tf.float64) for b in blocks])
 
 

@@ -39,12 +39,16 @@ def _replicated_scalar(value, name):
     )
 
 
-def _write_block_rows(block, part, scale, start):
-    """block[start : start + n] = scale[:, None] * part[:n] (n = len(scale)). A mirrored
-    block (tf.distribute) is written copy by copy, each on its own device: XLA compiles for
-    one device."""
+def _scaled_rows(part, scale):
+    """scale[:, None] * part[:n] as (n, p_v) rows (n = len(scale)): a chunk's public
+    per-example gradients of one variable, each with its clip factor, padding dropped."""
     n = tf.shape(scale)[0]
-    rows = tf.reshape(part, [tf.shape(part)[0], -1])[:n] * scale[:, None]
+    return tf.reshape(part, [tf.shape(part)[0], -1])[:n] * scale[:, None]
+
+
+def _assign_rows(block, rows, start):
+    """block[start : start + len(rows)] = rows. A mirrored block (tf.distribute) is written
+    copy by copy, each on its own device: XLA compiles for one device."""
     if not isinstance(block, tf.distribute.DistributedValues):
         return _update_rows(block, rows, start)
     written = []
@@ -128,7 +132,7 @@ class SubspaceProjection:
         written = []
         for block, part in zip(self.blocks, parts):
             with tf.control_dependencies(written[-1:]):
-                written.append(_write_block_rows(block, part, scale, start))
+                written.append(_assign_rows(block, _scaled_rows(part, scale), start))
         return written[-1]
 
     def write_rows(self, chunks):
@@ -158,9 +162,8 @@ class SubspaceProjection:
         """The top-k basis of the m public gradients written in the blocks' first rows (by
         `write_chunk`s), built in place of them. Returns (r, its share of their energy)."""
         if m < self.rows:  # rows of the old basis beyond the public gradients
-            zeros = tf.zeros([self.rows - m])
             for block, n in zip(self.blocks, self.sizes):
-                _write_block_rows(block, tf.zeros([self.rows - m, n]), zeros, m)
+                _assign_rows(block, tf.zeros([self.rows - m, n]), tf.constant(m))
         w, correction, share = eigen_solution(self.blocks, self.k, rel_tol)
         if w is None:
             self.set_basis(tf.zeros([self.num_params, 0]))
@@ -176,8 +179,7 @@ class SubspaceProjection:
         current span."""
         inside = total = 0.0
         for parts, scale in chunks:
-            n = int(scale.shape[0])
-            rows = [tf.reshape(p, [p.shape[0], -1])[:n] * scale[:, None] for p in parts]
+            rows = [_scaled_rows(p, scale) for p in parts]
             coords = tf.add_n(
                 [tf.matmul(p, b, transpose_b=True) for p, b in zip(rows, self.blocks)]
             )

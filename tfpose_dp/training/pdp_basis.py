@@ -55,7 +55,8 @@ class PublicBasis:
 
         self._gradients_and_factors = tf.function(gradients_and_factors)
         self._write_public_rows = write_public_rows
-        self.examples = int(sum(float(tf.reduce_sum(b["mask"])) for b in batches))  # m
+        self._counts = [int(tf.reduce_sum(b["mask"])) for b in batches]  # real examples
+        self.examples = sum(self._counts)  # m
         if self.examples > projection.rows:
             raise ValueError(
                 f"{self.examples} public examples, more than the basis has rows ({projection.rows})"
@@ -76,10 +77,10 @@ class PublicBasis:
         """Writes every public batch's gradients into the basis blocks; returns m, timing the
         gradients into `gradient_seconds`."""
         m = 0
-        for batch in self.batches:
+        for batch, count in zip(self.batches, self._counts):
             t0 = time.time()
             self._write_public_rows(batch, tf.constant(m))
-            m += int(tf.reduce_sum(batch["mask"]))
+            m += count
             self.gradient_seconds += time.time() - t0
         return m
 
