@@ -1,3 +1,4 @@
+import functools
 import json
 import os
 import subprocess
@@ -111,14 +112,33 @@ def test_the_public_data_alone_is_a_row_and_the_bar_of_every_gain(tmp_path):
     table, _ = _table(runs, tmp_path)
     alone = "| public data alone (non-private, the public set only) | - | - | 3 | 54.00 +- 2.00 |"
     assert f"{alone} - | - |" in table
-    stage = "DP-SGD after the public stage public mix cosine | 0.2 | 0.200 | 3 (0,1,2) |"
+    stage = "DP-SGD after the public stage, public mix cosine | 0.2 | 0.200 | 3 (0,1,2) |"
     assert f"| {stage} 59.00 +- 1.00 | 7.00 +- 0.00 | +5.00 |" in table
     assert "| DP-SGD | 0.2 | 0.200 | 3 (0,1,2) | 50.00 +- 0.00 | 5.00 +- 0.00 | -4.00 |" in table
 
 
-def test_recorded_cells_are_plotted_with_their_reference_lines(tmp_path):
+@functools.cache
+def _results_table_module():
+    """The tool as a module, loaded once (its absl flags may be defined only once)."""
     import importlib.util
 
+    spec = importlib.util.spec_from_file_location(
+        "results_table", os.path.join(REPO, "tools", "results_table.py")
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_pipelines_label_names_its_stage_and_its_public_mix():
+    label = _results_table_module().method_label
+    assert label("dpsgd") == "DP-SGD"
+    assert label("dpsgd+stage") == "DP-SGD after the public stage"
+    assert label("pdp+stage+mix:constant:0.3") == "PDP-SGD after the public stage, public mix 0.3"
+    assert label("gep+mix:cosine") == "GEP, public mix cosine"
+
+
+def test_recorded_cells_are_plotted_with_their_reference_lines(tmp_path):
     cells = tmp_path / "cells.csv"
     cells.write_text(
         "# a recorded grid\n"
@@ -129,11 +149,7 @@ def test_recorded_cells_are_plotted_with_their_reference_lines(tmp_path):
         'public_alone,"public data alone",,51.93,2.49\n'
         "start,public model,,38.30,\n"
     )
-    spec = importlib.util.spec_from_file_location(
-        "results_table", os.path.join(REPO, "tools", "results_table.py")
-    )
-    results_table = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(results_table)
+    results_table = _results_table_module()
     lines, references = results_table.read_cells(str(cells))
     assert lines == {
         "dpsgd": [(0.2, 48.95, 0.56), (1.0, 55.01, 0.92)],

@@ -54,9 +54,13 @@ def pipeline(row):
 
 def method_label(name):
     base, *extras = name.split("+")
-    words = {"stage": "after the public stage"}
-    parts = [words.get(e, e.replace("mix:", "public mix ")) for e in extras]
-    return " ".join([LABELS.get(base, base), *parts])
+    label = LABELS.get(base, base)
+    for extra in extras:
+        if extra == "stage":
+            label += " after the public stage"
+        else:  # mix:constant:0.3 -> "public mix 0.3", mix:cosine -> "public mix cosine"
+            label += ", public mix " + extra.split(":")[-1]
+    return label
 
 
 def public_alone(rows):
