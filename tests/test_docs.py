@@ -4,6 +4,7 @@ defines, and every flagfile it names exists (as do the flags inside the flagfile
 import glob
 import os
 import re
+import shlex
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -26,8 +27,26 @@ def commands(text):
     for line in lines:
         for match in PROGRAM.finditer(line):
             rest = line[match.end() :].split("|")[0]
-            found.append((match.group(1) or match.group(2), rest.split()))
+            found.append((match.group(1) or match.group(2), _tokens(rest)))
     return found
+
+
+def _tokens(text):
+    """Shell words: a quoted value (--stage_args="--model=X --trainable=Y") stays one word."""
+    try:
+        return shlex.split(text)
+    except ValueError:  # an unbalanced quote in prose
+        return text.split()
+
+
+def passed_to_train(tokens):
+    """The training flags a tool passes on (--X_args="...", finetune_grid's and the baseline's)."""
+    return [
+        inner
+        for t in tokens
+        if t.startswith("--") and t.split("=", 1)[0].endswith("_args") and "=" in t
+        for inner in _tokens(t.split("=", 1)[1])
+    ]
 
 
 def flag_names(tokens):
@@ -81,6 +100,7 @@ def test_every_documented_flag_exists(documented, defined):
         f"{doc}: {flag}"
         for doc, program, tokens in documented
         for flag in unknown_flags(program, tokens, defined)
+        + unknown_flags("tfpose_dp.train", passed_to_train(tokens), defined)
     ]
     assert not wrong, wrong
 
@@ -104,7 +124,20 @@ def test_every_flagfile_named_exists_and_holds_known_train_flags(documented, def
 def test_a_renamed_flag_is_caught(defined):
     text = "Run `python -m tfpose_dp.train --flagfile=flags/quickstart.cfg\n--epsilonn=1`.\n"
     text += "```bash\npython tools/benchmark_step.py --skip_stock \\\n    --roundz=2\n```\n"
+    text += (
+        'Or `python tools/finetune_grid.py --stage_args="--model=tiny_vit_5m --trainabel=all"`.\n'
+    )
     found = commands(text)
-    defined = {**defined, "tools/benchmark_step.py": _defined("tools/benchmark_step.py")[1]}
-    wrong = [f for program, tokens in found for f in unknown_flags(program, tokens, defined)]
-    assert sorted(wrong) == ["tfpose_dp.train --epsilonn", "tools/benchmark_step.py --roundz"]
+    tools = ("tools/benchmark_step.py", "tools/finetune_grid.py")
+    defined = {**defined, **dict(_defined(tool) for tool in tools)}
+    wrong = [
+        f
+        for program, tokens in found
+        for f in unknown_flags(program, tokens, defined)
+        + unknown_flags("tfpose_dp.train", passed_to_train(tokens), defined)
+    ]
+    assert sorted(wrong) == [
+        "tfpose_dp.train --epsilonn",
+        "tfpose_dp.train --trainabel",
+        "tools/benchmark_step.py --roundz",
+    ]
