@@ -63,6 +63,13 @@ def unknown_flags(program, tokens, defined):
     ]
 
 
+def wrong_flags(program, tokens, defined):
+    """unknown_flags of a command and of the training flags it passes on (--X_args)."""
+    return unknown_flags(program, tokens, defined) + unknown_flags(
+        "tfpose_dp.train", passed_to_train(tokens), defined
+    )
+
+
 def _defined(program):
     """The flag names `program` accepts (absl: --helpxml; argparse: its usage line)."""
     cmd = [sys.executable] + (["-m", program] if not program.endswith(".py") else [program])
@@ -99,8 +106,7 @@ def test_every_documented_flag_exists(documented, defined):
     wrong = [
         f"{doc}: {flag}"
         for doc, program, tokens in documented
-        for flag in unknown_flags(program, tokens, defined)
-        + unknown_flags("tfpose_dp.train", passed_to_train(tokens), defined)
+        for flag in wrong_flags(program, tokens, defined)
     ]
     assert not wrong, wrong
 
@@ -130,12 +136,7 @@ def test_a_renamed_flag_is_caught(defined):
     found = commands(text)
     tools = ("tools/benchmark_step.py", "tools/finetune_grid.py")
     defined = {**defined, **dict(_defined(tool) for tool in tools)}
-    wrong = [
-        f
-        for program, tokens in found
-        for f in unknown_flags(program, tokens, defined)
-        + unknown_flags("tfpose_dp.train", passed_to_train(tokens), defined)
-    ]
+    wrong = [f for program, tokens in found for f in wrong_flags(program, tokens, defined)]
     assert sorted(wrong) == [
         "tfpose_dp.train --epsilonn",
         "tfpose_dp.train --trainabel",
