@@ -5,7 +5,8 @@
 Cells: non-private fine-tuning, and each private method at each epsilon, one run per seed;
 every run is `python -m tfpose_dp.train --flagfile=F --init_from=PUBLIC --seed=S ...` with the
 method's own extra flags (each method is tuned on its own, on seeds the grid does not use).
-Finished runs are skipped, so the command can be re-run after an interruption. The exact
+Finished runs are skipped, so the command can be re-run after an interruption (an interrupted
+run resumes from its last checkpoint, its log appended to). The exact
 command of every run goes to OUTPUT_ROOT/commands.txt; the table and the plot to
 OUTPUT_ROOT/results.md and results.png (tools/results_table.py).
 """
@@ -100,7 +101,8 @@ def main(argv):
         print(shlex.join(argv), flush=True)
         if FLAGS.dry_run:
             continue
-        with open(model_dir + ".log", "w") as log:
+        # Append: an interrupted cell resumes from its checkpoint and keeps its first log.
+        with open(model_dir + ".log", "a") as log:
             result = subprocess.run(argv, stdout=log, stderr=subprocess.STDOUT, check=False)
         if result.returncode != 0:
             print(f"FAILED ({result.returncode}): {model_dir}; see {model_dir}.log", flush=True)
