@@ -164,3 +164,13 @@ def test_recorded_cells_are_plotted_with_their_reference_lines(tmp_path):
     out = subprocess.run(args, cwd=REPO, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert png.stat().st_size > 10_000
+
+
+def test_tied_methods_are_drawn_side_by_side_around_their_epsilon():
+    dodged = _results_table_module().dodged
+    left, middle, right = (dodged([0.2, 1.0], i, 3) for i in range(3))
+    assert middle == [0.2, 1.0]  # an odd count keeps the middle line on its eps
+    assert left[0] < 0.2 < right[0] and left[1] < 1.0 < right[1]
+    assert 0.9 < left[0] / 0.2 and right[1] / 1.0 < 1.1  # beside its eps, not at another one
+    two = [dodged([8.0], i, 2)[0] for i in range(2)]
+    assert two[0] < 8.0 < two[1] and abs(two[0] * two[1] - 64.0) < 1e-9  # centred on the log axis

@@ -200,6 +200,15 @@ def read_cells(path):
     return lines, references
 
 
+DODGE = 1.04  # horizontal offset factor between the lines on the log epsilon axis
+
+
+def dodged(eps, index, count):
+    """Line `index` of `count` drawn a little to the side of its eps (a factor on the log
+    axis, the lines centred on it), so that tied methods do not hide each other."""
+    return [e * DODGE ** (index - (count - 1) / 2) for e in eps]
+
+
 def draw(lines, references, path, title=""):
     """PCKh@0.5 against epsilon (log axis), +-1 sd bars, one line per pipeline ({method:
     [(eps, mean, sd)]}); references [(key, label, mean, sd)] as horizontal lines and bands."""
@@ -209,8 +218,10 @@ def draw(lines, references, path, title=""):
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(9.0, 4.2), dpi=120)
-    for method in sorted(lines):
+    methods = sorted(lines)
+    for i, method in enumerate(methods):
         eps, mean, sd = zip(*sorted(lines[method]))
+        eps = dodged(eps, i, len(methods))
         colour = COLOURS.get(method.split("+")[0])
         style = "-" if "+stage" in method else ":"
         ax.errorbar(
