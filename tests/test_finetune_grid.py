@@ -49,6 +49,7 @@ def test_a_rerun_cell_keeps_the_log_of_its_interrupted_part(tmp_path):
     out = subprocess.run(args, cwd=REPO, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert "FAILED" in out.stdout
-    first, *rest = log.read_text().splitlines()
+    first, started, *rest = log.read_text().splitlines()
     assert first == "first part of the run"
+    assert started.startswith("# ") and "--model_dir=" in started  # where the re-run begins
     assert any("missing.cfg" in line for line in rest)

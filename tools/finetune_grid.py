@@ -103,6 +103,8 @@ def main(argv):
             continue
         # Append: an interrupted cell resumes from its checkpoint and keeps its first log.
         with open(model_dir + ".log", "a") as log:
+            log.write(f"# {shlex.join(argv)}\n")  # where each (re)start begins
+            log.flush()
             result = subprocess.run(argv, stdout=log, stderr=subprocess.STDOUT, check=False)
         if result.returncode != 0:
             print(f"FAILED ({result.returncode}): {model_dir}; see {model_dir}.log", flush=True)
