@@ -12,11 +12,11 @@ from tfpose_dp.runs import checkpoints
 from tfpose_dp.runs.restore import checkpoint_dir, load_trained_model
 
 
-def _stored_model_values(ckpt):
+def _stored_model_values(reader):
     """{name: shape} of the model weights stored in a preset (not the checkpoint's bookkeeping)."""
     return {
         name: shape
-        for name, shape in tf.train.list_variables(checkpoints.checkpoint_prefix(ckpt))
+        for name, shape in reader.get_variable_to_shape_map().items()
         if name.startswith("model/") and name.endswith("/.ATTRIBUTES/VARIABLE_VALUE")
     }
 
@@ -34,12 +34,12 @@ def test_a_preset_is_public_and_restores_whole(name):
     assert config.data.data_dir is None, "a preset trains on the built-in public people only"
 
     ckpt = checkpoint_dir(path)
-    stored = _stored_model_values(ckpt)
+    reader = tf.train.load_checkpoint(checkpoints.checkpoint_prefix(ckpt))
+    stored = _stored_model_values(reader)
     assert len(stored) == len(model.weights), "every model weight is in the preset, no more"
     assert sum(int(np.prod(s)) for s in stored.values()) == model.count_params()
 
     # Restored, not left at initialisation: the weights equal the stored values.
-    reader = tf.train.load_checkpoint(checkpoints.checkpoint_prefix(ckpt))
     stored_sums = sorted(float(np.abs(reader.get_tensor(n)).sum()) for n in stored)
     model_sums = sorted(float(np.abs(w.numpy()).sum()) for w in model.weights)
     np.testing.assert_allclose(model_sums, stored_sums, rtol=1e-6)
