@@ -338,12 +338,11 @@ def _restore(run, ckpt, state):
         int(run.optimizer.iterations.numpy()),
         run.ledger.trained_steps if run.plan is not None else None,
     )
-    logging.info(
-        "Resuming from %s at step %d (eps spent so far %.4f)",
-        ckpt,
-        run.step,
-        state.get("epsilon", 0.0),
+    # A non-private run records eps = inf: say it is non-private instead of "spent inf".
+    spent = (
+        "non-private" if run.plan is None else f"eps spent so far {state.get('epsilon', 0.0):.4f}"
     )
+    logging.info("Resuming from %s at step %d (%s)", ckpt, run.step, spent)
 
 
 def _restore_older_basis(projection, ckpt):
