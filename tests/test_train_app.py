@@ -65,7 +65,11 @@ def test_dp_run_then_resume_continues_the_same_ledger(tmp_path, synthetic_root):
 
     second = _run([f"--model_dir={model_dir}"], synthetic_root)
     assert second.returncode == 0, second.stderr[-3000:]
-    assert "Resuming from" in second.stderr and "at step 3" in second.stderr
+    resumed = [ln for ln in second.stderr.splitlines() if "Resuming from" in ln]
+    assert len(resumed) == 1 and "at step 3 (eps spent so far " in resumed[0], resumed
+    assert float(resumed[0].rsplit(" ", 1)[1].rstrip(")")) == pytest.approx(
+        partial["epsilon"], 1e-3
+    )
     # Progress lines say the pace (averaged over the log window) and when the run ends.
     progress = [ln for ln in second.stderr.splitlines() if "| eps " in ln and "s/step" in ln]
     assert progress and all("ETA" in ln and "ex/s" in ln and "ends" in ln for ln in progress)
