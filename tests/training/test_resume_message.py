@@ -1,5 +1,5 @@
-"""A resumed non-private run (whose ledger records eps = inf) says it is non-private, not
-"eps spent so far inf" (the DP run's resume line: tests/test_train_app.py)."""
+"""A resumed non-private run (whose ledger records eps = inf) says NON-PRIVATE (as its progress
+lines do), not "eps spent so far inf" (the DP run's resume line: tests/test_train_app.py)."""
 
 import logging
 
@@ -10,9 +10,9 @@ from tfpose_dp.training import trainer
 pytestmark = pytest.mark.slow  # end-to-end: trains a real model
 
 
-def test_a_resumed_nonprivate_run_says_non_private(run_config, tmp_path, caplog):
+def test_a_resumed_nonprivate_run_says_nonprivate(run_config, tmp_path, caplog):
     trainer.run(run_config(tmp_path, nonprivate=True, max_steps=1))
     with caplog.at_level(logging.INFO):
         trainer.run(run_config(tmp_path, nonprivate=True, max_steps=2))
     lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Resuming from")]
-    assert len(lines) == 1 and lines[0].endswith("at step 1 (non-private)"), lines
+    assert len(lines) == 1 and lines[0].endswith("at step 1 (NON-PRIVATE)"), lines

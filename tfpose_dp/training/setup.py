@@ -338,9 +338,9 @@ def _restore(run, ckpt, state):
         int(run.optimizer.iterations.numpy()),
         run.ledger.trained_steps if run.plan is not None else None,
     )
-    # A non-private run records eps = inf: say it is non-private instead of "spent inf".
+    # A non-private run records eps = inf: it says NON-PRIVATE, as its progress lines do.
     spent = (
-        "non-private" if run.plan is None else f"eps spent so far {state.get('epsilon', 0.0):.4f}"
+        "NON-PRIVATE" if run.plan is None else f"eps spent so far {state.get('epsilon', 0.0):.4f}"
     )
     logging.info("Resuming from %s at step %d (%s)", ckpt, run.step, spent)
 
