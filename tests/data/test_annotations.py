@@ -1,5 +1,6 @@
 import io
 import json
+import logging
 
 import numpy as np
 import pytest
@@ -76,6 +77,7 @@ def test_non_image_files_are_counted_skips(tmp_path):
 
 
 def test_corrupt_jpegs_are_counted_skips_not_errors_mid_epoch(tmp_path, caplog):
+    caplog.set_level(logging.DEBUG, logger="absl")  # every line, whatever absl's verbosity
     good = _jpeg_bytes(seed=1)
     (tmp_path / "a.jpg").write_bytes(good)
     garbage = np.random.RandomState(0).randint(0, 255, 3000).astype(np.uint8).tobytes()
