@@ -9,6 +9,7 @@ from absl import logging
 from tfpose_dp.config_validation import validate
 from tfpose_dp.eval.predictions import mean_pose_predictions
 from tfpose_dp.eval.scores import format_scores, headline, label, mean_pose_scores
+from tfpose_dp.models.tinyvit import VARIANTS
 from tfpose_dp.privacy.plan import NOT_COVERED, UNIT_OF_PRIVACY
 from tfpose_dp.runs.layout import FINAL_METRICS, private_dir
 from tfpose_dp.training import distribution, loop
@@ -135,6 +136,13 @@ def _announce(run):
         run.steps_per_epoch,
     )
     logging.info(describe(_memory_plan(run)))
+    if run.plan is not None and VARIANTS[config.model.model]["drop_path_rate"]:
+        logging.info(
+            "DropPath (stochastic depth) is off in this private run: its masks are drawn per "
+            "batch slot, so one record would change the others' (the published rate %g is "
+            "used without DP)",
+            VARIANTS[config.model.model]["drop_path_rate"],
+        )
     logging.info(
         "Devices: %s; each replica takes %d of every %d-slot chunk%s",
         distribution.describe(run.strategy),
