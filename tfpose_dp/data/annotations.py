@@ -12,6 +12,7 @@ import os
 import numpy as np
 
 from tfpose_dp.data.image_check import undecodable_images
+from tfpose_dp.data.label_ranges import describe_range, out_of_range
 from tfpose_dp.skeleton import NUM_JOINTS
 
 DATA_FORMATS = ("mpii", "coco")
@@ -219,7 +220,7 @@ def records_from_rows(rows, json_path, check_files, skipped, boxes=None, areas=N
     if not rows:
         raise AnnotationError(f"{json_path}: no usable records ({report})")
     cols = list(zip(*rows))
-    return PoseRecords(
+    records = PoseRecords(
         np.array(cols[0]),
         np.stack(cols[1]).astype(np.float32),
         np.array(cols[2], np.float32),
@@ -231,6 +232,16 @@ def records_from_rows(rows, json_path, check_files, skipped, boxes=None, areas=N
         boxes=None if boxes is None else np.asarray(boxes, np.float32)[keep],
         areas=None if areas is None else np.asarray(areas, np.float32)[keep],
     )
+    problem = out_of_range(records)
+    if problem is not None:
+        i, what = problem
+        image, cx, cy = records.ids[i]
+        raise AnnotationError(
+            f"{json_path}: the person in {image} centred near ({cx}, {cy}) has a label out of "
+            f"range: {what}. Each record needs {describe_range()}: fix or remove the record "
+            "(refused at load, so that no record can fail only when a step samples it)"
+        )
+    return records
 
 
 def load_any_file(json_path, image_dir, keypoints="mpii16"):

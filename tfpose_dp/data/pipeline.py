@@ -47,7 +47,7 @@ def augmentation_keys(records):
 
 
 def make_example_fn(records, input_size, codec, augment=None, seed=0):
-    """Returns fn(index, step) -> example dict; index -1 yields a masked padding example."""
+    """Returns fn(index, step) -> example dict; index -1 yields the constant padding example."""
     read_image = _image_reader(records)
     skeleton = codec.skeleton
     if records.joints.shape[1] != skeleton.num_joints:
@@ -67,10 +67,7 @@ def make_example_fn(records, input_size, codec, augment=None, seed=0):
         augmentation.Photometric(augment) if augment is not None and augment.photometric else None
     )
 
-    def example(index, step):
-        index = tf.cast(index, tf.int64)
-        real = index >= 0
-        i = tf.maximum(index, 0)
+    def real_example(i, step):
         image = decode_image(read_image(i))
         center = centers[i]
         box = transforms.fit_aspect(sizes[i][0], sizes[i][1], input_size)
@@ -89,19 +86,38 @@ def make_example_fn(records, input_size, codec, augment=None, seed=0):
         crop_joints = tf.where(flip, tf.gather(crop_joints, perm), crop_joints)
         vis = tf.where(flip, tf.gather(vis, perm), vis)
         target_x, target_y, weight = codec.encode(crop_joints, vis)
-        mask = tf.cast(real, tf.float32)
         return {
             "image": tf.ensure_shape(transforms.normalise_image(crop), [height, width, 3]),
             "target_x": target_x,
             "target_y": target_y,
-            "target_weight": weight * mask,
-            "mask": mask,
-            "index": index,
+            "target_weight": weight,
+            "mask": tf.constant(1.0),
             "crop_to_image": m,
             "joints": joints[i],
-            "visible": visible[i] * mask,
+            "visible": visible[i],
             "head_size": head_sizes[i],
         }
+
+    def padding():
+        """A constant all-zero example: reads no record, so no record reaches a padding slot
+        (a padding slot's gradient is masked, but a NaN one would survive 0 * NaN)."""
+        k = skeleton.num_joints
+        return {
+            "image": tf.zeros([height, width, 3]),
+            "target_x": tf.zeros([k, codec.bins_x]),
+            "target_y": tf.zeros([k, codec.bins_y]),
+            "target_weight": tf.zeros([k]),
+            "mask": tf.constant(0.0),
+            "crop_to_image": tf.eye(3),
+            "joints": tf.zeros([k, 2]),
+            "visible": tf.zeros([k]),
+            "head_size": tf.constant(0.0),
+        }
+
+    def example(index, step):
+        index = tf.cast(index, tf.int64)
+        out = tf.cond(index >= 0, lambda: real_example(index, step), padding)
+        return {**out, "index": index}
 
     return example
 

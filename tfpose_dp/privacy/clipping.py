@@ -63,23 +63,33 @@ def global_norms(per_example_grads):
 def group_norms(per_example_grads, groups):
     """For each example, the L2 norm of its group's summed gradient, shape (B,).
 
-    groups (B,): the slot of each example's group (< B), negative for padding (dropped from
-    every sum). Summed one variable at a time: no second (B, p) copy of the gradients.
+    groups (B,): the slot of each example's group (< B), negative for padding. A padding
+    slot is its own group (no real group is headed at a padding slot): its norm is its own,
+    so a non-finite padding gradient is seen by the non-finite check, never hidden in a real
+    group's sum. Summed one variable at a time: no second (B, p) copy of the gradients.
     """
     batch = tf.shape(groups)[0]
+    segments = _padding_apart(groups)
     squares = tf.zeros([batch])
     for g in per_example_grads:
-        summed = tf.math.unsorted_segment_sum(g, groups, batch)
+        summed = tf.math.unsorted_segment_sum(g, segments, batch)
         squares += tf.reduce_sum(tf.reshape(tf.square(summed), [batch, -1]), 1)
-    return tf.gather(tf.sqrt(squares), tf.maximum(groups, 0))
+    return tf.gather(tf.sqrt(squares), segments)
+
+
+def _padding_apart(groups):
+    """Segment ids: each example's group, and each padding slot (negative) its own slot."""
+    slots = tf.range(tf.shape(groups)[0], dtype=groups.dtype)
+    return tf.where(groups < 0, slots, groups)
 
 
 def sum_by_group(per_example_grads, mask, groups):
     """(each group's summed gradients at its slot, 1 where a slot heads a real group): the
     groups as examples, for methods that clip whole per-example gradients (GEP)."""
     batch = tf.shape(groups)[0]
-    summed = [tf.math.unsorted_segment_sum(g, groups, batch) for g in per_example_grads]
-    members = tf.math.unsorted_segment_sum(tf.cast(mask, tf.float32), groups, batch)
+    segments = _padding_apart(groups)
+    summed = [tf.math.unsorted_segment_sum(g, segments, batch) for g in per_example_grads]
+    members = tf.math.unsorted_segment_sum(tf.cast(mask, tf.float32), segments, batch)
     return summed, tf.minimum(members, 1.0)
 
 
