@@ -1,5 +1,6 @@
 import io
 import json
+import os
 import logging
 
 import numpy as np
@@ -100,15 +101,30 @@ def test_image_checks_are_cached_and_redone_when_a_file_changes(tmp_path, monkey
     for i in range(3):
         (tmp_path / f"{i}.jpg").write_bytes(_jpeg_bytes(seed=i))
         paths.append(str(tmp_path / f"{i}.jpg"))
-    assert image_check.undecodable_images(paths) == set()
+    private = tmp_path / "private"
+    private.mkdir()
     checked = []
     real = image_check._decodes
     monkeypatch.setattr(image_check, "_decodes", lambda todo: checked.extend(todo) or real(todo))
-    assert image_check.undecodable_images(paths) == set()
-    assert checked == []
-    (tmp_path / "1.jpg").write_bytes(b"<html>replaced by an error page</html>")
-    assert image_check.undecodable_images(paths) == {paths[1]}
-    assert checked == [paths[1]]
+    with image_check.cached_in(str(private)):
+        assert image_check.undecodable_images(paths) == set()
+        assert image_check.undecodable_images(paths) == set()
+        assert checked == paths  # checked once
+        (tmp_path / "1.jpg").write_bytes(b"<html>replaced by an error page</html>")
+        assert image_check.undecodable_images(paths) == {paths[1]}
+        assert checked == paths + [paths[1]]
+    assert oct(os.stat(private / image_check.CACHE_FILE).st_mode & 0o777) == "0o600"
+
+
+def test_image_checks_outside_a_runs_private_folder_keep_nothing(tmp_path, monkeypatch):
+    """The checks name private images (path, size, time, decodes or not): outside a run's
+    MODEL_DIR/private/ nothing is written (they went to ~/.cache before, issue 47.7)."""
+    (tmp_path / "a.jpg").write_bytes(_jpeg_bytes(seed=0))
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("TFPOSE_DP_CACHE", str(cache))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert image_check.undecodable_images([str(tmp_path / "a.jpg")]) == set()
+    assert not cache.exists() and not (tmp_path / "home").exists()
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@ import tensorflow as tf
 from tfpose_dp.privacy import accounting
 from tfpose_dp.runs import checkpoints
 from tfpose_dp.training import trainer
+from tfpose_dp.training.release_record import ReleaseRecordError
 
 pytestmark = pytest.mark.slow  # trains a model
 
@@ -27,6 +28,12 @@ def _rewind(model_dir, step):
         f.write(f"ckpt-{step:08d}")
 
 
+def _released(model_dir):
+    with open(os.path.join(model_dir, "private", "releases.json")) as f:
+        record = json.load(f)
+    return record["generation"], record["released"]
+
+
 def _ledger(model_dir):
     state = checkpoints.read_state(checkpoints.latest_checkpoint(model_dir))
     return accounting.PrivacyLedger.from_json(state["ledger"])
@@ -38,18 +45,15 @@ def test_a_rewound_run_draws_fresh_noise_and_charges_the_discarded_steps(run_con
     trainer.run(run_config(model_dir, max_steps=3))  # resumes at 1: nothing discarded
     first = _weights(checkpoints.latest_checkpoint(model_dir))
     assert _ledger(model_dir).steps == 3 and _ledger(model_dir).discarded == 0
-    with open(os.path.join(model_dir, "private", "releases.json")) as f:
-        assert json.load(f) == {"generation": 0, "released": 3}
+    assert _released(model_dir) == (0, 3)
 
-    # The control: the same rewind without the release record replays steps 1-2 exactly
-    # (what this project did before), so the weights below could not differ by chance.
+    # Without the release record (what replayed steps 1-2 exactly before) a start is refused.
     replay_dir = str(tmp_path / "replay")
     shutil.copytree(model_dir, replay_dir)
     os.remove(os.path.join(replay_dir, "private", "releases.json"))
     _rewind(replay_dir, 1)
-    trainer.run(run_config(replay_dir, max_steps=3))
-    replayed = _weights(checkpoints.latest_checkpoint(replay_dir))
-    assert all(np.allclose(a, b, atol=1e-6) for a, b in zip(first, replayed))
+    with pytest.raises(ReleaseRecordError, match="releases.json is missing"):
+        trainer.run(run_config(replay_dir, max_steps=3))
 
     _rewind(model_dir, 1)
     final = trainer.run(run_config(model_dir, max_steps=3))
@@ -57,8 +61,7 @@ def test_a_rewound_run_draws_fresh_noise_and_charges_the_discarded_steps(run_con
     assert any(not np.allclose(a, b, atol=1e-6) for a, b in zip(first, rerun))
     ledger = _ledger(model_dir)
     assert (ledger.steps, ledger.discarded, ledger.trained_steps) == (5, 2, 3)
-    with open(os.path.join(model_dir, "private", "releases.json")) as f:
-        assert json.load(f) == {"generation": 1, "released": 5}
+    assert _released(model_dir) == (1, 5)
     expected = accounting.epsilon_spent(ledger.segments, final["delta"], "pld", 4.0)
     assert final["epsilon"] == pytest.approx(expected, rel=1e-9)
     assert final["epsilon"] > accounting.epsilon_spent(
@@ -74,10 +77,24 @@ def test_a_crash_after_the_checkpoint_is_charged_and_the_budget_still_holds(run_
     path = os.path.join(model_dir, "private", "releases.json")
     with open(path) as f:
         record = json.load(f)
-    with open(path, "w") as f:  # as if 3 more steps ran, then the process was killed
-        json.dump({"generation": record["generation"], "released": record["released"] + 3}, f)
+    record["released"] += 3  # as if 3 more steps ran, then the process was killed
+    record["segments"][-1][2] += 3
+    with open(path, "w") as f:
+        json.dump(record, f)
     final = trainer.run(run_config(model_dir, max_steps=0))  # all 8 planned steps (eps=4)
     ledger = _ledger(model_dir)
     assert (ledger.discarded, ledger.steps) == (3, 8)
     assert final["steps"] == ledger.trained_steps == 5
     assert final["epsilon"] <= 4.0 * (1 + 1e-6)
+
+
+def test_two_copies_of_a_model_dir_never_share_noise(run_config, tmp_path):
+    """A copied MODEL_DIR (same key, same record) resumed beside the original: each start
+    draws its own nonce, so the two continue with different noise (they were equal before)."""
+    model_dir, fork = str(tmp_path / "run"), str(tmp_path / "fork")
+    trainer.run(run_config(model_dir, max_steps=1))
+    shutil.copytree(model_dir, fork)
+    for folder in (model_dir, fork):
+        trainer.run(run_config(folder, max_steps=2))
+    a, b = (_weights(checkpoints.latest_checkpoint(d)) for d in (model_dir, fork))
+    assert any(not np.allclose(x, y, atol=1e-6) for x, y in zip(a, b))

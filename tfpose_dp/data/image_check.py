@@ -2,26 +2,40 @@
 mid-epoch.
 
 Every file is decoded once (JPEGs at 1/8 scale: the entropy decoder still reads every byte, at
-a fraction of the cost) in a parallel tf.data pass; results are cached per file by size and
-modification time under the cache root, so later runs only check new or changed files.
+a fraction of the cost) in a parallel tf.data pass. The results name private images (path,
+size, modification time, whether it decodes), so they are cached only inside a training run's
+MODEL_DIR/private/ (`cached_in`), per file by size and modification time: a resumed run only
+checks new or changed files. Anywhere else nothing is kept.
 """
 
-import hashlib
+import contextlib
 import json
 import os
-import tempfile
 
 import tensorflow as tf
 from absl import logging
 
-from tfpose_dp.data.cache_root import cache_root
 from tfpose_dp.data.decode import decode_image
+from tfpose_dp.runs.layout import write_private_file
+
+CACHE_FILE = "image_checks.json"
+_cache_folder = []  # the folder of the innermost `cached_in` block
 
 
-def _cache_file(paths):
-    folder = os.path.dirname(os.path.abspath(paths[0])) if paths else ""
-    key = hashlib.sha1(folder.encode()).hexdigest()[:16]
-    return os.path.join(cache_root(), "image_checks", f"{key}.json")
+@contextlib.contextmanager
+def cached_in(folder):
+    """Image checks inside the block are cached in `folder`/image_checks.json (a run's
+    MODEL_DIR/private/, created 0700 by the caller; None: no cache)."""
+    _cache_folder.append(folder)
+    try:
+        yield
+    finally:
+        _cache_folder.pop()
+
+
+def _cache_file():
+    folder = _cache_folder[-1] if _cache_folder else None
+    return os.path.join(folder, CACHE_FILE) if folder else None
 
 
 def _stamp(path):
@@ -59,32 +73,33 @@ def undecodable_images(paths):
     paths = sorted(set(paths))
     if not paths:
         return set()
-    cache_path = _cache_file(paths)
-    try:
-        with open(cache_path) as f:
-            cache = json.load(f)
-    except (OSError, ValueError):
-        cache = {}
+    cache_path = _cache_file()
+    cache = {}
+    if cache_path is not None:
+        try:
+            with open(cache_path) as f:
+                cache = json.load(f)
+        except (OSError, ValueError):
+            pass
     stamps = {p: _stamp(p) for p in paths}
     todo = [p for p in paths if stamps[p] is not None and cache.get(p, [None])[:2] != stamps[p]]
     if todo:
         if len(todo) > 1000:
             logging.info(
-                "checking that %d images decode (once; cached in %s)", len(todo), cache_path
+                "checking that %d images decode%s",
+                len(todo),
+                f" (once; cached in {cache_path})" if cache_path else "",
             )
         ok = _decodes(todo)
         for p in todo:
             cache[p] = stamps[p] + [p in ok]
-        _write_atomically(cache_path, cache)
+        if cache_path is not None:
+            _write_atomically(cache_path, cache)
     return {p for p in paths if stamps[p] is None or not cache[p][2]}
 
 
 def _write_atomically(path, data):
     try:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f)
-        os.replace(tmp, path)
+        write_private_file(path, json.dumps(data))
     except OSError as e:  # a read-only cache only costs a re-check next time
         logging.warning("could not cache image checks in %s: %s", path, e)

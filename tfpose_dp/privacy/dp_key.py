@@ -10,7 +10,9 @@ fingerprint (a hash that reveals nothing of it).
 A run rewound to an earlier checkpoint (or restarted after a crash) would re-release steps it
 already released; with the same noise, the difference of the two trajectories cancels it. So
 the noise and sampling streams also depend on a *generation*, raised on every such restart
-(training/release_record.py): the re-run steps get fresh noise and are charged again.
+(training/release_record.py): the re-run steps get fresh noise and are charged again. Each
+start also mixes a fresh nonce from the OS into the streams, so copies of a MODEL_DIR never
+share noise.
 
 `DPKey.from_public_seed(seed)` derives the key from a public seed instead: reproducible runs for
 tests and debugging, which carry **no** DP guarantee (`key.public` says so).
@@ -22,6 +24,9 @@ True
 True
 >>> b = a.with_generation(1)
 >>> b.noise_key() != a.noise_key() and (b.audit_coins(8) == a.audit_coins(8)).all()
+True
+>>> c = a.with_nonce(bytes(16)), a.with_nonce(bytes(15) + b"1")
+>>> c[0].noise_key() != c[1].noise_key() and (c[0].audit_coins(8) == a.audit_coins(8)).all()
 True
 """
 
@@ -43,17 +48,23 @@ class DPKeyError(RuntimeError):
 class DPKey:
     """256 secret bits and the streams derived from them."""
 
-    def __init__(self, secret, public=False, generation=0):
+    def __init__(self, secret, public=False, generation=0, nonce=b""):
         if len(secret) != KEY_BYTES:
             raise ValueError(f"a DP key has {KEY_BYTES} bytes, got {len(secret)}")
         self._secret = bytes(secret)
         self.public = bool(public)
         self.generation = int(generation)
+        self.nonce = bytes(nonce)
 
     def with_generation(self, generation):
         """The same key with fresh noise and sampling streams (audit coins unchanged: the
         private set must not change on resume)."""
-        return DPKey(self._secret, self.public, generation)
+        return DPKey(self._secret, self.public, generation, self.nonce)
+
+    def with_nonce(self, nonce):
+        """The same key with the streams of one start (`nonce`: fresh bytes from the OS per
+        start, so two starts of one MODEL_DIR, or of two copies of it, never share noise)."""
+        return DPKey(self._secret, self.public, self.generation, nonce)
 
     @classmethod
     def generate(cls):
@@ -71,8 +82,12 @@ class DPKey:
         return hashlib.sha256(self._secret + purpose.encode()).digest()
 
     def _stream(self, purpose):
-        """A per-step stream: generation 0 keeps the original derivation."""
-        return self._derive(purpose + (f" generation {self.generation}" if self.generation else ""))
+        """A per-step stream: generation 0 without a nonce keeps the original derivation."""
+        if self.generation:
+            purpose += f" generation {self.generation}"
+        if self.nonce:
+            purpose += f" start {self.nonce.hex()}"
+        return self._derive(purpose)
 
     def noise_key(self):
         """Two int64 words: the stateless RNG key of the Gaussian noise (privacy/noise.py)."""
@@ -97,7 +112,12 @@ class DPKey:
 
     @classmethod
     def from_words(cls, words, public=False):
-        return cls(struct.pack(f"<{KEY_BYTES // 2}H", *[int(round(w)) for w in words]), public)
+        return cls(bytes_from_words(words), public)
+
+    def nonce_words(self, size):
+        """The nonce as `size` // 2 integers < 2**16 (zero bytes without one)."""
+        padded = self.nonce.ljust(size, b"\0")
+        return list(struct.unpack(f"<{size // 2}H", padded))
 
     def save(self, path):
         """Writes the key to a new file readable by the owner only (mode 0600)."""
@@ -124,3 +144,8 @@ class DPKey:
 
     def __repr__(self):  # never print the secret
         return f"DPKey({self.fingerprint()}, generation {self.generation})"
+
+
+def bytes_from_words(words):
+    """The bytes `DPKey.to_words` / `nonce_words` sent as 16-bit integers."""
+    return struct.pack(f"<{len(words)}H", *[int(round(w)) for w in words])

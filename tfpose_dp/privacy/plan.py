@@ -48,18 +48,24 @@ class PrivacyPlan:
             self.steps if steps is None else steps,
         )
 
-    def epsilon_after(self, steps, kind=None):
+    def epsilon_after(self, steps, kind=None, after=()):
+        """eps of `steps` steps of this plan, after the (q, sigma, steps) segments `after`."""
         return accounting.epsilon_spent(
-            [(self.sampling_rate, self.noise_multiplier, steps)],
+            [*after, (self.sampling_rate, self.noise_multiplier, steps)],
             self.delta,
             kind or self.accountant,
             self.epsilon,
         )
 
-    def budget_steps(self, total_steps):
-        """Largest step count <= total_steps whose epsilon stays within the target (a run that
-        resumes with more --epochs keeps its sigma and stops there)."""
-        within = lambda steps: self.epsilon_after(steps) <= self.epsilon * (1 + 1e-6)  # noqa: E731
+    def budget_steps(self, total_steps, after=()):
+        """Largest step count <= total_steps whose epsilon, after the segments already charged
+        (`after`), stays within the target (a run that resumes with more --epochs keeps its
+        sigma and stops there)."""
+        total_steps = max(0, total_steps)
+
+        def within(steps):
+            return self.epsilon_after(steps, after=after) <= self.epsilon * (1 + 1e-6)
+
         if within(total_steps):
             return total_steps
         lo, hi = 0, total_steps

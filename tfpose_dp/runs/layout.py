@@ -31,3 +31,28 @@ def ensure_private_dir(model_dir):
 
 def key_path(model_dir):
     return os.path.join(private_dir(model_dir), "dp_key")
+
+
+def write_private_file(path, text):
+    """Writes `text` to `path` atomically (tmp + rename), readable by the owner only (0600)."""
+    tmp = path + ".tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.chmod(tmp, 0o600)  # an older tmp file may have had other bits
+    os.replace(tmp, path)
+
+
+def append_private_file(path, text):
+    """Appends `text` to `path`, created readable by the owner only (0600)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    with os.fdopen(fd, "a") as f:
+        f.write(text)
+
+
+def owner_only(folder):
+    """Sets every file under `folder` to 0600 (files other libraries wrote there, e.g.
+    TensorBoard's event files, with the default mode)."""
+    for root, _, files in os.walk(folder):
+        for name in files:
+            os.chmod(os.path.join(root, name), 0o600)

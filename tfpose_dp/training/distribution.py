@@ -14,12 +14,15 @@ added once to the global sum (privacy/optimizer.py).
 
 import functools
 import json
+import math
 import os
+import struct
 
 import tensorflow as tf
 from absl import logging
 
-from tfpose_dp.privacy.dp_key import KEY_BYTES, DPKey
+from tfpose_dp.privacy.dp_key import KEY_BYTES, DPKey, bytes_from_words
+from tfpose_dp.training.release_record import NONCE_BYTES
 
 STRATEGIES = ("default", "mirrored", "multi_worker")
 
@@ -101,19 +104,30 @@ def describe(strategy):
     return f"{type(strategy).__name__} with {replicas} replica(s), cluster {cluster}"
 
 
-def broadcast_key(strategy, key, chief, discarded=0):
-    """The chief's DP key (with its generation) and its count of discarded steps on every worker
-    of a multi-worker run (other strategies: `key, discarded` themselves).
+def broadcast_key(strategy, key, chief, discarded=()):
+    """The chief's DP key (with its generation and start nonce) and its discarded steps as
+    [q, sigma, steps] segments on every worker of a multi-worker run (other strategies: `key,
+    discarded` themselves).
 
-    Every replica all-gathers one row [is_chief, generation, discarded, 16 key words]; all are
-    integers < 2**24, so float32 carries them exactly. The key never touches the file system of
-    other workers.
+    Every replica all-gathers one row [is_chief, generation, 16 key words, 8 nonce words, the
+    segments]; every entry is an integer < 2**16 (q and sigma as the four 16-bit words of their
+    float64), so float32 carries them exactly and every worker computes the same budget. The
+    key never touches the file system of other workers.
     """
     if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
         return key, discarded
-    head = [1.0, key.generation, discarded] if chief else [0.0, 0.0, 0.0]
-    words = key.to_words() if chief else [0] * (KEY_BYTES // 2)
-    row = tf.constant([head + [float(w) for w in words]], tf.float32)
+    if len(discarded) > _MAX_SEGMENTS:
+        raise DistributionError(
+            f"{len(discarded)} (q, sigma) segments of discarded steps: more than the "
+            f"{_MAX_SEGMENTS} a multi-worker start carries; finish the restart on one worker"
+        )
+    words = [0] * _ROW
+    if chief:
+        words = [1, key.generation] + key.to_words() + key.nonce_words(NONCE_BYTES)
+        for segment in discarded:
+            words += _segment_words(segment)
+        words += [0] * (_ROW - len(words))
+    row = tf.constant([[float(w) for w in words]], tf.float32)
 
     @tf.function
     def gather():
@@ -123,5 +137,25 @@ def broadcast_key(strategy, key, chief, discarded=0):
     chief_rows = rows[rows[:, 0] == 1.0]
     if not len(chief_rows):
         raise DistributionError("no chief took part in the DP key broadcast; check TF_CONFIG")
-    generation, discarded = (int(round(x)) for x in chief_rows[0, 1:3])
-    return DPKey.from_words(chief_rows[0, 3:]).with_generation(generation), discarded
+    words = [int(round(w)) for w in chief_rows[0]]
+    key_end = 2 + KEY_BYTES // 2
+    nonce = bytes_from_words(words[key_end : key_end + NONCE_BYTES // 2])
+    key = DPKey.from_words(words[2:key_end]).with_generation(words[1])
+    segments = []
+    for at in range(key_end + NONCE_BYTES // 2, _ROW, _SEGMENT_WORDS):
+        q, sigma, steps = struct.unpack("<ddI", bytes_from_words(words[at : at + _SEGMENT_WORDS]))
+        if steps:
+            segments.append(
+                [None if math.isnan(q) else q, None if math.isnan(sigma) else sigma, steps]
+            )
+    return key.with_nonce(nonce if any(nonce) else b""), segments
+
+
+_MAX_SEGMENTS = 8
+_SEGMENT_WORDS = 10  # q and sigma as float64 (4 words each), steps as uint32 (2 words)
+_ROW = 2 + (KEY_BYTES + NONCE_BYTES) // 2 + _MAX_SEGMENTS * _SEGMENT_WORDS
+
+
+def _segment_words(segment):
+    q, sigma, steps = (math.nan if v is None else v for v in segment)
+    return list(struct.unpack(f"<{_SEGMENT_WORDS}H", struct.pack("<ddI", q, sigma, int(steps))))

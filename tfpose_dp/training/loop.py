@@ -45,6 +45,8 @@ def save(run):
                 "manifest": run.manifest.to_json(),
                 "start_metrics": run.start_metrics,
                 "public_stage_metrics": run.public_stage_metrics,
+                # a lost or edited private/releases.json cannot reset the count (no replay)
+                "releases": run.releases.to_dict() if run.releases is not None else None,
             },
         )
 
@@ -156,7 +158,7 @@ def _one_step(run, inputs, window, mix=None):
     if run.plan is not None:  # record, release, count: one unit
         run.ledger.record_steps(run.plan.sampling_rate, run.plan.noise_multiplier)
         if run.releases is not None:  # counted before the update exists (no replay on resume)
-            run.releases.count_release()
+            run.releases.count_release(run.plan.sampling_rate, run.plan.noise_multiplier)
     finite = bool(run.steps.apply())
     run.step += 1
     if not finite:  # the released update, not a private loss (a NaN one goes to private/ only)

@@ -17,7 +17,7 @@ import tensorflow as tf
 from absl import logging
 from tensorboard.plugins.hparams import api as hparams_api
 
-from tfpose_dp.runs.layout import ensure_private_dir
+from tfpose_dp.runs.layout import append_private_file, ensure_private_dir, owner_only
 
 
 class Reporter:
@@ -41,8 +41,7 @@ class Reporter:
             for name, value in values.items():
                 tf.summary.scalar(name, value)
         if self.private_log:
-            with open(self.private_log, "a") as f:
-                f.write(f"step {step} | {line}\n")
+            append_private_file(self.private_log, f"step {step} | {line}\n")
         if self.print_private:
             logging.info(
                 "step %d | diagnostics of private training batches (not DP): %s", step, line
@@ -79,6 +78,8 @@ class Reporter:
     def flush(self):
         self.writer.flush()
         self.private_writer.flush()
+        if self.private_log:
+            owner_only(os.path.dirname(self.private_log))
 
 
 def progress_line(step, total_steps, steps_per_epoch, epsilon, target, private):

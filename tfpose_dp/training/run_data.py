@@ -9,9 +9,10 @@ from typing import Any, Optional
 import numpy as np
 from absl import logging
 
+from tfpose_dp.data import image_check
 from tfpose_dp.data.canaries import make_canaries
 from tfpose_dp.privacy.image_units import group_by_image
-from tfpose_dp.runs.layout import ensure_private_dir, private_dir
+from tfpose_dp.runs.layout import ensure_private_dir, private_dir, write_private_file
 from tfpose_dp.training import datasets
 
 REPORT = "data_report.json"
@@ -32,8 +33,14 @@ class RunData:
         return len(self.train) if self.units is None else len(self.units)
 
 
-def load_run_data(config, key, slice_size):
-    """The run's data. An image keeps at most `slice_size` persons (one replica's slice)."""
+def load_run_data(config, key, slice_size, check_cache=None):
+    """The run's data. An image keeps at most `slice_size` persons (one replica's slice).
+    `check_cache`: where the image checks are cached (MODEL_DIR/private/; None: nowhere)."""
+    with image_check.cached_in(check_cache):
+        return _load_run_data(config, key, slice_size)
+
+
+def _load_run_data(config, key, slice_size):
     d, pdp = config.data, config.pdp
     train, val, description = datasets.load_train_val(
         d.data_dir,
@@ -87,8 +94,7 @@ def split_public_set(train, config):
 def write_load_report(model_dir, data):
     """The skipped-record counts go to MODEL_DIR/private/ only; the log says where, always."""
     folder = ensure_private_dir(model_dir)
-    with open(os.path.join(folder, REPORT), "w") as f:
-        json.dump(data.load_reports, f, indent=1)
+    write_private_file(os.path.join(folder, REPORT), json.dumps(data.load_reports, indent=1))
     logging.info(
         "Records skipped at load (counts, from the data without DP) are in %s",
         os.path.join(private_dir(model_dir), REPORT),

@@ -7,20 +7,31 @@ import os
 from absl import logging
 
 from tfpose_dp.privacy.dp_key import DPKey
+from tfpose_dp.runs.dir_lock import lock_model_dir
 from tfpose_dp.runs.layout import ensure_private_dir, key_path, private_dir
 from tfpose_dp.training import distribution
 from tfpose_dp.training.release_record import ReleaseRecord
 
 
-def run_key(model_dir, seed, reproducible, strategy, chief, resuming=False, ledger_steps=0):
+def run_key(
+    model_dir,
+    seed,
+    reproducible,
+    strategy,
+    chief,
+    resuming=False,
+    ledger_steps=0,
+    in_checkpoint=None,
+):
     """The run's DP key on every worker (the chief reads or draws it, then sends it), and the
-    chief's ReleaseRecord (None elsewhere) with the number of released steps the starting
-    checkpoint's ledger (`ledger_steps`) lacks: `(key, record, discarded)`.
+    chief's ReleaseRecord (None elsewhere) with the released steps the starting checkpoint's
+    ledger (`ledger_steps`) lacks: `(key, record, discarded [q, sigma, steps] segments)`.
 
     A new run draws a fresh key from the OS; a resumed run (or one restarted before its first
-    checkpoint) reads MODEL_DIR/private/dp_key back, so the noise and sampling sequence
-    continues, in a new generation when steps would otherwise be released twice.
-    `reproducible` derives it from the public seed: no DP guarantee.
+    checkpoint) reads MODEL_DIR/private/dp_key back, in a new generation when steps would
+    otherwise be released twice. Every start mixes a fresh nonce into the streams. The chief
+    locks MODEL_DIR for its process. `in_checkpoint`: the release record the starting
+    checkpoint holds. `reproducible` derives the key from the public seed: no DP guarantee.
     """
     if reproducible:
         logging.warning(
@@ -28,24 +39,27 @@ def run_key(model_dir, seed, reproducible, strategy, chief, resuming=False, ledg
             "the public --seed=%d; this run carries NO differential-privacy guarantee",
             seed,
         )
-        return DPKey.from_public_seed(seed), None, 0
+        return DPKey.from_public_seed(seed), None, []
     key, record = None, None
     if chief:
+        lock_model_dir(model_dir)
         path = key_path(model_dir)
+        exists = os.path.exists(path)
         # A resumed run needs its own key (DPKey.load says so clearly when it is missing).
-        key = DPKey.load(path) if resuming or os.path.exists(path) else DPKey.generate()
-        record = ReleaseRecord.at_start(model_dir, ledger_steps)
-        key = key.with_generation(record.generation)
+        key = DPKey.load(path) if resuming or exists else DPKey.generate()
+        record = ReleaseRecord.at_start(model_dir, ledger_steps, in_checkpoint, exists)
+        key = key.with_generation(record.generation).with_nonce(record.nonce)
         if record.discarded:
             logging.warning(
                 "%d released step(s) are not in the starting checkpoint (a crash after it, or "
-                "an earlier ckpt-* chosen): they stay charged to the privacy ledger, and the "
-                "steps re-run from here draw fresh noise (key generation %d)",
+                "an earlier ckpt-* chosen): they stay charged to the privacy ledger at the "
+                "(q, sigma) they were released with, and the steps re-run from here draw fresh "
+                "noise (key generation %d)",
                 record.discarded,
                 record.generation,
             )
     key, discarded = distribution.broadcast_key(
-        strategy, key, chief, record.discarded if record else 0
+        strategy, key, chief, record.discarded_segments if record else []
     )
     return key, record, discarded
 

@@ -21,6 +21,7 @@ from tfpose_dp.privacy.projection import SubspaceProjection, refresh_bytes
 from tfpose_dp.privacy.sampling import PoissonSampler, planned_steps, steps_per_epoch
 from tfpose_dp.run_config import ConfigError, RunConfig
 from tfpose_dp.runs import checkpoints, restore
+from tfpose_dp.runs.layout import ensure_private_dir
 from tfpose_dp.runs.manifest import Manifest
 from tfpose_dp.training import distribution
 from tfpose_dp.training.pdp_basis import PublicBasis, public_batches
@@ -222,7 +223,7 @@ def build_run(config, dry_run=False):
     tf.keras.utils.set_random_seed(o.seed)  # public randomness only: init, augmentation
     ckpt, state = _existing_state(r.model_dir)
     key = record = None  # secret randomness, in memory until the configuration is accepted
-    discarded = 0  # released steps the starting checkpoint lacks (release_record.py)
+    discarded = []  # released steps the starting checkpoint lacks (release_record.py)
     if dry_run:
         key = DPKey.generate()
     elif not config.privacy.nonprivate or config.data.audit_canaries:
@@ -234,10 +235,13 @@ def build_run(config, dry_run=False):
             chief,
             resuming=state is not None,
             ledger_steps=PrivacyLedger.from_json(state["ledger"]).steps if state else 0,
+            in_checkpoint=state.get("releases") if state else None,
         )
     physical = _physical_batch_size(config, replicas)
     slice_size = distribution.replica_slice_size(physical, replicas)
-    data = load_run_data(config, key, slice_size)  # the privacy unit: one image, all its persons
+    # the privacy unit: one image, all its persons; the image checks are cached in private/
+    check_cache = ensure_private_dir(r.model_dir) if chief and not dry_run else None
+    data = load_run_data(config, key, slice_size, check_cache)
     n = data.num_units
     if not 0 < o.batch_size <= n:
         raise ConfigError(
@@ -298,10 +302,12 @@ def build_run(config, dry_run=False):
         _restore(run, ckpt, state)
     if plan is not None:
         run.releases = record
-        run.ledger.charge_discarded(plan.sampling_rate, plan.noise_multiplier, discarded)
-        # The budget covers the discarded steps too: the run ends that many steps earlier.
-        budget = plan.budget_steps(total_steps) - run.ledger.discarded
-        run.total_steps = min(run.total_steps, budget)
+        for q, sigma, steps in discarded:  # at their own (q, sigma); older records lack it
+            q, sigma = (q, sigma) if q is not None else (plan.sampling_rate, plan.noise_multiplier)
+            run.ledger.charge_discarded(q, sigma, steps)
+        # The budget covers every step charged so far: the rest of the run fits in what is left.
+        remaining = plan.budget_steps(total_steps - run.step, after=run.ledger.segments)
+        run.total_steps = min(run.total_steps, run.step + remaining)
     _finish(run, source, dry_run)
     return run
 
