@@ -1,7 +1,7 @@
 import io
 import json
-import os
 import logging
+import os
 
 import numpy as np
 import pytest

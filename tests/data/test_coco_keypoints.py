@@ -214,7 +214,7 @@ def test_explicit_annotation_files_train_and_validate(coco_sample, tmp_path):
     )
     records, where = run_split(config, "valid")  # what evaluate and export read
     assert where == val_file and len(records) == len(val)
-    assert data_identity(config)[0] == "train_annotations"
+    assert data_identity(config) == ("annotations", os.path.realpath(train_file))
     assert config.data.own_data() and config.data.annotation_files()[2] == coco_sample
 
 

@@ -6,12 +6,15 @@ Accepts a training --model_dir (its newest checkpoint), its checkpoints/ folder,
 or a preset folder (a ckpt dir holding the model weights only).
 """
 
+import hashlib
 import os
 
 import tensorflow as tf
 from absl import logging
 
 from tfpose_dp import presets
+from tfpose_dp.data.annotations import TFDS_PREFIX, AnnotationError, find_annotation_file
+from tfpose_dp.data.coco_keypoints import find_coco_split
 from tfpose_dp.models.pose_model import build_pose_model, trainable_variables
 from tfpose_dp.models.simcc import SimCCCodec
 from tfpose_dp.runs import checkpoints
@@ -160,22 +163,55 @@ def check_compatible(source, wanted, path):
 
 
 def data_identity(config):
-    """What a run trained on, as far as the flags tell: its --data_dir or --train_annotations,
-    or its synthetic domain and seed (synthetic sets of one seed share their first people,
+    """What a run trained on: ("annotations", the real path of its training annotation file,
+    however the flags named it: --data_dir or --train_annotations), ("tfds", the build), or
+    its synthetic domain and seed (synthetic sets of one seed share their first people,
     whatever their sizes)."""
     d = config.data
-    if d.data_dir:
-        return ("data_dir", os.path.realpath(d.data_dir))
-    if d.train_annotations:
-        return ("train_annotations", os.path.realpath(d.train_annotations))
+    if d.data_dir and d.data_dir.startswith(TFDS_PREFIX):
+        return ("tfds", d.data_dir)
+    if d.data_dir or d.train_annotations:
+        return ("annotations", _train_annotation_file(d))
     return ("synthetic", d.synthetic_domain, d.synthetic_seed)
+
+
+def _train_annotation_file(d):
+    """The real path of a run's training annotation file (the folder itself when it holds
+    none any more)."""
+    if d.train_annotations:
+        return os.path.realpath(d.train_annotations)
+    try:
+        if d.data_format == "coco":
+            return os.path.realpath(find_coco_split(d.data_dir, "train")[0])
+        return os.path.realpath(find_annotation_file(d.data_dir, "train"))
+    except AnnotationError:
+        return os.path.realpath(d.data_dir)
+
+
+def _content_hash(path):
+    """sha256 of a file's bytes (None for a folder or a missing file): computed here to compare
+    two runs' data, never stored or logged (it would tell neighbouring data sets apart)."""
+    if not os.path.isfile(path):
+        return None
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.digest()
 
 
 def check_public_start(source, wanted, path):
     """A start model trained on this run's own training data would spend that data outside
-    the ledger: refused. (Different folders holding the same images cannot be told apart
-    here: the start must be trained on public data only, as the statement says.)"""
-    if data_identity(source.config) == data_identity(wanted):
+    the ledger: refused, when the training annotation files are the same file (by real path,
+    however the flags named it) or hold the same bytes (a copy). (Different files holding some
+    of the same images cannot be told apart here: the start must be trained on public data
+    only, as the statement says.)"""
+    mine, theirs = data_identity(wanted), data_identity(source.config)
+    same = mine == theirs
+    if not same and mine[0] == theirs[0] == "annotations":
+        digest = _content_hash(mine[1])
+        same = digest is not None and digest == _content_hash(theirs[1])
+    if same:
         raise IncompatibleModel(
             f"--init_from={path} was trained on this run's own training data "
             f"({source.data_description}): the start model must come from public data only. "
