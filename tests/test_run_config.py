@@ -96,6 +96,28 @@ def test_validation_gives_one_clear_message(change, message, tmp_path):
         validate(RunConfig().replace(model_dir=str(tmp_path), **change))
 
 
+PUBLIC_SET_MESSAGE = "say where it comes from.*--public_annotations=FILE.*--public_fraction=F"
+
+
+@pytest.mark.parametrize(
+    "uses", [{"projection": "pdp"}, {"public_finetune_steps": 5}, {"public_mix": "cosine"}]
+)
+def test_a_private_run_on_own_data_must_name_its_public_set(uses, tmp_path):
+    """Issue 47.2: the default holdout took 1 % of the user's own images as public, unasked."""
+    own = {"data_dir": str(tmp_path)}
+    with pytest.raises(ConfigError, match=PUBLIC_SET_MESSAGE):
+        validate(RunConfig().replace(model_dir=str(tmp_path), **own, **uses))
+    for named in (
+        {"public_fraction": 0.02},
+        {"public_source": "file", "public_annotations": __file__},
+    ):
+        config = RunConfig().replace(model_dir=str(tmp_path), **own, **uses, **named)
+        validate(config)
+        source = config.pdp.public_set_source(config.data.own_data())
+        assert ("WITHOUT privacy protection" in source) == ("public_fraction" in named)
+    validate(RunConfig().replace(model_dir=str(tmp_path), **uses))  # the built-in people
+
+
 def test_every_flag_of_the_train_app_comes_from_a_field():
     out = subprocess.run(
         [sys.executable, "-m", "tfpose_dp.train", "--helpfull"],

@@ -66,6 +66,23 @@ def validate(config):
         raise ConfigError(f"--public_fraction={pdp.public_fraction} must be in (0, 1)")
     if pdp.public_source == "file" and pdp.uses_public_set() and not pdp.public_annotations:
         raise ConfigError("--public_source=file needs --public_annotations=PATH")
+    _check_public_set_is_named(config)
+
+
+def _check_public_set_is_named(config):
+    """A private run on the user's own data never takes public data from it unasked."""
+    d, pdp = config.data, config.pdp
+    holdout = pdp.public_source == "holdout" and pdp.public_fraction is None
+    if config.privacy.nonprivate or not d.own_data() or not pdp.uses_public_set() or not holdout:
+        return
+    raise ConfigError(
+        "this private run uses a public set (--projection, --public_finetune_steps or "
+        "--public_mix) on your own data (--data_dir / --train_annotations): say where it comes "
+        "from. Either --public_source=file --public_annotations=FILE (images you declare "
+        "public), or --public_fraction=F to hold out a share F of your own training images as "
+        "public: those images are used WITHOUT privacy protection (the statement says so). "
+        "Or drop the public set (--projection=none --public_finetune_steps=0 --public_mix=none)"
+    )
 
 
 def _check_annotation_files(d):

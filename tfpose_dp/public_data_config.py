@@ -115,6 +115,21 @@ class PdpConfig:
         """Whether the run holds a public set out of (or beside) the private one."""
         return self.projection != "none" or self.uses_public_batches()
 
+    def public_set_source(self, own_data):
+        """Where the public set comes from, for the statement and the manifest (None: the run
+        has none). `own_data`: the run reads the user's data, not the built-in people."""
+        if not self.uses_public_set():
+            return None
+        if self.public_source == "file":
+            return f"{self.public_annotations} (--public_annotations: declared public by the user)"
+        if own_data:
+            share = f"{self.public_fraction:g}" if self.public_fraction is not None else "0.01"
+            return (
+                f"images of the user's own training data held out at --public_fraction={share}: "
+                "used WITHOUT privacy protection, as the flag declares"
+            )
+        return "people held out of the built-in synthetic set (public by construction)"
+
 
 def constant_weight(mix):
     """W of --public_mix=constant:W when W is a number in [0, 1), else None."""

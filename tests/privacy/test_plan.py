@@ -54,3 +54,13 @@ def test_statement_names_the_unit_of_privacy_and_what_is_not_covered():
         and "Start: initialised" in text
     )
     assert "NO DP GUARANTEE" in plan.statement(50, 0.99, public_noise=True)
+
+
+def test_statement_names_the_neighbouring_relation_that_matches_what_is_released():
+    """N, q, delta = 1/(10N) and sigma are released: the relation keeps N fixed (issue 47.3)."""
+    plan = make_plan(num_examples=500, batch_size=10, steps=50, noise_multiplier=1.0)
+    text = plan.statement(50, 0.99)
+    assert "Neighbouring data sets: zero-out" in text and "N fixed and public" in text
+    assert "add/remove-one adjacency" not in text
+    assert plan.to_json()["neighbouring_relation"].startswith("zero-out")
+    assert PrivacyPlan.from_json(plan.to_json()) == plan

@@ -53,6 +53,11 @@ def test_n_is_the_number_of_private_images(run_config, crowded_dir, tmp_path, ov
         assert n == 100
     assert final["unit_of_privacy"] == "one image (all persons in it)"
     assert f"of the N={n} private training images" in final["privacy_statement"]
+    if "projection" in overrides:  # the statement names where the public set came from
+        assert (
+            "the public set: images of the user's own training data held out at "
+            in (final["privacy_statement"])
+        )
     expected = accounting.epsilon_spent(
         [(16 / n, final["noise_multiplier"], 2)], final["delta"], "pld", 4.0
     )

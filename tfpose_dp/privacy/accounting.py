@@ -1,8 +1,10 @@
 """Privacy accounting with dp_accounting: calibration, spent epsilon, the ledger.
 
-The mechanism of one training step is `PoissonSampledDpEvent(q, GaussianDpEvent(sigma))`
-(add/remove-one adjacency), composed once per step actually taken. Only public
-configuration enters: N, q, sigma, steps, delta.
+The mechanism of one training step is `PoissonSampledDpEvent(q, GaussianDpEvent(sigma))`,
+composed once per step actually taken. Only public configuration enters: N, q, sigma, steps,
+delta. The PLD is dp_accounting's add/remove-one PLD; the guarantee is stated for zero-out
+neighbours (one unit replaced by an empty one, N fixed and public: N, q and sigma are released),
+whose loss is the same under Poisson sampling, since a sampled empty unit adds nothing.
 """
 
 import dataclasses

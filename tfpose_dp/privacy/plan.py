@@ -21,6 +21,15 @@ from tfpose_dp.privacy import accounting
 # One image with every person in it: a person's crop shows the people around them
 # (privacy/image_units.py).
 UNIT_OF_PRIVACY = "one image (all persons in it)"
+# N, q = B/N, the step count, delta = 1/(10N) and sigma are released (logs, metrics, exports)
+# and are exact functions of N, so they would tell add/remove neighbours (N vs N - 1) apart.
+# Under zero-out adjacency N is fixed; with Poisson sampling an empty unit that is sampled adds
+# nothing to the clipped sum, so the mechanism on D' equals that on D without the unit and the
+# PLD is add/remove-one's, unchanged.
+NEIGHBOURING_RELATION = (
+    "zero-out: one private image replaced by an empty one, N fixed and public (the same "
+    "privacy loss as add/remove-one with N public, under Poisson sampling)"
+)
 NOT_COVERED = (
     "Not covered: the validation split (its metrics and skeleton images are computed without DP), "
     "the public set (the PDP/GEP basis, the public fine-tuning stage, the clean public gradient "
@@ -78,11 +87,16 @@ class PrivacyPlan:
         return lo
 
     def to_json(self):
-        return {**dataclasses.asdict(self), "unit_of_privacy": UNIT_OF_PRIVACY}
+        return {
+            **dataclasses.asdict(self),
+            "unit_of_privacy": UNIT_OF_PRIVACY,
+            "neighbouring_relation": NEIGHBOURING_RELATION,
+        }
 
     @classmethod
     def from_json(cls, data):
-        return cls(**{k: v for k, v in data.items() if k != "unit_of_privacy"})
+        labels = ("unit_of_privacy", "neighbouring_relation")
+        return cls(**{k: v for k, v in data.items() if k not in labels})
 
     def statement(
         self, steps_done, epsilon_spent, projection="none", public_noise=False, start=None
@@ -106,7 +120,7 @@ class PrivacyPlan:
             )
         return (
             f"Unit of privacy: {UNIT_OF_PRIVACY}, of the N={self.num_examples} private "
-            "training images (add/remove-one adjacency). "
+            f"training images. Neighbouring data sets: {NEIGHBOURING_RELATION}. "
             f"Mechanism: {_mechanism(self.l2_norm_clip, self.noise_multiplier, projection)}. "
             f"Sampling: Poisson, q={self.sampling_rate:.6g}, noise normalised by the expected "
             "batch "

@@ -20,6 +20,7 @@ class Manifest:
     data_description: str
     plan: Optional[dict] = None  # privacy.plan.PrivacyPlan.to_json(); None for a non-private run
     start: Optional[dict] = None  # the --init_from model's own record (runs/restore.py)
+    public_set: Optional[str] = None  # where the public set came from (none: None)
 
     def to_json(self):
         return {
@@ -28,6 +29,7 @@ class Manifest:
             "data_description": self.data_description,
             "plan": self.plan,
             "start": self.start,
+            "public_set": self.public_set,
         }
 
     @classmethod
@@ -45,4 +47,5 @@ class Manifest:
             data.get("data_description", ""),
             data.get("plan"),
             data.get("start"),
+            data.get("public_set"),
         )

@@ -281,6 +281,7 @@ def build_run(config, dry_run=False):
             data.description,
             plan.to_json() if plan else None,
             restore.start_record(source, config.model.init_from) if source else None,
+            config.pdp.public_set_source(config.data.own_data()),
         ),
         strategy=strategy,
         chief=chief,

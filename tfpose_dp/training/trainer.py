@@ -92,6 +92,8 @@ def _memory_plan(run):
 def _statement(run, epsilon):
     pdp = run.config.pdp
     public_use = [run.start] if run.start else []
+    if run.manifest.public_set:
+        public_use.append(f"the public set: {run.manifest.public_set}")
     if pdp.public_finetune_steps:
         public_use.append(
             f"a public stage of {pdp.public_finetune_steps} non-private steps on the public "
