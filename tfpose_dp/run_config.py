@@ -144,6 +144,15 @@ class DataConfig:
         fixed=True,
         at_least=0,
     )
+    privacy_unit: str = setting(
+        "image",
+        "The unit of privacy: image (one image with every person in it), or an annotation "
+        "field naming a larger unit, e.g. patient_id or video_id (COCO: the annotation's field, "
+        "else its image's; MPII JSON: the record's): all images with the same value are one "
+        "unit, sampled together and clipped together to C; N counts units. The built-in "
+        "people carry patient_id (4 consecutive images per patient).",
+        fixed=True,
+    )
     augment: bool = setting(True, "Training augmentation (scale, rotation, flip, colour).")
 
     def annotation_files(self):

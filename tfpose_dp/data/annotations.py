@@ -48,6 +48,9 @@ class PoseRecords:
     # its centre, as predict crops a person; None: MPII's centre/scale square.
     boxes: np.ndarray = None
     areas: np.ndarray = None  # (N,) COCO object areas, the scale of OKS; None for MPII
+    # Per record, the annotation's other scalar fields (a string or integer: e.g. patient_id,
+    # video_id), which a run may name as its unit of privacy; None: none kept.
+    attributes: list = None
 
     def __len__(self):
         return len(self.image_paths)
@@ -81,7 +84,12 @@ class PoseRecords:
             self.ids + other.ids,
             boxes=None if self.boxes is None else np.concatenate([self.boxes, other.boxes]),
             areas=None if self.areas is None else np.concatenate([self.areas, other.areas]),
+            attributes=self.record_attributes() + other.record_attributes(),
         )
+
+    def record_attributes(self):
+        """Each record's scalar fields (empty dicts when none were kept)."""
+        return list(self.attributes) if self.attributes is not None else [{} for _ in self.ids]
 
     def subset(self, indices):
         indices = np.asarray(indices, np.int64)
@@ -97,6 +105,7 @@ class PoseRecords:
             None if self.source_index is None else self.source_index[indices],
             boxes=None if self.boxes is None else self.boxes[indices],
             areas=None if self.areas is None else self.areas[indices],
+            attributes=None if self.attributes is None else [self.attributes[i] for i in indices],
         )
 
 
@@ -143,7 +152,7 @@ def records_from_list(raw, json_path, image_dir, check_files=True):
     """
     if not isinstance(raw, list):
         raise AnnotationError(f"{json_path}: expected a JSON list of person records")
-    keep, missing, no_joints = [], 0, 0
+    keep, attributes, missing, no_joints = [], [], 0, 0
     for i, rec in enumerate(raw):
         try:
             joints = np.asarray(rec["joints"], np.float32)
@@ -175,6 +184,7 @@ def records_from_list(raw, json_path, image_dir, check_files=True):
         if not np.any(vis > 0):
             no_joints += 1
             continue
+        attributes.append(scalar_fields(rec, exclude=("image",)))
         head = rec.get("head_box")
         head_size = 0.0
         if head is not None:
@@ -196,13 +206,25 @@ def records_from_list(raw, json_path, image_dir, check_files=True):
         json_path,
         check_files,
         {"skipped_missing_image": missing, "skipped_no_visible_joint": no_joints},
+        attributes=attributes,
     )
 
 
-def records_from_rows(rows, json_path, check_files, skipped, boxes=None, areas=None):
+def scalar_fields(entry, exclude=()):
+    """The string and integer fields of an annotation entry (candidates for a privacy unit)."""
+    return {
+        k: v
+        for k, v in entry.items()
+        if k not in exclude and isinstance(v, (str, int)) and not isinstance(v, bool)
+    }
+
+
+def records_from_rows(
+    rows, json_path, check_files, skipped, boxes=None, areas=None, attributes=None
+):
     """PoseRecords from rows (path, centre, scale, joints, visible, head size, id), 0-based;
     rows whose image does not decode are dropped and counted with the `skipped` counts in the
-    private load report. `boxes`, `areas`: per row (COCO files), or None."""
+    private load report. `boxes`, `areas`, `attributes` (scalar fields): per row, or None."""
     keep = np.ones(len(rows), bool)
     bad_images = []
     if check_files and rows:
@@ -231,6 +253,7 @@ def records_from_rows(rows, json_path, check_files, skipped, boxes=None, areas=N
         load_report=report,
         boxes=None if boxes is None else np.asarray(boxes, np.float32)[keep],
         areas=None if areas is None else np.asarray(areas, np.float32)[keep],
+        attributes=None if attributes is None else [a for a, k in zip(attributes, keep) if k],
     )
     problem = out_of_range(records)
     if problem is not None:

@@ -14,7 +14,12 @@ import os
 
 import numpy as np
 
-from tfpose_dp.data.annotations import AnnotationError, read_json, records_from_rows
+from tfpose_dp.data.annotations import (
+    AnnotationError,
+    read_json,
+    records_from_rows,
+    scalar_fields,
+)
 from tfpose_dp.data.coco_to_mpii import coco_to_mpii
 from tfpose_dp.skeleton import COCO17
 
@@ -23,6 +28,11 @@ SPLIT_FILES = {
     "valid": ("person_keypoints_val2017.json", "val.json", "valid.json"),
 }
 IMAGE_DIRS = {"train": "train2017", "valid": "val2017"}
+
+
+# COCO's own fields, which are not candidates for a privacy unit.
+IMAGE_KEYS = ("id", "file_name", "width", "height", "license", "coco_url", "flickr_url")
+ANNOTATION_KEYS = ("id", "image_id", "category_id", "iscrowd", "num_keypoints")
 
 
 def find_coco_split(data_dir, split):
@@ -67,9 +77,10 @@ def coco_records(raw, json_path, image_dir, keypoints="coco17", check_files=True
     _check_format(raw, json_path)
     try:
         images = {int(im["id"]): str(im["file_name"]) for im in raw["images"]}
-    except (KeyError, TypeError, ValueError) as e:
+        image_fields = {int(im["id"]): scalar_fields(im, IMAGE_KEYS) for im in raw["images"]}
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
         raise AnnotationError(f"{json_path}: malformed images entry ({e!r})") from e
-    rows, boxes, areas = [], [], []
+    rows, boxes, areas, attributes = [], [], [], []
     skipped = dict.fromkeys(
         ("skipped_crowd", "skipped_no_labelled_joint", "skipped_degenerate_box"), 0
     )
@@ -127,4 +138,8 @@ def coco_records(raw, json_path, image_dir, keypoints="coco17", check_files=True
         )
         boxes.append(box)
         areas.append(float(ann.get("area", box[2] * box[3])))
-    return records_from_rows(rows, json_path, check_files, skipped, boxes, areas)
+        # the annotation's own fields first, then its image's (e.g. a per-image video_id)
+        attributes.append(
+            {**image_fields[int(ann["image_id"])], **scalar_fields(ann, ANNOTATION_KEYS)}
+        )
+    return records_from_rows(rows, json_path, check_files, skipped, boxes, areas, attributes)

@@ -23,9 +23,9 @@ import numpy as np
 PAD = -1
 
 
-def group_by_image(image_names, cap):
-    """Record indices of each image, images in order of their first record, at most `cap`
-    persons each (the first ones)."""
+def group_by_image(image_names, cap=None):
+    """Record indices of each image (or of each unit, given unit keys), in order of their first
+    record, at most `cap` records each (the first ones; None: all)."""
     names = np.asarray(image_names)
     _, first, inverse = np.unique(names, return_index=True, return_inverse=True)
     order = np.argsort(first, kind="stable")  # image ids by first appearance
@@ -33,7 +33,7 @@ def group_by_image(image_names, cap):
     rank[order] = np.arange(len(order))
     units = [[] for _ in order]
     for i, image in enumerate(rank[inverse.reshape(-1)]):
-        if len(units[image]) < cap:
+        if cap is None or len(units[image]) < cap:
             units[image].append(i)
     return [np.asarray(u, np.int64) for u in units]
 

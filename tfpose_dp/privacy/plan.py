@@ -27,7 +27,7 @@ UNIT_OF_PRIVACY = "one image (all persons in it)"
 # nothing to the clipped sum, so the mechanism on D' equals that on D without the unit and the
 # PLD is add/remove-one's, unchanged.
 NEIGHBOURING_RELATION = (
-    "zero-out: one private image replaced by an empty one, N fixed and public (the same "
+    "zero-out: one private unit replaced by an empty one, N fixed and public (the same "
     "privacy loss as add/remove-one with N public, under Poisson sampling)"
 )
 NOT_COVERED = (
@@ -49,6 +49,12 @@ class PrivacyPlan:
     noise_multiplier: float
     l2_norm_clip: float
     accountant: str = "pld"
+    unit: str = UNIT_OF_PRIVACY  # what one of the N private units is
+
+    @property
+    def units_name(self):
+        """What N counts, in the statement."""
+        return "training images" if self.unit == UNIT_OF_PRIVACY else "units"
 
     def dp_event(self, steps=None):
         """The dp_accounting event of `steps` (default: the planned) training steps."""
@@ -89,14 +95,15 @@ class PrivacyPlan:
     def to_json(self):
         return {
             **dataclasses.asdict(self),
-            "unit_of_privacy": UNIT_OF_PRIVACY,
+            "unit_of_privacy": self.unit,
             "neighbouring_relation": NEIGHBOURING_RELATION,
         }
 
     @classmethod
     def from_json(cls, data):
-        labels = ("unit_of_privacy", "neighbouring_relation")
-        return cls(**{k: v for k, v in data.items() if k not in labels})
+        fields = {k: v for k, v in data.items() if k != "neighbouring_relation"}
+        fields["unit"] = fields.pop("unit_of_privacy", UNIT_OF_PRIVACY)
+        return cls(**fields)
 
     def statement(
         self, steps_done, epsilon_spent, projection="none", public_noise=False, start=None
@@ -119,8 +126,8 @@ class PrivacyPlan:
                 "sampling from a secret per-run key (OS CSPRNG)."
             )
         return (
-            f"Unit of privacy: {UNIT_OF_PRIVACY}, of the N={self.num_examples} private "
-            f"training images. Neighbouring data sets: {NEIGHBOURING_RELATION}. "
+            f"Unit of privacy: {self.unit}, of the N={self.num_examples} private "
+            f"{self.units_name}. Neighbouring data sets: {NEIGHBOURING_RELATION}. "
             f"Mechanism: {_mechanism(self.l2_norm_clip, self.noise_multiplier, projection)}. "
             f"Sampling: Poisson, q={self.sampling_rate:.6g}, noise normalised by the expected "
             "batch "
@@ -154,8 +161,10 @@ def make_plan(
     l2_norm_clip=1.0,
     accountant="pld",
     noise_multiplier=None,
+    unit=UNIT_OF_PRIVACY,
 ):
     """Validates the settings and calibrates sigma for `epsilon` (or takes `noise_multiplier`).
+    `unit`: what one of the `num_examples` private units is (the statement names it).
 
     Raises accounting.PrivacyConfigError with a message that says what to change.
     """
@@ -179,5 +188,5 @@ def make_plan(
     elif not noise_multiplier > 0:
         raise accounting.PrivacyConfigError(f"--noise_multiplier={noise_multiplier} must be > 0")
     return PrivacyPlan(
-        num_examples, q, steps, epsilon, delta, noise_multiplier, l2_norm_clip, accountant
+        num_examples, q, steps, epsilon, delta, noise_multiplier, l2_norm_clip, accountant, unit
     )

@@ -39,9 +39,14 @@ class PoissonSampler:
         entropy,
         units=None,
         replicas=1,
+        unit_cap=None,
+        unit_salts=None,
     ):
         """`units`: the record indices of each of the `num_examples` units (None: one record
-        per unit, unit i = record i). `replicas`: slices per chunk (tf.distribute)."""
+        per unit, unit i = record i). `replicas`: slices per chunk (tf.distribute).
+        `unit_cap`: a sampled unit with more records contributes `unit_cap` of them, drawn
+        each step from (entropy, step, the unit's salt): `unit_salts`, one number per unit
+        from its own key, so the draw depends on no other unit."""
         if units is not None and len(units) != num_examples:
             raise ValueError(f"{len(units)} units given for num_examples={num_examples}")
         if num_examples <= 0:
@@ -54,6 +59,9 @@ class PoissonSampler:
         self.expected_batch_size = int(expected_batch_size)
         self.physical_batch_size = int(physical_batch_size)
         self.units, self.replicas = units, int(replicas)
+        self.unit_cap, self.unit_salts = unit_cap, unit_salts
+        if unit_cap is not None and (units is None or len(unit_salts) != len(units)):
+            raise ValueError("a unit cap needs the units and one salt per unit")
         # DPKey.sampling_entropy() in a run (secret); an int in tests.
         self.entropy = [int(entropy)] if isinstance(entropy, int) else [int(w) for w in entropy]
 
@@ -71,8 +79,16 @@ class PoissonSampler:
         slot and its group (the slice-local slot of its unit's first record: the clipping
         unit, privacy/clipping.py), PAD_INDEX in padding."""
         idx = self.indices(step)
-        members = [self.units[u] for u in idx] if self.units is not None else idx[:, None]
+        members = [self.members(u, step) for u in idx] if self.units is not None else idx[:, None]
         return pack(members, self.physical_batch_size // self.replicas, self.replicas)
+
+    def members(self, unit, step):
+        """The records unit `unit` contributes at `step`: all, or `unit_cap` of them."""
+        records = self.units[unit]
+        if self.unit_cap is None or len(records) <= self.unit_cap:
+            return records
+        rng = np.random.default_rng([*self.entropy, int(step), self.unit_salts[unit], 0xCA9])
+        return np.sort(rng.choice(records, self.unit_cap, replace=False))
 
     def chunks(self, step):
         """(num_chunks, physical_batch_size) int64 record indices, padded with PAD_INDEX."""

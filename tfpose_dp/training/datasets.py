@@ -12,6 +12,7 @@ from absl import logging
 
 from tfpose_dp.data import annotations, synthetic
 from tfpose_dp.data.synthetic_coco import ensure_synthetic_coco
+from tfpose_dp.training.unit_keys import with_builtin_patients
 
 
 def load_train_val(
@@ -58,8 +59,8 @@ def load_train_val(
         seed,
         root,
     )
-    train = annotations.load_split(root, "train", data_format, keypoints)
-    val = annotations.load_split(root, "valid", data_format, keypoints)
+    train = with_builtin_patients(annotations.load_split(root, "train", data_format, keypoints))
+    val = with_builtin_patients(annotations.load_split(root, "valid", data_format, keypoints))
     return (
         train,
         val,
@@ -111,12 +112,12 @@ def image_draw(name, seed):
     return int.from_bytes(digest, "big") / 2.0**64
 
 
-def _holdout_indices(train, rate, seed):
+def _holdout_indices(train, rate, seed, unit_keys=None):
     """Indices of the persons of held-out images, in the order of their image's draw: each
     image is held out by its own draw against `rate`, so adding or removing one image changes
     the holdout by that image alone (the private set of neighbouring data sets stays
-    neighbouring)."""
-    names = train.image_names()
+    neighbouring). `unit_keys` (per record): whole named units are held out instead."""
+    names = train.image_names() if unit_keys is None else np.asarray(unit_keys)
     draws = {name: image_draw(name, seed) for name in np.unique(names)}
     held = [i for i, name in enumerate(names) if draws[name] < rate]
     return np.array(sorted(held, key=lambda i: (draws[names[i]], i)), dtype=np.int64)
@@ -131,6 +132,7 @@ def split_public(
     public_image_dir=None,
     holdout_fraction=None,
     keypoints="mpii16",
+    unit_keys=None,
 ):
     """Returns (private_records, public_records), disjoint by image.
 
@@ -146,7 +148,7 @@ def split_public(
                 f"the holdout fraction must be in (0, 1), got {holdout_fraction}: set "
                 "--public_fraction (the share of training images held out as public)"
             )
-        held = _holdout_indices(train, holdout_fraction, seed)
+        held = _holdout_indices(train, holdout_fraction, seed, unit_keys)
         if len(held) < public_examples:
             # Depends on the held-out (public) images alone: a private image cannot move it.
             raise PublicDataError(

@@ -14,6 +14,7 @@ from tfpose_dp.data.canaries import make_canaries
 from tfpose_dp.privacy.image_units import group_by_image
 from tfpose_dp.runs.layout import ensure_private_dir, private_dir, write_private_file
 from tfpose_dp.training import datasets
+from tfpose_dp.training.unit_keys import IMAGE, unit_keys, unit_salts
 
 REPORT = "data_report.json"
 
@@ -24,8 +25,11 @@ class RunData:
     val: Any
     public: Any
     description: str  # public: says nothing a secret coin or a skipped record decided
-    units: Optional[list]  # record indices of each private image; None without DP
+    units: Optional[
+        list
+    ]  # record indices of each private unit (image, patient...); None without DP
     load_reports: list  # from the data without DP: private
+    unit_salts: Optional[list] = None  # one per unit when units are named (capped per step)
 
     @property
     def num_units(self):
@@ -57,20 +61,28 @@ def _load_run_data(config, key, slice_size):
     public = None
     if pdp.uses_public_set():
         train, public = split_public_set(train, config)
+    private = not config.privacy.nonprivate
+    keys = unit_keys(train, d.privacy_unit) if private else None
     absent = 0
     if d.audit_canaries:  # after the public split: canaries are private records, never public
         canaries = make_canaries(d.audit_canaries, d.synthetic_root, d.synthetic_domain)
-        included = np.flatnonzero(key.audit_coins(d.audit_canaries))
-        train = train.concat(canaries.subset(included))
+        included = canaries.subset(np.flatnonzero(key.audit_coins(d.audit_canaries)))
+        train = train.concat(included)
+        if keys is not None:  # each canary is a unit of its own
+            keys = np.concatenate([keys, included.image_names()])
         absent = d.audit_canaries - len(included)
         description += f" + up to {d.audit_canaries} audit canaries (each by a secret coin)"
-    units = None
-    if not config.privacy.nonprivate:
-        units = group_by_image(train.image_names(), slice_size)
+    units = salts = None
+    if private:
+        named = d.privacy_unit != IMAGE
+        # An image keeps at most one slice of persons; a named unit is capped per step instead.
+        units = group_by_image(keys, None if named else slice_size)
+        salts = unit_salts([keys[u[0]] for u in units]) if named else None
         # A canary left out by its coin is an empty unit: N, q and delta do not reveal the
         # coins (sampling an empty unit adds nothing).
         units += [np.zeros(0, np.int64)] * absent
-    return RunData(train, val, public, description, units, reports)
+        salts = salts + [0] * absent if named else None
+    return RunData(train, val, public, description, units, reports, salts)
 
 
 def split_public_set(train, config):
@@ -80,6 +92,7 @@ def split_public_set(train, config):
     rate = datasets.holdout_rate(
         pdp.public_examples, pdp.public_fraction, d.own_data(), d.synthetic_train
     )
+    named = d.privacy_unit != IMAGE
     return datasets.split_public(
         train,
         pdp.public_source,
@@ -88,6 +101,7 @@ def split_public_set(train, config):
         pdp.public_annotations,
         holdout_fraction=rate,
         keypoints=config.model.keypoints,
+        unit_keys=unit_keys(train, d.privacy_unit) if named else None,
     )
 
 

@@ -16,7 +16,7 @@ from tfpose_dp.models.simcc import SimCCCodec
 from tfpose_dp.privacy.accounting import PrivacyLedger
 from tfpose_dp.privacy.dp_key import DPKey
 from tfpose_dp.privacy.optimizer import make_dp_optimizer
-from tfpose_dp.privacy.plan import PrivacyPlan, make_plan
+from tfpose_dp.privacy.plan import PrivacyPlan
 from tfpose_dp.privacy.projection import SubspaceProjection, refresh_bytes
 from tfpose_dp.privacy.sampling import PoissonSampler, planned_steps, steps_per_epoch
 from tfpose_dp.run_config import ConfigError, RunConfig
@@ -30,6 +30,7 @@ from tfpose_dp.training.reporting import Reporter
 from tfpose_dp.training.resume import check_restored_step, check_resume
 from tfpose_dp.training.run_data import load_run_data, write_load_report
 from tfpose_dp.training.run_key import persist_key, run_key
+from tfpose_dp.training.run_plan import charge_discarded, run_plan
 from tfpose_dp.training.steps import MeanGradient, NonPrivateSteps, PrivateSteps
 from tfpose_dp.training.weight_average import WeightAverage
 
@@ -67,38 +68,6 @@ class Run:
     start_metrics: Optional[dict] = None
     public_stage_metrics: Optional[dict] = None  # after --public_finetune_steps (val, public)
     start: Optional[str] = None  # where the model came from, for the statement
-
-
-def _plan(config, n, total_steps, state):
-    if config.privacy.nonprivate:
-        return None
-    p = config.privacy
-    if state:  # the ledger continues with the saved sigma (resuming with more epochs keeps it)
-        saved = PrivacyPlan.from_json(Manifest.from_state(state).plan)
-        return make_plan(
-            n,
-            config.optim.batch_size,
-            total_steps,
-            p.epsilon,
-            p.delta,
-            p.l2_norm_clip,
-            p.accountant,
-            noise_multiplier=saved.noise_multiplier,
-        )
-    plan = make_plan(
-        n, config.optim.batch_size, total_steps, p.epsilon, p.delta, p.l2_norm_clip, p.accountant
-    )
-    logging.info(
-        "Calibrated noise multiplier sigma=%.4f for eps=%g, delta=%.3g over %d steps "
-        "(q=%.5f, N=%d private images)",
-        plan.noise_multiplier,
-        plan.epsilon,
-        plan.delta,
-        total_steps,
-        plan.sampling_rate,
-        n,
-    )
-    return plan
 
 
 def _resolve(config, state, source, plan):
@@ -250,7 +219,7 @@ def build_run(config, dry_run=False):
         )
     _check_public_batch(config, data.public)
     total_steps = planned_steps(n, o.batch_size, o.epochs)
-    plan = _plan(config, n, total_steps, state)
+    plan = run_plan(config, n, total_steps, state)
     source = restore.read_manifest(config.model.init_from) if config.model.init_from else None
     config = _resolve(config, state, source, plan)
     if state:
@@ -270,6 +239,8 @@ def build_run(config, dry_run=False):
         key.sampling_entropy() if plan is not None else o.seed,
         units=data.units,
         replicas=replicas,
+        unit_cap=slice_size if data.unit_salts is not None else None,
+        unit_salts=data.unit_salts,
     )
     built = _model_and_steps(config, strategy, plan, data.public, total_steps, state, key, physical)
     codec = restore.model_codec(config)
@@ -303,12 +274,9 @@ def build_run(config, dry_run=False):
         _restore(run, ckpt, state)
     if plan is not None:
         run.releases = record
-        for q, sigma, steps in discarded:  # at their own (q, sigma); older records lack it
-            q, sigma = (q, sigma) if q is not None else (plan.sampling_rate, plan.noise_multiplier)
-            run.ledger.charge_discarded(q, sigma, steps)
-        # The budget covers every step charged so far: the rest of the run fits in what is left.
-        remaining = plan.budget_steps(total_steps - run.step, after=run.ledger.segments)
-        run.total_steps = min(run.total_steps, run.step + remaining)
+        run.total_steps = charge_discarded(
+            plan, run.ledger, discarded, run.step, total_steps, run.total_steps
+        )
     _finish(run, source, dry_run)
     return run
 

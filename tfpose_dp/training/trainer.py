@@ -10,7 +10,7 @@ from tfpose_dp.config_validation import validate
 from tfpose_dp.eval.predictions import mean_pose_predictions
 from tfpose_dp.eval.scores import format_scores, headline, label, mean_pose_scores
 from tfpose_dp.models.tinyvit import VARIANTS
-from tfpose_dp.privacy.plan import NOT_COVERED, UNIT_OF_PRIVACY
+from tfpose_dp.privacy.plan import NOT_COVERED
 from tfpose_dp.runs.layout import FINAL_METRICS, private_dir
 from tfpose_dp.training import distribution, loop
 from tfpose_dp.training.memory_plan import describe, memory_plan
@@ -130,10 +130,11 @@ def _announce(run):
             else " (--print_private_diagnostics prints them)",
         )
     logging.info(
-        "Run: %s, %s, N=%d private images (examples without DP), %d steps of %d per epoch",
+        "Run: %s, %s, N=%d private %s (examples without DP), %d steps of %d per epoch",
         config.method,
         run.manifest.data_description,
         run.manifest.num_private_examples,
+        "images" if config.data.privacy_unit == "image" else f"units ({config.data.privacy_unit})",
         run.total_steps,
         run.steps_per_epoch,
     )
@@ -190,7 +191,7 @@ def _summary(run, metrics, epsilon, baseline, statement):
             if guarantee
             else "public seed (--reproducible_noise): NO DP guarantee"
         ),
-        "unit_of_privacy": UNIT_OF_PRIVACY if plan is not None else None,
+        "unit_of_privacy": plan.unit if plan is not None else None,
         "not_covered": NOT_COVERED if plan is not None else None,
         "privacy_statement": statement,
         "data": run.manifest.data_description,
