@@ -106,14 +106,18 @@ def test_image_checks_are_cached_and_redone_when_a_file_changes(tmp_path, monkey
     checked = []
     real = image_check._decodes
     monkeypatch.setattr(image_check, "_decodes", lambda todo: checked.extend(todo) or real(todo))
-    with image_check.cached_in(str(private)):
+    with image_check.cached_in(str(private)) as cache:
         assert image_check.undecodable_images(paths) == set()
         assert image_check.undecodable_images(paths) == set()
         assert checked == paths  # checked once
+    cache.save()
+    assert oct(os.stat(private / image_check.CACHE_FILE).st_mode & 0o777) == "0o600"
+    with image_check.cached_in(str(private)) as cache:  # the next run reads it back
+        assert image_check.undecodable_images(paths) == set()
+        assert checked == paths
         (tmp_path / "1.jpg").write_bytes(b"<html>replaced by an error page</html>")
         assert image_check.undecodable_images(paths) == {paths[1]}
         assert checked == paths + [paths[1]]
-    assert oct(os.stat(private / image_check.CACHE_FILE).st_mode & 0o777) == "0o600"
 
 
 def test_image_checks_outside_a_runs_private_folder_keep_nothing(tmp_path, monkeypatch):

@@ -58,7 +58,9 @@ def test_each_start_draws_a_fresh_nonce_and_the_file_is_owner_only(tmp_path):
 
 
 def test_a_second_process_is_refused_the_model_dir(tmp_path):
+    assert os.listdir(tmp_path) == []
     lock_model_dir(str(tmp_path))
+    assert os.listdir(tmp_path) == []  # the lock writes no file
     lock_model_dir(str(tmp_path))  # the same process again: fine
     script = (
         "import sys\nfrom tfpose_dp.runs.dir_lock import ModelDirBusy, lock_model_dir\n"
@@ -70,6 +72,8 @@ def test_a_second_process_is_refused_the_model_dir(tmp_path):
     )
     assert other.returncode == 3, other.stderr
     assert "another process is training" in other.stdout
+    lock_model_dir(str(tmp_path / "not yet there"))  # nothing to lock, nothing created
+    assert not os.path.exists(tmp_path / "not yet there")
 
 
 @pytest.mark.slow  # trains

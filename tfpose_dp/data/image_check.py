@@ -19,23 +19,44 @@ from tfpose_dp.data.decode import decode_image
 from tfpose_dp.runs.layout import write_private_file
 
 CACHE_FILE = "image_checks.json"
-_cache_folder = []  # the folder of the innermost `cached_in` block
+_caches = []  # the cache of the innermost `cached_in` block
+
+
+class CheckCache:
+    """Checks by path: [size, mtime_ns, decodes], read from `folder`/image_checks.json when it
+    exists; `save` writes them back (0600) once the folder exists: a run refused before it
+    writes anything leaves no cache behind."""
+
+    def __init__(self, folder):
+        self.path = os.path.join(folder, CACHE_FILE) if folder else None
+        self.entries, self.changed = {}, False
+        if self.path is not None:
+            try:
+                with open(self.path) as f:
+                    self.entries = json.load(f)
+            except (OSError, ValueError):
+                pass
+
+    def save(self):
+        if self.path is None or not self.changed or not os.path.isdir(os.path.dirname(self.path)):
+            return
+        try:
+            write_private_file(self.path, json.dumps(self.entries))
+            self.changed = False
+        except OSError as e:  # a read-only folder only costs a re-check next time
+            logging.warning("could not cache image checks in %s: %s", self.path, e)
 
 
 @contextlib.contextmanager
 def cached_in(folder):
-    """Image checks inside the block are cached in `folder`/image_checks.json (a run's
-    MODEL_DIR/private/, created 0700 by the caller; None: no cache)."""
-    _cache_folder.append(folder)
+    """Image checks inside the block use the cache of `folder` (a run's MODEL_DIR/private/;
+    None: none); yields the CheckCache, whose `save` the run calls once it may write."""
+    cache = CheckCache(folder)
+    _caches.append(cache)
     try:
-        yield
+        yield cache
     finally:
-        _cache_folder.pop()
-
-
-def _cache_file():
-    folder = _cache_folder[-1] if _cache_folder else None
-    return os.path.join(folder, CACHE_FILE) if folder else None
+        _caches.pop()
 
 
 def _stamp(path):
@@ -73,14 +94,8 @@ def undecodable_images(paths):
     paths = sorted(set(paths))
     if not paths:
         return set()
-    cache_path = _cache_file()
-    cache = {}
-    if cache_path is not None:
-        try:
-            with open(cache_path) as f:
-                cache = json.load(f)
-        except (OSError, ValueError):
-            pass
+    holder = _caches[-1] if _caches else CheckCache(None)
+    cache = holder.entries
     stamps = {p: _stamp(p) for p in paths}
     todo = [p for p in paths if stamps[p] is not None and cache.get(p, [None])[:2] != stamps[p]]
     if todo:
@@ -88,18 +103,10 @@ def undecodable_images(paths):
             logging.info(
                 "checking that %d images decode%s",
                 len(todo),
-                f" (once; cached in {cache_path})" if cache_path else "",
+                " (once: cached in MODEL_DIR/private/)" if holder.path else "",
             )
         ok = _decodes(todo)
         for p in todo:
             cache[p] = stamps[p] + [p in ok]
-        if cache_path is not None:
-            _write_atomically(cache_path, cache)
+        holder.changed = True
     return {p for p in paths if stamps[p] is None or not cache[p][2]}
-
-
-def _write_atomically(path, data):
-    try:
-        write_private_file(path, json.dumps(data))
-    except OSError as e:  # a read-only cache only costs a re-check next time
-        logging.warning("could not cache image checks in %s: %s", path, e)

@@ -1,13 +1,13 @@
 """One process at a time on a MODEL_DIR: two would share its key, its release record and its
-checkpoints, and race on the count of released steps (a step's noise released twice)."""
+checkpoints, and race on the count of released steps (a step's noise released twice).
+
+The lock is an flock on the MODEL_DIR folder itself (no file is written for it, so a run
+refused before it writes anything leaves nothing behind), held until the process exits."""
 
 import fcntl
 import os
 
-from tfpose_dp.runs.layout import ensure_private_dir
-
-LOCK_FILE = ".lock"
-_held = {}  # real path of a locked private/ -> its open file (held until the process exits)
+_held = {}  # real path of a locked MODEL_DIR -> its open descriptor
 
 
 class ModelDirBusy(RuntimeError):
@@ -15,18 +15,20 @@ class ModelDirBusy(RuntimeError):
 
 
 def lock_model_dir(model_dir):
-    """Takes MODEL_DIR/private/.lock for this process (again in the same process: a no-op);
-    raises ModelDirBusy when another process holds it. Released when the process exits."""
-    folder = os.path.realpath(ensure_private_dir(model_dir))
+    """Locks MODEL_DIR for this process when it exists (again in the same process: a no-op);
+    raises ModelDirBusy when another process holds it."""
+    if not os.path.isdir(model_dir):
+        return
+    folder = os.path.realpath(model_dir)
     if folder in _held:
         return
-    handle = open(os.path.join(folder, LOCK_FILE), "a")  # noqa: SIM115 (held for the process)
+    fd = os.open(folder, os.O_RDONLY)
     try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError as e:
-        handle.close()
+        os.close(fd)
         raise ModelDirBusy(
-            f"another process is training in --model_dir={model_dir} (it holds {folder}/"
-            f"{LOCK_FILE}): wait for it to finish, stop it, or use another --model_dir"
+            f"another process is training in --model_dir={model_dir}: wait for it to "
+            "finish, stop it, or use another --model_dir"
         ) from e
-    _held[folder] = handle
+    _held[folder] = fd

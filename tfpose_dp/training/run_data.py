@@ -30,6 +30,7 @@ class RunData:
     ]  # record indices of each private unit (image, patient...); None without DP
     load_reports: list  # from the data without DP: private
     unit_salts: Optional[list] = None  # one per unit when units are named (capped per step)
+    check_cache: Any = None  # the image checks (data/image_check.py): private
 
     @property
     def num_units(self):
@@ -40,8 +41,10 @@ class RunData:
 def load_run_data(config, key, slice_size, check_cache=None):
     """The run's data. An image keeps at most `slice_size` persons (one replica's slice).
     `check_cache`: where the image checks are cached (MODEL_DIR/private/; None: nowhere)."""
-    with image_check.cached_in(check_cache):
-        return _load_run_data(config, key, slice_size)
+    with image_check.cached_in(check_cache) as cache:
+        data = _load_run_data(config, key, slice_size)
+    data.check_cache = cache  # saved by the run once it may write (nothing before that)
+    return data
 
 
 def _load_run_data(config, key, slice_size):

@@ -30,8 +30,9 @@ def run_key(
     A new run draws a fresh key from the OS; a resumed run (or one restarted before its first
     checkpoint) reads MODEL_DIR/private/dp_key back, in a new generation when steps would
     otherwise be released twice. Every start mixes a fresh nonce into the streams. The chief
-    locks MODEL_DIR for its process. `in_checkpoint`: the release record the starting
-    checkpoint holds. `reproducible` derives the key from the public seed: no DP guarantee.
+    locks an existing MODEL_DIR for its process (a new one when its key is written).
+    `in_checkpoint`: the release record the starting checkpoint holds. `reproducible` derives
+    the key from the public seed: no DP guarantee.
     """
     if reproducible:
         logging.warning(
@@ -69,6 +70,8 @@ def persist_key(model_dir, key, record, chief):
     record (its new generation) before any step is released."""
     if not chief or key.public:
         return
+    os.makedirs(model_dir, exist_ok=True)
+    lock_model_dir(model_dir)  # a new MODEL_DIR: locked before its first file
     record.save()
     path = key_path(model_dir)
     if os.path.exists(path):

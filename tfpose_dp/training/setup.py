@@ -21,7 +21,7 @@ from tfpose_dp.privacy.projection import SubspaceProjection, refresh_bytes
 from tfpose_dp.privacy.sampling import PoissonSampler, planned_steps, steps_per_epoch
 from tfpose_dp.run_config import ConfigError, RunConfig
 from tfpose_dp.runs import checkpoints, restore
-from tfpose_dp.runs.layout import ensure_private_dir
+from tfpose_dp.runs.layout import private_dir
 from tfpose_dp.runs.manifest import Manifest
 from tfpose_dp.training import distribution
 from tfpose_dp.training.pdp_basis import PublicBasis, public_batches
@@ -209,7 +209,7 @@ def build_run(config, dry_run=False):
     physical = _physical_batch_size(config, replicas)
     slice_size = distribution.replica_slice_size(physical, replicas)
     # the privacy unit: one image, all its persons; the image checks are cached in private/
-    check_cache = ensure_private_dir(r.model_dir) if chief and not dry_run else None
+    check_cache = private_dir(r.model_dir) if chief and not dry_run else None
     data = load_run_data(config, key, slice_size, check_cache)
     n = data.num_units
     if not 0 < o.batch_size <= n:
@@ -231,6 +231,7 @@ def build_run(config, dry_run=False):
         persist_key(r.model_dir, key, record, chief)
     if chief and not dry_run:
         write_load_report(r.model_dir, data)
+        data.check_cache.save()
     # The non-private baseline draws its batches from the seed: nothing to protect.
     sampler = PoissonSampler(
         n,
