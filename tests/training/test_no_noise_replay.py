@@ -86,15 +86,3 @@ def test_a_crash_after_the_checkpoint_is_charged_and_the_budget_still_holds(run_
     assert (ledger.discarded, ledger.steps) == (3, 8)
     assert final["steps"] == ledger.trained_steps == 5
     assert final["epsilon"] <= 4.0 * (1 + 1e-6)
-
-
-def test_two_copies_of_a_model_dir_never_share_noise(run_config, tmp_path):
-    """A copied MODEL_DIR (same key, same record) resumed beside the original: each start
-    draws its own nonce, so the two continue with different noise (they were equal before)."""
-    model_dir, fork = str(tmp_path / "run"), str(tmp_path / "fork")
-    trainer.run(run_config(model_dir, max_steps=1))
-    shutil.copytree(model_dir, fork)
-    for folder in (model_dir, fork):
-        trainer.run(run_config(folder, max_steps=2))
-    a, b = (_weights(checkpoints.latest_checkpoint(d)) for d in (model_dir, fork))
-    assert any(not np.allclose(x, y, atol=1e-6) for x, y in zip(a, b))

@@ -11,6 +11,7 @@ import subprocess
 import sys
 
 import pytest
+import tensorflow as tf
 
 from tfpose_dp.privacy import accounting
 from tfpose_dp.runs import checkpoints
@@ -18,6 +19,7 @@ from tfpose_dp.runs.dir_lock import lock_model_dir
 from tfpose_dp.runs.layout import key_path
 from tfpose_dp.training import trainer
 from tfpose_dp.training.release_record import ReleaseRecord, ReleaseRecordError, read_saved
+from tfpose_dp.training.run_key import persist_key, run_key
 
 
 def _record(model_dir, released, generation=0, q=0.1, sigma=2.0):
@@ -55,6 +57,20 @@ def test_each_start_draws_a_fresh_nonce_and_the_file_is_owner_only(tmp_path):
     assert read_saved(str(tmp_path))["nonce"] == first.nonce.hex()
     mode = os.stat(os.path.join(tmp_path, "private", "releases.json")).st_mode
     assert stat.S_IMODE(mode) == 0o600
+
+
+def test_two_copies_of_a_model_dir_never_share_noise(tmp_path):
+    """A copied MODEL_DIR (same key, same record) started beside the original: each start
+    draws its own nonce, so their noise and sampling streams differ (they were equal before)."""
+    original, fork = str(tmp_path / "run"), str(tmp_path / "fork")
+    strategy = tf.distribute.get_strategy()
+    key, record, _ = run_key(original, 0, False, strategy, chief=True)
+    persist_key(original, key, record, chief=True)
+    shutil.copytree(original, fork)
+    starts = [run_key(d, 0, False, strategy, chief=True)[0] for d in (original, fork, original)]
+    assert len({s.fingerprint() for s in starts}) == 1  # one key
+    assert len({tuple(s.noise_key()) for s in starts}) == 3
+    assert len({tuple(s.sampling_entropy()) for s in starts}) == 3
 
 
 def test_a_second_process_is_refused_the_model_dir(tmp_path):
