@@ -86,3 +86,4 @@ def test_a_per_patient_run_counts_and_names_patients(run_config, tmp_path):
     assert final["unit_of_privacy"] == "one patient_id (all its images, all persons in them)"
     assert "of the N=30 private units" in final["privacy_statement"]
     assert "zero-out" in final["privacy_statement"]
+    assert "per-unit L2 clip" in final["privacy_statement"]

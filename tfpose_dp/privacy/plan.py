@@ -125,10 +125,11 @@ class PrivacyPlan:
                 f"Guarantee: ({epsilon_spent:.4f}, {self.delta:.3g})-DP{target}, noise and "
                 "sampling from a secret per-run key (OS CSPRNG)."
             )
+        per = "image" if self.unit == UNIT_OF_PRIVACY else "unit"
         return (
             f"Unit of privacy: {self.unit}, of the N={self.num_examples} private "
             f"{self.units_name}. Neighbouring data sets: {NEIGHBOURING_RELATION}. "
-            f"Mechanism: {_mechanism(self.l2_norm_clip, self.noise_multiplier, projection)}. "
+            f"Mechanism: {_mechanism(self.l2_norm_clip, self.noise_multiplier, projection, per)}. "
             f"Sampling: Poisson, q={self.sampling_rate:.6g}, noise normalised by the expected "
             "batch "
             f"size qN={self.sampling_rate * self.num_examples:g}. "
@@ -139,7 +140,7 @@ class PrivacyPlan:
         )
 
 
-def _mechanism(clip, sigma, projection):
+def _mechanism(clip, sigma, projection, per="image"):
     if projection == "gep":
         return (
             f"GEP (per-example gradients split in a public basis; coordinates clipped to "
@@ -147,7 +148,7 @@ def _mechanism(clip, sigma, projection):
             f"the Gaussian mechanism of DP-SGD with sigma={sigma:.4f})"
         )
     return (
-        f"DP-SGD (Gaussian sum query: per-image L2 clip C={clip:g}, noise std sigma*C on the "
+        f"DP-SGD (Gaussian sum query: per-{per} L2 clip C={clip:g}, noise std sigma*C on the "
         f"clipped sum, sigma={sigma:.4f}), projection={projection} (post-processing)"
     )
 
