@@ -225,22 +225,8 @@ def records_from_rows(
     """PoseRecords from rows (path, centre, scale, joints, visible, head size, id), 0-based;
     rows whose image does not decode are dropped and counted with the `skipped` counts in the
     private load report. `boxes`, `areas`, `attributes` (scalar fields): per row, or None."""
-    keep = np.ones(len(rows), bool)
-    bad_images = []
-    if check_files and rows:
-        bad = undecodable_images([r[0] for r in rows])
-        bad_images = sorted(os.path.basename(p) for p in bad)
-        keep = np.array([r[0] not in bad for r in rows], bool)
-    report = {
-        "file": str(json_path),
-        "kept": int(keep.sum()),
-        **skipped,
-        "skipped_undecodable_image": int((~keep).sum()),
-        "undecodable_examples": bad_images[:3],
-    }
-    rows = [r for r, k in zip(rows, keep) if k]
     if not rows:
-        raise AnnotationError(f"{json_path}: no usable records ({report})")
+        raise AnnotationError(f"{json_path}: no usable records ({skipped})")
     cols = list(zip(*rows))
     records = PoseRecords(
         np.array(cols[0]),
@@ -250,11 +236,33 @@ def records_from_rows(
         np.stack(cols[4]).astype(np.float32),
         np.array(cols[5], np.float32),
         list(cols[6]),
-        load_report=report,
-        boxes=None if boxes is None else np.asarray(boxes, np.float32)[keep],
-        areas=None if areas is None else np.asarray(areas, np.float32)[keep],
-        attributes=None if attributes is None else [a for a, k in zip(attributes, keep) if k],
+        boxes=None if boxes is None else np.asarray(boxes, np.float32),
+        areas=None if areas is None else np.asarray(areas, np.float32),
+        attributes=attributes,
     )
+    _refuse_out_of_range(records, json_path)  # before the decode pass: a label costs no I/O
+    keep = np.ones(len(rows), bool)
+    bad_images = []
+    if check_files:
+        bad = undecodable_images(list(records.image_paths))
+        bad_images = sorted(os.path.basename(p) for p in bad)
+        keep = np.array([p not in bad for p in records.image_paths], bool)
+    report = {
+        "file": str(json_path),
+        "kept": int(keep.sum()),
+        **skipped,
+        "skipped_undecodable_image": int((~keep).sum()),
+        "undecodable_examples": bad_images[:3],
+    }
+    if not keep.any():
+        raise AnnotationError(f"{json_path}: no usable records ({report})")
+    if not keep.all():
+        records = records.subset(np.flatnonzero(keep))
+    records.load_report = report
+    return records
+
+
+def _refuse_out_of_range(records, json_path):
     problem = out_of_range(records)
     if problem is not None:
         i, what = problem
@@ -264,7 +272,6 @@ def records_from_rows(
             f"range: {what}. Each record needs {describe_range()}: fix or remove the record "
             "(refused at load, so that no record can fail only when a step samples it)"
         )
-    return records
 
 
 def load_any_file(json_path, image_dir, keypoints="mpii16"):

@@ -153,6 +153,16 @@ def _secant_solve(eps_of_sigma, target, sigma0, rel_tol=3e-3):
     return math.exp(best)
 
 
+def append_steps(segments, sampling_rate, noise_multiplier, steps=1):
+    """Appends `steps` steps at (q, sigma) to [q, sigma, steps] `segments`, extending the last
+    segment when it has the same (q, sigma)."""
+    last = segments[-1] if segments else None
+    if last and last[0] == sampling_rate and last[1] == noise_multiplier:
+        last[2] += steps
+    else:
+        segments.append([sampling_rate, noise_multiplier, steps])
+
+
 @dataclasses.dataclass
 class PrivacyLedger:
     """The DP events actually executed, as (q, sigma, steps) segments; lives in checkpoints.
@@ -165,11 +175,7 @@ class PrivacyLedger:
     discarded: int = 0  # steps released, then lost to a crash or a rewind: charged, not trained
 
     def record_steps(self, sampling_rate, noise_multiplier, steps=1):
-        last = self.segments[-1] if self.segments else None
-        if last and last[0] == sampling_rate and last[1] == noise_multiplier:
-            last[2] += steps
-        else:
-            self.segments.append([sampling_rate, noise_multiplier, steps])
+        append_steps(self.segments, sampling_rate, noise_multiplier, steps)
 
     @property
     def steps(self):

@@ -51,11 +51,6 @@ class PrivacyPlan:
     accountant: str = "pld"
     unit: str = UNIT_OF_PRIVACY  # what one of the N private units is
 
-    @property
-    def units_name(self):
-        """What N counts, in the statement."""
-        return "training images" if self.unit == UNIT_OF_PRIVACY else "units"
-
     def dp_event(self, steps=None):
         """The dp_accounting event of `steps` (default: the planned) training steps."""
         return dp_accounting.SelfComposedDpEvent(
@@ -125,10 +120,11 @@ class PrivacyPlan:
                 f"Guarantee: ({epsilon_spent:.4f}, {self.delta:.3g})-DP{target}, noise and "
                 "sampling from a secret per-run key (OS CSPRNG)."
             )
-        per = "image" if self.unit == UNIT_OF_PRIVACY else "unit"
+        image_unit = self.unit == UNIT_OF_PRIVACY
+        per, counted = ("image", "training images") if image_unit else ("unit", "units")
         return (
             f"Unit of privacy: {self.unit}, of the N={self.num_examples} private "
-            f"{self.units_name}. Neighbouring data sets: {NEIGHBOURING_RELATION}. "
+            f"{counted}. Neighbouring data sets: {NEIGHBOURING_RELATION}. "
             f"Mechanism: {_mechanism(self.l2_norm_clip, self.noise_multiplier, projection, per)}. "
             f"Sampling: Poisson, q={self.sampling_rate:.6g}, noise normalised by the expected "
             "batch "

@@ -24,6 +24,7 @@ import json
 import os
 import secrets
 
+from tfpose_dp.privacy.accounting import append_steps
 from tfpose_dp.runs.layout import ensure_private_dir, private_dir, write_private_file
 
 FILE = "releases.json"
@@ -55,7 +56,7 @@ def steps_after(segments, skipped):
     """
     tail = []
     for q, sigma, steps in segments:
-        take = min(steps, max(0, steps - skipped))
+        take = max(0, steps - skipped)
         skipped = max(0, skipped - steps)
         if take:
             tail.append([q, sigma, take])
@@ -119,9 +120,5 @@ class ReleaseRecord:
 
     def count_release(self, sampling_rate, noise_multiplier):
         """Called before each update is applied, with the step's (q, sigma)."""
-        last = self.segments[-1] if self.segments else None
-        if last and last[:2] == [sampling_rate, noise_multiplier]:
-            last[2] += 1
-        else:
-            self.segments.append([sampling_rate, noise_multiplier, 1])
+        append_steps(self.segments, sampling_rate, noise_multiplier)
         self.save()

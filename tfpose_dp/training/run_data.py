@@ -25,9 +25,7 @@ class RunData:
     val: Any
     public: Any
     description: str  # public: says nothing a secret coin or a skipped record decided
-    units: Optional[
-        list
-    ]  # record indices of each private unit (image, patient...); None without DP
+    units: Optional[list]  # record indices of each private unit; None without DP
     load_reports: list  # from the data without DP: private
     unit_salts: Optional[list] = None  # one per unit when units are named (capped per step)
     check_cache: Any = None  # the image checks (data/image_check.py): private

@@ -18,6 +18,7 @@ from tfpose_dp.training.pace import duration
 from tfpose_dp.training.public_stage import mix_inputs, run_public_stage
 from tfpose_dp.training.reporting import log_json
 from tfpose_dp.training.setup import build_run
+from tfpose_dp.training.unit_keys import IMAGE
 
 TrainingError = loop.TrainingError
 
@@ -134,17 +135,18 @@ def _announce(run):
         config.method,
         run.manifest.data_description,
         run.manifest.num_private_examples,
-        "images" if config.data.privacy_unit == "image" else f"units ({config.data.privacy_unit})",
+        "images" if config.data.privacy_unit == IMAGE else f"units ({config.data.privacy_unit})",
         run.total_steps,
         run.steps_per_epoch,
     )
     logging.info(describe(_memory_plan(run)))
-    if run.plan is not None and VARIANTS[config.model.model]["drop_path_rate"]:
+    published_rate = VARIANTS[config.model.model]["drop_path_rate"]
+    if run.plan is not None and published_rate:
         logging.info(
             "DropPath (stochastic depth) is off in this private run: its masks are drawn per "
             "batch slot, so one record would change the others' (the published rate %g is "
             "used without DP)",
-            VARIANTS[config.model.model]["drop_path_rate"],
+            published_rate,
         )
     logging.info(
         "Devices: %s; each replica takes %d of every %d-slot chunk%s",

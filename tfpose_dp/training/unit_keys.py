@@ -12,6 +12,8 @@ import os
 
 import numpy as np
 
+from tfpose_dp.privacy.plan import UNIT_OF_PRIVACY
+
 IMAGE = "image"
 BUILTIN_FIELD = "patient_id"
 BUILTIN_FRAMES_PER_PATIENT = 4
@@ -66,5 +68,5 @@ def with_builtin_patients(records):
 def describe(privacy_unit):
     """The unit as the statement, manifest and exports name it."""
     if privacy_unit == IMAGE:
-        return "one image (all persons in it)"
+        return UNIT_OF_PRIVACY
     return f"one {privacy_unit} (all its images, all persons in them)"
