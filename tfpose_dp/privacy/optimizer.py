@@ -14,6 +14,10 @@ std on the sum). What changes is how the private gradient is computed:
    size; optional post-processing (PDP projection); accumulator reset.
 3. `apply_private_gradients(...)`: `apply_gradients` without a second cross-replica sum.
 
+A Keras model compiled with these optimizers runs the same three in `fit`
+(privacy/keras_fit.py). TF Privacy's own gradient methods (`_compute_gradients`,
+`get_gradients`: the microbatch loop `minimize` would run) are refused, never run.
+
 The classes are registered Keras-serializable with a complete `get_config`, so a model
 compiled with them saves and loads. The noise key is secret: it is never part of the config
 (a reloaded optimizer draws a new one from the OS) nor of checkpoints.
@@ -25,7 +29,7 @@ import tensorflow as tf
 from tensorflow_privacy.privacy.dp_query import gaussian_query
 from tensorflow_privacy.privacy.optimizers import dp_optimizer_keras
 
-from tfpose_dp.privacy import clipping, gep, ghost_clipping, noise
+from tfpose_dp.privacy import clipping, gep, ghost_clipping, keras_fit, noise
 from tfpose_dp.replica_sums import replica_local_zeros
 
 _TFP_CONFIG_KEYS = (
@@ -34,17 +38,33 @@ _TFP_CONFIG_KEYS = (
     "dp_sum_query",
     "gradient_accumulation_steps",
 )
+CLIPPING_MODES = ("vmap", "ghost")
 
 
 class PrivateGradientMixin:
     """The one implementation of the private gradient shared by the SGD and Adam classes."""
 
     def __init__(
-        self, l2_norm_clip, noise_multiplier, expected_batch_size, noise_key=None, **kwargs
+        self,
+        l2_norm_clip,
+        noise_multiplier,
+        expected_batch_size,
+        noise_key=None,
+        clipping="vmap",
+        **kwargs,
     ):
-        """`noise_key`: DPKey.noise_key() of the run (secret); None draws one from the OS."""
+        """`noise_key`: DPKey.noise_key() of the run (secret); None draws one from the OS.
+        `clipping`: how `fit` clips (privacy/keras_fit.py): "vmap" (per-example gradients
+        under tf.vectorized_map) or "ghost" (ghost_clipping.py); both give the same sum."""
         for key in _TFP_CONFIG_KEYS:  # written by TF Privacy's get_config; rebuilt here
             kwargs.pop(key, None)
+        if clipping not in CLIPPING_MODES:
+            raise ValueError(f"clipping must be one of {CLIPPING_MODES}, got {clipping!r}")
+        if not expected_batch_size > 0:
+            raise ValueError(
+                f"expected_batch_size={expected_batch_size} must be > 0: the expected number "
+                "of examples per step (q N), by which the noisy sum is divided"
+            )
         if not l2_norm_clip > 0:
             raise ValueError(f"--l2_norm_clip={l2_norm_clip} must be > 0")
         if not noise_multiplier > 0:
@@ -59,6 +79,7 @@ class PrivateGradientMixin:
         self.noise_multiplier = float(noise_multiplier)
         self.noise_stddev = float(stddev)
         self.expected_batch_size = float(expected_batch_size)
+        self.clipping = clipping
         if noise_key is None:
             noise_key = [secrets.randbits(63), secrets.randbits(63)]
         self._noise_key = noise_key
@@ -185,6 +206,22 @@ class PrivateGradientMixin:
                 acc.assign(tf.zeros_like(acc))
         return grads
 
+    def keras_train_step(self, model, data):
+        """The step `model.fit` runs for a model compiled with this optimizer."""
+        return keras_fit.private_train_step(model, self, data)
+
+    def _compute_gradients(self, loss, var_list, grad_loss=None, tape=None):
+        raise TypeError(
+            f"{type(self).__name__} computes private gradients in its own step, not from a "
+            "loss and a tape (that would be TF Privacy's microbatch loop, another mechanism): "
+            "compile a Keras model with it and call model.fit (a model whose class overrides "
+            "train_step cannot use it), or call accumulate / private_gradients / "
+            "apply_private_gradients yourself"
+        )
+
+    def get_gradients(self, loss, params):
+        return self._compute_gradients(loss, params)
+
     def apply_private_gradients(self, grads, var_list):
         """Applies gradients that are already global (all-reduced): no second aggregation."""
         return self.apply_gradients(zip(grads, var_list), experimental_aggregate_gradients=False)
@@ -197,6 +234,7 @@ class PrivateGradientMixin:
             l2_norm_clip=self.l2_norm_clip,
             noise_multiplier=self.noise_multiplier,
             expected_batch_size=self.expected_batch_size,
+            clipping=self.clipping,
         )
         return config
 
@@ -211,6 +249,7 @@ class PoseDPAdam(PrivateGradientMixin, dp_optimizer_keras.GenericDPAdamOptimizer
     """DP-Adam: the class behind TF Privacy's `DPKerasAdamOptimizer`, same private gradient."""
 
 
+keras_fit.install_train_step()
 OPTIMIZERS = {"sgd": PoseDPSGD, "adam": PoseDPAdam}
 
 
