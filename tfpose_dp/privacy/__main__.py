@@ -4,8 +4,9 @@
   python -m tfpose_dp.privacy --num_examples=22246 --batch_size=32 --epochs=25 \
       --noise_multiplier=1.1
 
-Prints one JSON object: noise_multiplier, epsilon_pld, epsilon_rdp, delta, sampling_rate, steps.
-Steps are round(epochs * round(N / B)), as the trainer plans them (Poisson sampling, q = B/N).
+Prints one JSON object: noise_multiplier, epsilon_pld, epsilon_rdp, delta, sampling_rate, steps
+and the statement. Steps are round(epochs * round(N / B)), as the trainer plans them (Poisson
+sampling, q = B/N). The Python API's `tfpose_dp.privacy.plan` is the same calculation.
 """
 
 import json
@@ -13,8 +14,8 @@ import sys
 
 from absl import app, flags
 
-from tfpose_dp.privacy import accounting, sampling
-from tfpose_dp.privacy.plan import make_plan
+from tfpose_dp.privacy import accounting, calculator
+from tfpose_dp.privacy.plan import UNIT_OF_PRIVACY
 
 flags.DEFINE_integer("num_examples", None, "Private training examples N.", lower_bound=1)
 flags.DEFINE_integer("batch_size", 32, "Expected batch size B.", lower_bound=1)
@@ -28,33 +29,20 @@ FLAGS = flags.FLAGS
 
 def main(argv):
     del argv
-    n, b = FLAGS.num_examples, FLAGS.batch_size
     try:
-        if (FLAGS.epsilon is None) == (FLAGS.noise_multiplier is None):
-            raise accounting.PrivacyConfigError(
-                "give exactly one of --epsilon or --noise_multiplier"
-            )
-        steps = sampling.planned_steps(n, min(b, n), FLAGS.epochs)
-        plan = make_plan(
-            n, b, steps, FLAGS.epsilon, FLAGS.delta, noise_multiplier=FLAGS.noise_multiplier
+        result = calculator.plan(
+            FLAGS.num_examples,
+            FLAGS.batch_size,
+            FLAGS.epochs,
+            FLAGS.epsilon,
+            FLAGS.delta,
+            FLAGS.noise_multiplier,
+            unit=UNIT_OF_PRIVACY,
         )
-        event = [(plan.sampling_rate, plan.noise_multiplier, steps)]
-        result = {
-            "noise_multiplier": plan.noise_multiplier,
-            "epsilon_pld": accounting.epsilon_spent(event, plan.delta, "pld", FLAGS.epsilon or 1.0),
-            "epsilon_rdp": accounting.epsilon_spent(event, plan.delta, "rdp"),
-            "delta": plan.delta,
-            "sampling_rate": plan.sampling_rate,
-            "steps": steps,
-            "num_examples": n,
-            "batch_size": b,
-            "epochs": FLAGS.epochs,
-            "sampling": "poisson",
-        }
     except accounting.PrivacyConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
-    print(json.dumps(result))
+    print(json.dumps(result.to_json()))
 
 
 if __name__ == "__main__":
