@@ -41,7 +41,7 @@ def predict_keypoints(model, codec, image, bbox, flip_test=True):
     input_size = codec.input_size
     center, box = person_box(bbox, input_size)
     m = transforms.crop_to_image_matrix(center, box, input_size)
-    crop = transforms.normalise_image(transforms.warp_image(image, m, input_size))[None]
+    crop = transforms.warp_image(image, m, input_size)[None]
     kp, scores = codec.decode(*simcc_logits(model, crop, codec, flip_test))
     return transforms.transform_points(kp[0], m).numpy(), scores[0].numpy()
 

@@ -87,7 +87,7 @@ def make_example_fn(records, input_size, codec, augment=None, seed=0):
         vis = tf.where(flip, tf.gather(vis, perm), vis)
         target_x, target_y, weight = codec.encode(crop_joints, vis)
         return {
-            "image": tf.ensure_shape(transforms.normalise_image(crop), [height, width, 3]),
+            "image": tf.ensure_shape(crop, [height, width, 3]),
             "target_x": target_x,
             "target_y": target_y,
             "target_weight": weight,

@@ -12,8 +12,6 @@ import numpy as np
 import tensorflow as tf
 
 BOX_PADDING = 1.25
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 def fit_aspect(box_w, box_h, input_size):
@@ -94,8 +92,3 @@ def transform_points(points, matrix):
     """Applies a 3x3 affine matrix to (..., 2) points."""
     points = tf.convert_to_tensor(points, tf.float32)
     return tf.einsum("ij,...j->...i", matrix[:2, :2], points) + matrix[:2, 2]
-
-
-def normalise_image(crop):
-    """[0, 255] RGB -> ImageNet-normalised float32."""
-    return (crop / 255.0 - IMAGENET_MEAN) / IMAGENET_STD

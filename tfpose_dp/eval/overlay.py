@@ -3,8 +3,6 @@
 import numpy as np
 from PIL import Image, ImageDraw
 
-from tfpose_dp.data import transforms
-
 # One colour per limb: right side warm, left side cool, trunk and head neutral.
 _LIMB_COLOURS = [
     (255, 64, 64),
@@ -45,7 +43,6 @@ def draw_skeleton(image, keypoints, scores, skeleton, threshold=0.0):
     return canvas
 
 
-def crop_to_uint8(normalised):
-    """Undo ImageNet normalisation of a crop -> uint8 (H, W, 3)."""
-    rgb = np.asarray(normalised) * transforms.IMAGENET_STD + transforms.IMAGENET_MEAN
-    return np.clip(rgb * 255.0, 0, 255).astype(np.uint8)
+def crop_to_uint8(crop):
+    """A model input crop (float RGB pixels, models/pixel_normalise.py) -> uint8 (H, W, 3)."""
+    return np.clip(np.round(np.asarray(crop)), 0, 255).astype(np.uint8)

@@ -1,12 +1,11 @@
 """The deployable graph: uint8 person crops in, keypoints out (no optimizer or privacy state).
 
-Normalisation and SimCC decoding are inside the graph, so a phone app only crops the person
-box (x1.25 at the model's aspect), runs the model and maps keypoints back to the image.
+Normalisation (the model's first layer) and SimCC decoding are inside the graph, so a phone
+app only crops the person box (x1.25 at the model's aspect), runs the model and maps keypoints
+back to the image.
 """
 
 import tensorflow as tf
-
-from tfpose_dp.data import transforms
 
 OUTPUTS = ("keypoints", "scores", "simcc_x", "simcc_y")
 
@@ -20,8 +19,7 @@ def serving_function(model, codec, batch_size=None):
         input_signature=[tf.TensorSpec([batch_size, height, width, 3], tf.uint8, name="image")]
     )
     def serve(image):
-        x = transforms.normalise_image(tf.cast(image, tf.float32))
-        out = model(x, training=False)
+        out = model(tf.cast(image, tf.float32), training=False)
         keypoints, scores = codec.decode(out["simcc_x"], out["simcc_y"])
         return {
             "keypoints": keypoints,

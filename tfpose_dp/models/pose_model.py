@@ -19,9 +19,12 @@ def build_pose_model(
     drop_path_rate=None,
     maps_per_joint=1,
 ):
-    """A Keras model: images (B, H, W, 3), normalised float -> dict of SimCC logits."""
+    """A Keras model: RGB pixels (B, H, W, 3) in [0, 255], float -> dict of SimCC logits.
+    The model normalises them itself (its first layer, models/pixel_normalise.py)."""
     height, width = input_size
-    backbone = build_backbone(variant, (height, width, 3), norm=norm, drop_path_rate=drop_path_rate)
+    backbone = build_backbone(
+        variant, (height, width, 3), norm=norm, drop_path_rate=drop_path_rate, pixels=True
+    )
     head = SimCCHead(num_joints, (height, width), split_ratio, maps_per_joint, name="simcc_head")
     outputs = head(backbone.output)
     return tf.keras.Model(backbone.input, outputs, name=f"{variant}_simcc")

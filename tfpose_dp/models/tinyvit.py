@@ -7,6 +7,7 @@ Output: the last stage's feature map, (B, ceil(H/32), ceil(W/32), C).
 import numpy as np
 import tensorflow as tf
 
+from tfpose_dp.models.pixel_normalise import ImageNetNormalise
 from tfpose_dp.models.tinyvit_layers import MBConv, PatchEmbed, PatchMerging, TinyViTBlock
 
 VARIANTS = {
@@ -42,7 +43,9 @@ VARIANTS = {
 }
 
 
-def build_backbone(variant, input_shape=(256, 192, 3), norm="frozen_bn", drop_path_rate=None):
+def build_backbone(
+    variant, input_shape=(256, 192, 3), norm="frozen_bn", drop_path_rate=None, pixels=False
+):
     """Builds a TinyViT feature extractor as a functional Keras model.
 
     Args:
@@ -50,6 +53,8 @@ def build_backbone(variant, input_shape=(256, 192, 3), norm="frozen_bn", drop_pa
       input_shape: (H, W, 3); any size, non-multiples of 32 or of the window included.
       norm: "frozen_bn" or "group" (see `tfpose_dp.models.norms`).
       drop_path_rate: stochastic depth; default the variant's published rate.
+      pixels: inputs are RGB pixels in [0, 255], normalised inside (ImageNetNormalise);
+        False: inputs are already ImageNet-normalised (timm's convention).
 
     Returns:
       tf.keras.Model mapping (B, H, W, 3) float images to (B, ceil(H/32), ceil(W/32), C).
@@ -62,7 +67,8 @@ def build_backbone(variant, input_shape=(256, 192, 3), norm="frozen_bn", drop_pa
     dpr = np.linspace(0.0, rate, sum(depths)).tolist()
 
     inputs = tf.keras.Input(shape=input_shape, name="image")
-    x = PatchEmbed(dims[0], norm=norm, name="patch_embed")(inputs)
+    x = ImageNetNormalise(name="normalise")(inputs) if pixels else inputs
+    x = PatchEmbed(dims[0], norm=norm, name="patch_embed")(x)
     block = 0
     for i in range(depths[0]):
         x = MBConv(dims[0], drop_path=dpr[block], norm=norm, name=f"stages_0_blocks_{i}")(x)
