@@ -164,3 +164,30 @@ def test_an_empty_poisson_batch_still_releases_noise():
     assert int(model.optimizer.iterations) == 1
     moved = [not np.allclose(v.numpy(), b) for v, b in zip(model.trainable_variables, before)]
     assert all(moved)
+
+
+@pytest.mark.parametrize(
+    "layer",
+    [tf.keras.layers.Dropout(0.1), tf.keras.layers.BatchNormalization()],
+    ids=["dropout", "batch_norm"],
+)
+def test_layers_that_mix_examples_are_refused(layer):
+    model = tf.keras.Sequential([tf.keras.Input((3,)), layer, tf.keras.layers.Dense(2)])
+    model.compile(
+        optimizer=PoseDPSGD(
+            l2_norm_clip=1.0, noise_multiplier=1.0, expected_batch_size=4, learning_rate=0.1
+        ),
+        loss=tf.keras.losses.MeanSquaredError(reduction=NONE),
+    )
+    with pytest.raises(ValueError, match=layer.name):
+        model.fit(*_data(), batch_size=4, verbose=0)
+    layer.trainable = False  # a frozen BatchNormalization runs in inference mode
+    if isinstance(layer, tf.keras.layers.Dropout):
+        layer.rate = 0.0
+    model.compile(
+        optimizer=PoseDPSGD(
+            l2_norm_clip=1.0, noise_multiplier=1.0, expected_batch_size=4, learning_rate=0.1
+        ),
+        loss=tf.keras.losses.MeanSquaredError(reduction=NONE),
+    )
+    model.fit(*_data(), batch_size=4, verbose=0)

@@ -1,7 +1,7 @@
-"""Export a trained pose model for deployment: SavedModel, TFLite, ONNX.
+"""Export a trained pose model for deployment: SavedModel, Keras, TFLite, ONNX.
 
   python -m tfpose_dp.export --checkpoint=/tmp/run1 --output_dir=/tmp/export \
-      --formats=saved_model,tflite,onnx --quantize=none,float16,dynamic,int8
+      --formats=saved_model,keras,tflite,onnx --quantize=none,float16,dynamic,int8
 
 Input: uint8 RGB person crops at the training input size; outputs keypoints (crop pixels),
 scores and the raw SimCC logits. Nothing of the optimizer or the privacy state is exported
@@ -19,7 +19,8 @@ from tfpose_dp import config_flags
 
 flags.DEFINE_string("checkpoint", None, "Training --model_dir (newest checkpoint) or a ckpt-* dir.")
 flags.DEFINE_string("output_dir", "export", "Where the artifacts go.")
-flags.DEFINE_list("formats", ["saved_model", "tflite", "onnx"], "saved_model, tflite, onnx.")
+FORMATS = ("saved_model", "keras", "tflite", "onnx")
+flags.DEFINE_list("formats", list(FORMATS), ", ".join(FORMATS) + " (keras: pose.keras).")
 flags.DEFINE_list("quantize", ["none"], "TFLite variants: none, float16, dynamic, int8.")
 flags.DEFINE_integer("representative_count", 64, "Crops for int8 calibration.")
 config_flags.define_flags("data")  # where the run's data is, for int8 calibration crops
@@ -52,18 +53,18 @@ def main(argv):
     del argv
 
     from tfpose_dp.export import formats, provenance
-    from tfpose_dp.runs.checkpoints import latest_checkpoint, read_state
-    from tfpose_dp.runs.restore import CheckpointNotFound, load_trained_model
+    from tfpose_dp.runs.checkpoints import read_state
+    from tfpose_dp.runs.restore import CheckpointNotFound, checkpoint_dir, load_trained_model
 
     try:
         if not FLAGS.checkpoint:
             raise ValueError("give --checkpoint=MODEL_DIR")
-        unknown = set(FLAGS.formats) - {"saved_model", "tflite", "onnx"}
+        unknown = set(FLAGS.formats) - set(FORMATS)
         bad_q = set(FLAGS.quantize) - set(formats.QUANTIZATIONS)
         if unknown or bad_q:
             raise ValueError(f"unknown --formats {sorted(unknown)} or --quantize {sorted(bad_q)}")
         model, codec, manifest = load_trained_model(FLAGS.checkpoint)
-        record = provenance.privacy_record(read_state(latest_checkpoint(FLAGS.checkpoint)))
+        record = provenance.privacy_record(read_state(checkpoint_dir(FLAGS.checkpoint)))
     except (ValueError, CheckpointNotFound) as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
@@ -76,6 +77,8 @@ def main(argv):
                 model, codec, os.path.join(FLAGS.output_dir, "saved_model"), record
             )
         )
+    if "keras" in FLAGS.formats:
+        written.append(formats.write_keras(model, os.path.join(FLAGS.output_dir, "pose.keras")))
     if "tflite" in FLAGS.formats:
         reps = (
             representative_crops(manifest, codec, FLAGS.representative_count)

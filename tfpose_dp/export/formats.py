@@ -1,4 +1,5 @@
-"""Writers for SavedModel, TFLite (float32 / float16 / dynamic-range / int8) and ONNX."""
+"""Writers for SavedModel, a Keras model file, TFLite (float32 / float16 / dynamic-range /
+int8) and ONNX."""
 
 import json
 import os
@@ -30,6 +31,13 @@ def write_saved_model(model, codec, path, record=None):
             tf.saved_model.save(module, path, signatures={"serving_default": module.serve})
         return path
     tf.saved_model.save(module, path, signatures={"serving_default": module.serve})
+    return path
+
+
+def write_keras(model, path):
+    """The Keras model (RGB pixel crops in [0, 255] -> SimCC logits) as a `.keras` file:
+    `import tfpose_dp.models` (which registers its layers), then tf.keras.models.load_model."""
+    model.save(path)
     return path
 
 

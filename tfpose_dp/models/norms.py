@@ -23,6 +23,8 @@ _EPS = 1e-5
 class FrozenBatchNorm(tf.keras.layers.BatchNormalization):
     """BatchNormalization that never uses or updates batch statistics."""
 
+    uses_batch_statistics = False  # read by privacy/keras_fit.py
+
     def call(self, inputs, training=None):
         return super().call(inputs, training=False)
 

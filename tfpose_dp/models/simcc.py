@@ -121,16 +121,36 @@ class SimCCCodec:
         return tf.stack([x, y], -1), score
 
 
+def simcc_kl(labels, logits, temperature=1.0):
+    """KL(labels || softmax(logits / T)) over the bins of one axis, per joint: (B, K)."""
+    log_p = tf.nn.log_softmax(logits / temperature, -1)
+    entropy_term = tf.math.xlogy(labels, labels)  # 0 where labels == 0
+    return tf.reduce_sum(entropy_term - labels * log_p, -1)
+
+
 def simcc_per_example_loss(target_x, target_y, weights, simcc_x, simcc_y, temperature=1.0):
     """Masked KL loss, shape (B,): mean over joints of KL_x + KL_y, times joint weight.
 
     Per-example (no reduction over the batch) because DP clipping needs one loss per example.
     """
+    kl_x, kl_y = simcc_kl(target_x, simcc_x, temperature), simcc_kl(target_y, simcc_y, temperature)
+    return tf.reduce_mean((kl_x + kl_y) * weights, -1)
 
-    def kl(labels, logits):
-        log_p = tf.nn.log_softmax(logits / temperature, -1)
-        entropy_term = tf.math.xlogy(labels, labels)  # 0 where labels == 0
-        return tf.reduce_sum(entropy_term - labels * log_p, -1)  # (B, K)
 
-    per_joint = (kl(target_x, simcc_x) + kl(target_y, simcc_y)) * weights
-    return tf.reduce_mean(per_joint, -1)
+@tf.keras.utils.register_keras_serializable("tfpose_dp")
+class SimCCAxisLoss(tf.keras.losses.Loss):
+    """The SimCC loss of one axis as a Keras loss, per example and joint (B, K): compile a pose
+    model with {"simcc_x": SimCCAxisLoss(), "simcc_y": SimCCAxisLoss()} and targets whose rows
+    are zero for unlabelled joints (PoseEstimator.crop_and_targets); the per-example mean over
+    joints of the two terms is `simcc_per_example_loss`. Reduction NONE by default, as
+    `fit` with a DP optimizer needs."""
+
+    def __init__(self, temperature=1.0, reduction=tf.keras.losses.Reduction.NONE, name="simcc"):
+        super().__init__(reduction=reduction, name=name)
+        self.temperature = float(temperature)
+
+    def call(self, y_true, y_pred):
+        return simcc_kl(y_true, y_pred, self.temperature)
+
+    def get_config(self):
+        return {**super().get_config(), "temperature": self.temperature}

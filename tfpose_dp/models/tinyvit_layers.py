@@ -109,6 +109,8 @@ class ConvNorm(tf.keras.layers.Layer):
 class DropPath(tf.keras.layers.Layer):
     """Stochastic depth: drops the residual branch per example with probability `rate`."""
 
+    draws_batch_randomness = True  # a shared generator: refused under DP (privacy/keras_fit.py)
+
     def __init__(self, rate=0.0, **kwargs):
         super().__init__(**kwargs)
         self.rate = rate

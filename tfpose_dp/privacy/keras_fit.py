@@ -76,6 +76,44 @@ def per_example_losses(model, y, y_pred, sample_weight=None):
     return total
 
 
+_RANDOM_LAYERS = (
+    tf.keras.layers.Dropout,
+    tf.keras.layers.GaussianDropout,
+    tf.keras.layers.GaussianNoise,
+    tf.keras.layers.AlphaDropout,
+)
+
+
+def check_examples_do_not_interact(model):
+    """Refuses layers through which one example changes another's gradient.
+
+    A BatchNormalization that trains normalises with (and updates) batch statistics; a
+    dropout-like layer draws its masks from a generator shared by the batch, so a record's mask
+    depends on who else was sampled. Either breaks the per-example sensitivity bound.
+    """
+    for layer in model._flatten_layers(include_self=False):
+        batch_stats = getattr(layer, "uses_batch_statistics", True)
+        if (
+            isinstance(layer, tf.keras.layers.BatchNormalization)
+            and layer.trainable
+            and batch_stats
+        ):
+            raise ValueError(
+                f"layer {layer.name!r} is a BatchNormalization that would use and update "
+                "statistics of private batches: freeze it (layer.trainable = False runs it in "
+                "inference mode) or use LayerNormalization / GroupNormalization"
+            )
+        random_layer = isinstance(layer, _RANDOM_LAYERS) or getattr(
+            layer, "draws_batch_randomness", False
+        )
+        if random_layer and getattr(layer, "rate", getattr(layer, "stddev", 0.0)) > 0:
+            raise ValueError(
+                f"layer {layer.name!r} draws random masks from a generator shared by the batch, "
+                "so one example would change another's gradient under DP: set its rate to 0 "
+                "(or remove it) for private training"
+            )
+
+
 def _per_example_loss_fn(model):
     """One example {"image": x, "y": y[, "sample_weight": w]} -> its scalar loss."""
 
@@ -108,6 +146,7 @@ def private_train_step(model, optimizer, data):
     batch = {"image": x, "y": y}
     if sample_weight is not None:
         batch["sample_weight"] = sample_weight
+    check_examples_do_not_interact(model)
     count = tf.shape(tf.nest.flatten(x)[0])[0]
     variables = model.trainable_variables
     optimizer._ensure_accumulators(variables)
