@@ -1,6 +1,8 @@
 """Step-time and memory benchmark: non-private vs TF Privacy's stock DP step vs our DP step
 (exact per-example gradients, `dp`; ghost norms, `ghost`) and PDP step, each mode in a process
-of its own so that its peak memory is its own.
+of its own so that its peak memory is its own. `--modes=...,keras_fit,tfp_vectorized,
+tfp_dpmodel` adds our optimizer through Keras `fit` and TF Privacy's own fast paths
+(tools/keras_dp_peers.py) on the same model, batch and clip.
 
   python tools/benchmark_step.py                        # TinyViT-5M SimCC, 128x96, batch 16
   python tools/benchmark_step.py --preset=paper         # 256x192, batch 32 in chunks of 8
@@ -20,6 +22,7 @@ import sys
 import numpy as np
 import tensorflow as tf
 from absl import app, flags
+from keras_dp_peers import KERAS_MODES, keras_step
 from median_timer import median_ms
 from random_pose_batch import random_pose_batch
 
@@ -34,11 +37,14 @@ PRESETS = {
     "default": dict(input_size=(128, 96), batch_size=16, chunk=16),
     "paper": dict(input_size=(256, 192), batch_size=32, chunk=8),
 }
-MODES = ("nonprivate", "stock", "dp", "ghost", "pdp")
+MODES = ("nonprivate", "stock", "dp", "ghost", "pdp", *KERAS_MODES)
+DEFAULT_MODES = ("nonprivate", "stock", "dp", "ghost", "pdp")
 
 flags.DEFINE_enum("preset", "default", list(PRESETS), "Input size, batch and chunk.")
 flags.DEFINE_enum("mode", "all", ["all", *MODES], "One mode (a child process) or all of them.")
-flags.DEFINE_list("modes", list(MODES), "With --mode=all: the modes to run (e.g. dp,pdp).")
+flags.DEFINE_list(
+    "modes", list(DEFAULT_MODES), f"With --mode=all: the modes to run, of {', '.join(MODES)}."
+)
 flags.DEFINE_string("model", "tiny_vit_5m", "Backbone variant.")
 flags.DEFINE_list("input_size", None, "H,W (default: the preset's).")
 flags.DEFINE_string("norm", "frozen_bn", "Norm choice.")
@@ -90,6 +96,10 @@ def run_mode(mode):
             stock.minimize(loss, variables, tape=tape)
 
         out["stock_ms"] = median_ms(step, FLAGS.stock_steps, 1) * chunks
+    elif mode in KERAS_MODES:  # the whole model trains; one chunk per call, as stock
+        step, facts = keras_step(mode, model, batch, b)
+        out.update(facts)
+        out[f"{mode}_ms"] = median_ms(step, FLAGS.stock_steps, 1) * chunks
     else:
         steps, optimizer = _steps(mode, model, variables, b)
         if mode == "pdp":
@@ -211,11 +221,20 @@ def main(argv):
     for measured in zip(*rounds):
         for key in measured[0]:
             values = [m[key] for m in measured]
-            results[key] = max(values) if key.endswith("_peak_mb") else float(np.median(values))
+            if isinstance(values[0], bool):  # a fact (which route ran), not a measurement
+                results[key] = values[0]
+            elif key.endswith("_peak_mb"):
+                results[key] = max(values)
+            else:
+                results[key] = float(np.median(values))
     ratios = {
         "dp_ratio": ("dp_ms", "nonprivate_ms"),
         "ghost_ratio": ("ghost_ms", "nonprivate_ms"),
         "stock_ratio": ("stock_ms", "nonprivate_ms"),
+        **{f"{m}_ratio": (f"{m}_ms", "nonprivate_ms") for m in KERAS_MODES},
+        **{
+            f"{m}_peak_over_nonprivate": (f"{m}_peak_mb", "nonprivate_peak_mb") for m in KERAS_MODES
+        },
         "dp_peak_over_nonprivate": ("dp_peak_mb", "nonprivate_peak_mb"),
         "ghost_peak_over_nonprivate": ("ghost_peak_mb", "nonprivate_peak_mb"),
     }

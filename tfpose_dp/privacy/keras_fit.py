@@ -33,9 +33,9 @@ def _not_per_example(what):
         f"a DP optimizer needs one loss per example, but the compiled loss {what}. Compile "
         "with a Keras loss object built with reduction=tf.keras.losses.Reduction.NONE, e.g. "
         "loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True, "
-        "reduction=tf.keras.losses.Reduction.NONE), or wrap your own function "
-        "f(y_true, y_pred) -> (batch,) losses as tf.keras.losses.LossFunctionWrapper(f, "
-        "reduction=tf.keras.losses.Reduction.NONE)"
+        "reduction=tf.keras.losses.Reduction.NONE), or your own subclass of "
+        "tf.keras.losses.Loss whose call(y_true, y_pred) returns one loss per example, built "
+        "with reduction=tf.keras.losses.Reduction.NONE"
     )
 
 
