@@ -3,6 +3,9 @@
   python -m tfpose_dp.predict --checkpoint=/tmp/run1 --image=photo.jpg --bbox=x,y,w,h \
       --output=out.png
 
+The same as `tfpose_dp.load(checkpoint).predict(image, [bbox])` (pose_estimator.py), which
+takes any number of boxes.
+
 Without --bbox the whole image is the person box (said in the log). Keypoints are written to
 <output>.json in original-image pixels (0-based), with per-joint scores.
 """
@@ -12,11 +15,9 @@ import os
 import sys
 
 import numpy as np
-import tensorflow as tf
 from absl import app, flags, logging
 from PIL import Image
 
-from tfpose_dp.data import transforms
 from tfpose_dp.eval.overlay import draw_skeleton
 
 flags.DEFINE_string("checkpoint", None, "Training --model_dir (newest checkpoint) or a ckpt-* dir.")
@@ -28,33 +29,15 @@ flags.DEFINE_bool("flip_test", True, "Average with the mirrored crop.")
 FLAGS = flags.FLAGS
 
 
-def person_box(bbox, input_size):
-    """(centre, box size) of the crop for an x,y,w,h box: x1.25 and fixed to the input aspect."""
-    centre, size = transforms.bbox_crop(bbox)
-    return tf.constant(centre), transforms.fit_aspect(size[0], size[1], input_size)
-
-
-def predict_keypoints(model, codec, image, bbox, flip_test=True):
-    """Returns (keypoints (K, 2) in image pixels, scores (K,)) of the codec's skeleton."""
-    from tfpose_dp.eval.flip_test import simcc_logits
-
-    input_size = codec.input_size
-    center, box = person_box(bbox, input_size)
-    m = transforms.crop_to_image_matrix(center, box, input_size)
-    crop = transforms.warp_image(image, m, input_size)[None]
-    kp, scores = codec.decode(*simcc_logits(model, crop, codec, flip_test))
-    return transforms.transform_points(kp[0], m).numpy(), scores[0].numpy()
-
-
 def main(argv):
     del argv
-    from tfpose_dp.runs.restore import load_trained_model
+    from tfpose_dp.pose_estimator import load
 
     try:
         if not FLAGS.checkpoint or not FLAGS.image:
             raise ValueError("give --checkpoint=MODEL_DIR and --image=PHOTO")
         image = np.asarray(Image.open(FLAGS.image).convert("RGB"))
-        model, codec, _ = load_trained_model(FLAGS.checkpoint)
+        est = load(FLAGS.checkpoint)
         if FLAGS.bbox:
             bbox = [float(v) for v in FLAGS.bbox]
             if len(bbox) != 4 or bbox[2] <= 0 or bbox[3] <= 0:
@@ -69,14 +52,15 @@ def main(argv):
     except (ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
-    keypoints, scores = predict_keypoints(model, codec, image, bbox, FLAGS.flip_test)
-    draw_skeleton(image, keypoints, scores, codec.skeleton, FLAGS.threshold).save(FLAGS.output)
+    pose = est.predict(image, [bbox], FLAGS.flip_test)[0]
+    keypoints, scores = pose[:, :2], pose[:, 2]
+    draw_skeleton(image, keypoints, scores, est.codec.skeleton, FLAGS.threshold).save(FLAGS.output)
     result = {
         "image": os.path.basename(FLAGS.image),
         "bbox": bbox,
         "joints": keypoints.tolist(),
         "scores": scores.tolist(),
-        "joint_names": list(codec.skeleton.joint_names),
+        "joint_names": est.joint_names,
     }
     json_path = os.path.splitext(FLAGS.output)[0] + ".json"
     with open(json_path, "w") as f:
