@@ -191,3 +191,18 @@ def test_layers_that_mix_examples_are_refused(layer):
         loss=tf.keras.losses.MeanSquaredError(reduction=NONE),
     )
     model.fit(*_data(), batch_size=4, verbose=0)
+
+
+@pytest.mark.parametrize(
+    "setting,message",
+    [({"num_microbatches": 2}, "microbatches"), ({"gradient_accumulation_steps": 4}, "Poisson")],
+)
+def test_tf_privacy_settings_this_step_does_not_honour_are_refused(setting, message):
+    with pytest.raises(ValueError, match=message):
+        PoseDPSGD(
+            l2_norm_clip=1.0,
+            noise_multiplier=1.0,
+            expected_batch_size=4,
+            learning_rate=0.1,
+            **setting,
+        )

@@ -56,6 +56,16 @@ class PrivateGradientMixin:
         """`noise_key`: DPKey.noise_key() of the run (secret); None draws one from the OS.
         `clipping`: how `fit` clips (privacy/keras_fit.py): "vmap" (per-example gradients
         under tf.vectorized_map) or "ghost" (ghost_clipping.py); both give the same sum."""
+        if kwargs.get("num_microbatches") is not None:
+            raise ValueError(
+                f"num_microbatches={kwargs['num_microbatches']}: this optimizer clips each "
+                "example (each image unit in the trainer), never microbatches; leave it unset"
+            )
+        if kwargs.get("gradient_accumulation_steps", 1) != 1:
+            raise ValueError(
+                "gradient_accumulation_steps: one private step is one Poisson batch here; give "
+                "its expected size as expected_batch_size (the trainer splits it into chunks)"
+            )
         for key in _TFP_CONFIG_KEYS:  # written by TF Privacy's get_config; rebuilt here
             kwargs.pop(key, None)
         if clipping not in CLIPPING_MODES:
