@@ -1,22 +1,18 @@
 """Load a trained pose model and get poses: `tfpose_dp.load(source).predict(image, boxes)`.
 
 A source is a shipped preset (`"preset:public_micro"`), a training MODEL_DIR (its newest
-checkpoint, or a `ckpt-*` folder) or an exported SavedModel folder. The estimator crops each
+checkpoint, or a `ckpt-*` folder) or an exported model (SavedModel, TFLite, ONNX:
+exported_models.py). The estimator crops each
 person box (x1.25, widened to the model's aspect: the crop the model was trained on), runs all
 crops of an image in one batch (twice with the flip test) and maps the keypoints back to image
 pixels. Importing this module defines no command-line flags.
 """
-
-import json
-import os
 
 import numpy as np
 import tensorflow as tf
 
 from tfpose_dp.data import transforms
 from tfpose_dp.eval.flip_test import simcc_logits
-from tfpose_dp.models.simcc import SimCCCodec
-from tfpose_dp.skeleton import get_skeleton
 
 _CHUNK = 64  # crops per model call
 
@@ -119,15 +115,18 @@ def _checked_boxes(boxes):
 
 
 def load(source):
-    """A PoseEstimator from a preset name, a training MODEL_DIR / ckpt folder or a SavedModel.
+    """A PoseEstimator from a preset name, a training MODEL_DIR / ckpt folder, or an exported
+    model (a SavedModel folder, a .tflite or an .onnx file).
 
     Raises FileNotFoundError (nothing loadable at `source`) or ValueError.
     """
     from tfpose_dp import presets
+    from tfpose_dp.exported_models import is_exported, load_exported
 
     path = presets.resolve(source)
-    if path and os.path.exists(os.path.join(path, "saved_model.pb")):
-        return _from_saved_model(path)
+    if path and is_exported(path):
+        forward, codec, record = load_exported(path)
+        return PoseEstimator(forward, codec, _private_only(record))
     return _from_run(source)
 
 
@@ -141,21 +140,6 @@ def _from_run(source):
     return PoseEstimator(model, codec, _private_only(record), keras_model=model)
 
 
-def _from_saved_model(path):
-    serve = tf.saved_model.load(path).signatures["serving_default"]
-    _, height, width, _ = serve.structured_input_signature[1]["image"].shape
-    bins_x = serve.structured_outputs["simcc_x"].shape[-1]
-    with open(os.path.join(path, "assets", "privacy.json")) as f:
-        record = json.load(f)
-    codec = SimCCCodec((height, width), bins_x / width, skeleton=get_skeleton(record["keypoints"]))
-
-    def forward(crops, training=False):
-        del training
-        return serve(image=tf.cast(tf.clip_by_value(tf.round(crops), 0, 255), tf.uint8))
-
-    return PoseEstimator(forward, codec, _private_only(record))
-
-
 def _private_only(record):
     """The record of a private run (with or without a guarantee note); None if non-private."""
-    return record if record.get("epsilon") is not None else None
+    return record if record and record.get("epsilon") is not None else None

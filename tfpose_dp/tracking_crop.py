@@ -1,0 +1,41 @@
+"""Video without a detector: each frame's person box from the previous frame's keypoints.
+
+The idea of MoveNet's cropping algorithm: once the model has found a person, the next frame's
+crop follows the joints it was confident about, so the person fills the model's input instead
+of a small part of a wide frame. Here: the box around the confident joints (score >= min_score),
+widened by `margin` of its size on each side (limbs move between frames, and the estimator pads
+it by 1.25 again), clipped to the frame. With fewer than `min_joints` confident joints (the
+person left, or the pose score dropped) the next frame falls back to the whole frame.
+
+>>> crop = TrackingCrop(frame_height=100, frame_width=200)
+>>> crop.box.tolist()
+[0.0, 0.0, 200.0, 100.0]
+>>> pose = np.array([[50, 20, 0.9], [70, 20, 0.9], [50, 60, 0.9], [70, 60, 0.9], [0, 0, 0.1]])
+>>> crop.update(pose).tolist()  # 20 x 40 box of joints, +25 % + 1 px each side
+[44.0, 9.0, 32.0, 62.0]
+>>> crop.update(pose * [1, 1, 0]).tolist()  # nothing confident: the whole frame again
+[0.0, 0.0, 200.0, 100.0]
+"""
+
+import numpy as np
+
+
+class TrackingCrop:
+    def __init__(self, frame_height, frame_width, margin=0.25, min_score=0.3, min_joints=4):
+        self.frame = np.array([0.0, 0.0, float(frame_width), float(frame_height)], np.float32)
+        self.margin, self.min_score, self.min_joints = margin, min_score, min_joints
+        self.box = self.frame.copy()
+
+    def update(self, pose):
+        """The box for the next frame, from this frame's pose (J, 3) in frame pixels."""
+        pose = np.asarray(pose, np.float32)
+        confident = pose[pose[:, 2] >= self.min_score, :2]
+        if len(confident) < self.min_joints:
+            self.box = self.frame.copy()
+            return self.box
+        lo, hi = confident.min(0), confident.max(0)
+        pad = (hi - lo) * self.margin + 1.0  # at least a pixel: joints on one line
+        lo = np.maximum(lo - pad, 0.0)
+        hi = np.minimum(hi + pad, self.frame[2:])
+        self.box = np.concatenate([lo, hi - lo]).astype(np.float32)
+        return self.box
