@@ -29,8 +29,11 @@ class PoseEstimator:
       input_size: (H, W) of the crops the model takes.
     """
 
-    def __init__(self, forward, codec, privacy_record=None, keras_model=None):
+    def __init__(
+        self, forward, codec, privacy_record=None, keras_model=None, flip_test_in_graph=False
+    ):
         self._forward, self.codec = forward, codec
+        self._flip_in_graph = flip_test_in_graph  # an export with --flip_test: flipped inside
         self.keras_model, self.privacy_record = keras_model, privacy_record
         self.joint_names = list(codec.skeleton.joint_names)
         self.input_size = codec.input_size
@@ -62,29 +65,34 @@ class PoseEstimator:
         `joints` (J, 2) in image pixels (0-based), `visible` (J,) 0/1; an unlabelled joint, or
         one outside the crop, gets all-zero target rows (no loss: models/simcc.py SimCCAxisLoss).
         """
-        (m,), (crop,) = self._crops(_rgb(image), _checked_boxes(box))
+        (m,), (crop,) = person_crops(_rgb(image), _checked_boxes(box), self.input_size)
         in_crop = transforms.transform_points(np.asarray(joints, np.float32), tf.linalg.inv(m))
         target_x, target_y, weight = self.codec.encode(in_crop, np.asarray(visible, np.float32))
         w = weight[:, None]
         return crop.numpy(), {"simcc_x": (target_x * w).numpy(), "simcc_y": (target_y * w).numpy()}
 
-    def _crops(self, pixels, boxes):
-        """(crop-to-image matrices, crops) of each box: x1.25, widened to the input aspect."""
-        centres, sizes = transforms.bbox_crop(boxes)
-        matrices, crops = [], []
-        for centre, size in zip(centres, sizes):
-            box = transforms.fit_aspect(size[0], size[1], self.input_size)
-            m = transforms.crop_to_image_matrix(tf.constant(centre), box, self.input_size)
-            matrices.append(m)
-            crops.append(transforms.warp_image(pixels, m, self.input_size))
-        return matrices, crops
-
     def _predict_boxes(self, pixels, boxes, flip_test):
-        matrices, crops = self._crops(pixels, boxes)
-        logits = simcc_logits(self._forward, tf.stack(crops), self.codec, flip_test)
+        matrices, crops = person_crops(pixels, boxes, self.input_size)
+        flip = flip_test and not self._flip_in_graph
+        logits = simcc_logits(self._forward, tf.stack(crops), self.codec, flip)
         keypoints, scores = self.codec.decode(*logits)
         in_image = [transforms.transform_points(k, m) for k, m in zip(keypoints, matrices)]
         return np.concatenate([np.stack(in_image), scores.numpy()[..., None]], -1)
+
+
+def person_crops(pixels, boxes, input_size):
+    """(crop-to-image matrices, crops (H, W, 3) float pixels) of each [x, y, w, h] box: x1.25
+    about its centre, widened or heightened to the input's aspect (export/serving.py)."""
+    centres, sizes = transforms.bbox_crop(boxes)
+    matrices, crops = [], []
+    for centre, size in zip(centres, sizes):
+        box = transforms.fit_aspect(size[0], size[1], input_size)
+        m = transforms.crop_to_image_matrix(tf.constant(centre), box, input_size)
+        matrices.append(m)
+        # whole pixel values: the uint8 crop an exported model takes, so every backend of the
+        # estimator sees the same input
+        crops.append(tf.round(transforms.warp_image(pixels, m, input_size)))
+    return matrices, crops
 
 
 def _rgb(image):
@@ -126,7 +134,8 @@ def load(source):
     path = presets.resolve(source)
     if path and is_exported(path):
         forward, codec, record = load_exported(path)
-        return PoseEstimator(forward, codec, _private_only(record))
+        in_graph = bool(record.get("flip_test_in_graph"))
+        return PoseEstimator(forward, codec, _private_only(record), flip_test_in_graph=in_graph)
     return _from_run(source)
 
 

@@ -24,8 +24,9 @@ def simcc_logits(model, images, codec, flip_test):
 
 
 def flip_test_logits(model, images, codec):
-    """Mean of the logits on `images` and on their mirror images (mapped back)."""
-    out = model(images, training=False)
-    flipped = model(tf.reverse(images, [2]), training=False)
-    fx, fy = unflip_logits(flipped["simcc_x"], flipped["simcc_y"], codec)
-    return (out["simcc_x"] + fx) / 2.0, (out["simcc_y"] + fy) / 2.0
+    """Mean of the logits on `images` and on their mirror images (mapped back); both views
+    run as one batch (one call: what an exported graph with the flip test inside does)."""
+    n = tf.shape(images)[0]
+    out = model(tf.concat([images, tf.reverse(images, [2])], 0), training=False)
+    fx, fy = unflip_logits(out["simcc_x"][n:], out["simcc_y"][n:], codec)
+    return (out["simcc_x"][:n] + fx) / 2.0, (out["simcc_y"][:n] + fy) / 2.0

@@ -23,15 +23,31 @@ FORMATS = ("saved_model", "keras", "tflite", "onnx")
 flags.DEFINE_list("formats", list(FORMATS), ", ".join(FORMATS) + " (keras: pose.keras).")
 flags.DEFINE_list("quantize", ["none"], "TFLite variants: none, float16, dynamic, int8.")
 flags.DEFINE_integer("representative_count", 64, "Crops for int8 calibration.")
+flags.DEFINE_bool(
+    "flip_test", False, "Bake the flip test into the graphs (crop and mirror in one batch: 2x)."
+)
 config_flags.define_flags("data")  # where the run's data is, for int8 calibration crops
 FLAGS = flags.FLAGS
 
 
 def representative_crops(manifest, codec, count):
-    """uint8 crops of the run's validation split (synthetic: no data_dir) for int8 calibration."""
-
-    from tfpose_dp.data.pipeline import eval_dataset
+    """uint8 crops for int8 calibration: `count` images of the run's validation split, read one
+    by one (a built-in synthetic run draws them in memory: nothing is written)."""
     from tfpose_dp.eval.overlay import crop_to_uint8
+    from tfpose_dp.pose_estimator import person_crops
+
+    d = manifest.config.data
+    if d.data_dir is None and FLAGS.data_dir is None and d.data_format != "coco":
+        from tfpose_dp.data.synthetic import make_sample
+
+        images = []
+        for index in range(d.synthetic_train, d.synthetic_train + count):  # the val indices
+            image, ann = make_sample(d.synthetic_seed, index, domain=d.synthetic_domain)
+            joints = np.array(ann["joints"]) - 1.0
+            lo, hi = joints.min(0), joints.max(0)
+            images.append((np.asarray(image), [*lo, *(hi - lo)]))
+        return [crop_to_uint8(person_crops(i, [b], codec.input_size)[1][0]) for i, b in images]
+    from tfpose_dp.data.pipeline import eval_dataset
     from tfpose_dp.runs.restore import run_split
 
     records, _ = run_split(
@@ -68,13 +84,14 @@ def main(argv):
     except (ValueError, CheckpointNotFound) as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
+    record["flip_test_in_graph"] = FLAGS.flip_test
     print(provenance.describe(record))
     os.makedirs(FLAGS.output_dir, exist_ok=True)
     written = []
     if "saved_model" in FLAGS.formats:
         written.append(
             formats.write_saved_model(
-                model, codec, os.path.join(FLAGS.output_dir, "saved_model"), record
+                model, codec, os.path.join(FLAGS.output_dir, "saved_model"), record, FLAGS.flip_test
             )
         )
     if "keras" in FLAGS.formats:
@@ -88,11 +105,13 @@ def main(argv):
         for q in FLAGS.quantize:
             path = os.path.join(FLAGS.output_dir, f"pose_{q if q != 'none' else 'float32'}.tflite")
             with open(path, "wb") as f:
-                f.write(formats.tflite_bytes(model, codec, q, reps, record))
+                f.write(formats.tflite_bytes(model, codec, q, reps, record, FLAGS.flip_test))
             written.append(path)
     if "onnx" in FLAGS.formats:
         written.append(
-            formats.write_onnx(model, codec, os.path.join(FLAGS.output_dir, "pose.onnx"), record)
+            formats.write_onnx(
+                model, codec, os.path.join(FLAGS.output_dir, "pose.onnx"), record, FLAGS.flip_test
+            )
         )
     for path in written:
         logging.info("wrote %s", path)

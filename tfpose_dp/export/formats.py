@@ -9,19 +9,19 @@ import numpy as np
 import tensorflow as tf
 
 from tfpose_dp.export import provenance
-from tfpose_dp.export.serving import serving_function
+from tfpose_dp.export.serving import OUTPUTS, serving_function
 
 QUANTIZATIONS = ("none", "float16", "dynamic", "int8")
 ONNX_OPSET = 13
 
 
-def write_saved_model(model, codec, path, record=None):
+def write_saved_model(model, codec, path, record=None, flip_test=False):
     """SavedModel with a `serving_default` signature (dynamic batch). Only the model's weights
     are tracked (no optimizer slots, PDP basis or privacy ledger); `record` (the privacy
     record) becomes assets/privacy.json."""
     module = tf.Module()
     module.model = model
-    module.serve = serving_function(model, codec)
+    module.serve = serving_function(model, codec, flip_test=flip_test)
     if record is not None:
         with tempfile.TemporaryDirectory() as tmp:
             source = os.path.join(tmp, "privacy.json")
@@ -41,12 +41,15 @@ def write_keras(model, path):
     return path
 
 
-def tflite_bytes(model, codec, quantize="none", representative_images=None, record=None):
-    """TFLite flatbuffer of the batch-1 serving graph (uint8 input, like mobile pose models),
-    with `record` (the privacy record) as metadata."""
+def tflite_bytes(
+    model, codec, quantize="none", representative_images=None, record=None, flip_test=False
+):
+    """TFLite flatbuffer of the batch-1 serving graph (uint8 input, like mobile pose models):
+    outputs in OUTPUTS order (keypoints first), tensors named "image" and by their output;
+    `record` (the privacy record) as metadata."""
     if quantize not in QUANTIZATIONS:
         raise ValueError(f"--quantize={quantize!r} is not one of {QUANTIZATIONS}")
-    serve = serving_function(model, codec, batch_size=1)
+    serve = serving_function(model, codec, batch_size=1, flip_test=flip_test)
     converter = tf.lite.TFLiteConverter.from_concrete_functions(
         [serve.get_concrete_function()], model
     )
@@ -67,15 +70,37 @@ def tflite_bytes(model, codec, quantize="none", representative_images=None, reco
             tf.lite.OpsSet.TFLITE_BUILTINS_INT8,
             tf.lite.OpsSet.TFLITE_BUILTINS,
         ]
-    content = converter.convert()
+    content = _named_in_order(converter.convert())
     return content if record is None else provenance.add_to_tflite(content, record)
 
 
-def write_onnx(model, codec, path, record=None):
+def _named_in_order(content):
+    """The converter lists a signature's outputs in no fixed order, each tensor named
+    "StatefulPartitionedCall:N"; apps read outputs by index. Reorder to OUTPUTS and name them."""
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    flat = flatbuffer_utils.convert_bytearray_to_object(bytearray(content))
+    signature, graph = flat.signatureDefs[0], flat.subgraphs[0]
+
+    def index(tensor_maps):
+        return {_text(t.name): t.tensorIndex for t in tensor_maps}
+
+    outputs, inputs = index(signature.outputs), index(signature.inputs)
+    graph.outputs = [outputs[name] for name in OUTPUTS]
+    for name, i in {**outputs, **inputs}.items():
+        graph.tensors[i].name = name.encode()
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(flat))
+
+
+def _text(name):
+    return name.decode() if isinstance(name, bytes) else name
+
+
+def write_onnx(model, codec, path, record=None, flip_test=False):
     """ONNX with a dynamic batch dimension (servers batch crops); `record` as metadata."""
     import tf2onnx
 
-    serve = serving_function(model, codec)
+    serve = serving_function(model, codec, flip_test=flip_test)
     tf2onnx.convert.from_function(
         serve, input_signature=serve.input_signature, opset=ONNX_OPSET, output_path=path
     )

@@ -7,25 +7,23 @@ back to the image.
 
 import tensorflow as tf
 
+from tfpose_dp.eval.flip_test import simcc_logits
+
 OUTPUTS = ("keypoints", "scores", "simcc_x", "simcc_y")
 
 
-def serving_function(model, codec, batch_size=None):
-    """tf.function: image uint8 [N, H, W, 3] RGB -> {keypoints [N, 16, 2] crop pixels, scores
-    [N, 16], simcc_x, simcc_y}. TFLite and ONNX use batch_size=1 (a static shape)."""
+def serving_function(model, codec, batch_size=None, flip_test=False):
+    """tf.function: image uint8 [N, H, W, 3] RGB -> {keypoints [N, J, 2] crop pixels, scores
+    [N, J], simcc_x, simcc_y}. TFLite uses batch_size=1 (a static shape). `flip_test`: the
+    logits are the mean over the crop and its mirror image (both in one batch inside)."""
     height, width = codec.input_size
 
     @tf.function(
         input_signature=[tf.TensorSpec([batch_size, height, width, 3], tf.uint8, name="image")]
     )
     def serve(image):
-        out = model(tf.cast(image, tf.float32), training=False)
-        keypoints, scores = codec.decode(out["simcc_x"], out["simcc_y"])
-        return {
-            "keypoints": keypoints,
-            "scores": scores,
-            "simcc_x": out["simcc_x"],
-            "simcc_y": out["simcc_y"],
-        }
+        simcc_x, simcc_y = simcc_logits(model, tf.cast(image, tf.float32), codec, flip_test)
+        keypoints, scores = codec.decode(simcc_x, simcc_y)
+        return {"keypoints": keypoints, "scores": scores, "simcc_x": simcc_x, "simcc_y": simcc_y}
 
     return serve
