@@ -39,3 +39,15 @@ class TrackingCrop:
         hi = np.minimum(hi + pad, self.frame[2:])
         self.box = np.concatenate([lo, hi - lo]).astype(np.float32)
         return self.box
+
+
+def track(estimator, frames, flip_test=True, **crop_args):
+    """Yields (frame, box, pose (J, 3)) per frame: one person followed by a TrackingCrop."""
+    crop = None
+    for frame in frames:
+        if crop is None:
+            crop = TrackingCrop(frame.shape[0], frame.shape[1], **crop_args)
+        box = crop.box
+        pose = estimator.predict(frame, [box], flip_test)[0]
+        crop.update(pose)
+        yield frame, box, pose
