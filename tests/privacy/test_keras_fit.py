@@ -21,6 +21,16 @@ def _model(seed=0):
     )
 
 
+def _compile(model, optimizer=PoseDPSGD, loss=None, **settings):
+    """Compiles `model` with a DP optimizer (clip 1, sigma 1, B = 4 unless `settings` say)."""
+    args = dict(l2_norm_clip=1.0, noise_multiplier=1.0, expected_batch_size=4, learning_rate=0.1)
+    model.compile(
+        optimizer=optimizer(**{**args, **settings}),
+        loss=loss if loss is not None else tf.keras.losses.MeanSquaredError(reduction=NONE),
+    )
+    return model
+
+
 def _data():
     rng = np.random.default_rng(0)
     # large targets: every example's gradient norm is above the clip
@@ -74,12 +84,7 @@ def test_fit_calls_the_projects_clipping_not_tf_privacys_loop(monkeypatch):
     monkeypatch.setattr(clipping, "clipped_sum", counting)
     x, y = _data()
     model = _model()
-    model.compile(
-        optimizer=PoseDPAdam(
-            l2_norm_clip=1.0, noise_multiplier=1.0, expected_batch_size=4, learning_rate=0.01
-        ),
-        loss=tf.keras.losses.MeanSquaredError(reduction=NONE),
-    )
+    _compile(model, optimizer=PoseDPAdam, learning_rate=0.01)
     history = model.fit(x, y, batch_size=2, epochs=1, verbose=0)
     assert calls  # traced into the train function
     assert "nonprivate_train_loss" in history.history and "loss" not in history.history
@@ -97,12 +102,7 @@ def test_fit_calls_the_projects_clipping_not_tf_privacys_loop(monkeypatch):
 def test_a_loss_that_is_not_per_example_is_refused_at_the_first_step(loss):
     x, y = _data()
     model = _model()
-    model.compile(
-        optimizer=PoseDPSGD(
-            l2_norm_clip=1.0, noise_multiplier=1.0, expected_batch_size=4, learning_rate=0.1
-        ),
-        loss=loss,
-    )
+    _compile(model, loss=loss)
     before = [v.numpy() for v in model.trainable_variables]
     with pytest.raises(ValueError, match="reduction=tf.keras.losses.Reduction.NONE"):
         model.fit(x, y, batch_size=4, epochs=1, verbose=0)
@@ -131,12 +131,7 @@ def test_a_custom_train_step_that_calls_minimize_is_refused():
 
     inputs = tf.keras.Input((3,))
     model = Custom(inputs, tf.keras.layers.Dense(2)(inputs))
-    model.compile(
-        optimizer=PoseDPSGD(
-            l2_norm_clip=1.0, noise_multiplier=1.0, expected_batch_size=4, learning_rate=0.1
-        ),
-        loss=tf.keras.losses.MeanSquaredError(reduction=NONE),
-    )
+    _compile(model)
     with pytest.raises(TypeError, match="model.fit"):
         model.fit(*_data(), batch_size=4, verbose=0)
 
@@ -152,12 +147,7 @@ def test_models_with_other_optimizers_train_as_keras_does():
 def test_an_empty_poisson_batch_still_releases_noise():
     x, y = _data()
     model = _model()
-    model.compile(
-        optimizer=PoseDPSGD(
-            l2_norm_clip=1.0, noise_multiplier=1.0, expected_batch_size=4, learning_rate=0.1
-        ),
-        loss=tf.keras.losses.MeanSquaredError(reduction=NONE),
-    )
+    _compile(model)
     before = [v.numpy() for v in model.trainable_variables]
     empty = tf.data.Dataset.from_tensors((x[:0], y[:0]))
     model.fit(empty, epochs=1, verbose=0)
@@ -173,23 +163,13 @@ def test_an_empty_poisson_batch_still_releases_noise():
 )
 def test_layers_that_mix_examples_are_refused(layer):
     model = tf.keras.Sequential([tf.keras.Input((3,)), layer, tf.keras.layers.Dense(2)])
-    model.compile(
-        optimizer=PoseDPSGD(
-            l2_norm_clip=1.0, noise_multiplier=1.0, expected_batch_size=4, learning_rate=0.1
-        ),
-        loss=tf.keras.losses.MeanSquaredError(reduction=NONE),
-    )
+    _compile(model)
     with pytest.raises(ValueError, match=layer.name):
         model.fit(*_data(), batch_size=4, verbose=0)
     layer.trainable = False  # a frozen BatchNormalization runs in inference mode
     if isinstance(layer, tf.keras.layers.Dropout):
         layer.rate = 0.0
-    model.compile(
-        optimizer=PoseDPSGD(
-            l2_norm_clip=1.0, noise_multiplier=1.0, expected_batch_size=4, learning_rate=0.1
-        ),
-        loss=tf.keras.losses.MeanSquaredError(reduction=NONE),
-    )
+    _compile(model)
     model.fit(*_data(), batch_size=4, verbose=0)
 
 

@@ -84,7 +84,7 @@ def main(argv):
     except (ValueError, CheckpointNotFound) as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
-    record["flip_test_in_graph"] = FLAGS.flip_test
+    record.update(provenance.model_io(codec, FLAGS.flip_test))
     print(provenance.describe(record))
     os.makedirs(FLAGS.output_dir, exist_ok=True)
     written = []

@@ -50,6 +50,23 @@ def privacy_record(state):
     return record
 
 
+def model_io(codec, flip_test_in_graph):
+    """What the exported graph takes and returns, for app code (TFLite outputs in this order)."""
+    height, width = codec.input_size
+    joints = codec.skeleton.num_joints
+    return {
+        "input": f"image: uint8 [N, {height}, {width}, 3] RGB, 0-255, normalised inside",
+        "outputs": [
+            f"keypoints: float32 [N, {joints}, 2] crop pixels (x, y), joint k = joint_names[k]",
+            f"scores: float32 [N, {joints}] in [0, 1]",
+            f"simcc_x: float32 [N, {joints}, {codec.bins_x}] logits over x bins",
+            f"simcc_y: float32 [N, {joints}, {codec.bins_y}] logits over y bins",
+        ],
+        "crop": "box (x, y, w, h) + 25 % about its centre, widened to W:H (docs/export.md)",
+        "flip_test_in_graph": bool(flip_test_in_graph),
+    }
+
+
 def add_to_tflite(content, record):
     """Returns the TFLite flatbuffer with the record as a named metadata buffer."""
 
