@@ -84,7 +84,7 @@ def test_the_tracking_crop_follows_a_moving_person_better_than_the_whole_frame()
     import tfpose_dp
     from tfpose_dp.data.synthetic_clip import moving_person_clip
 
-    clip, truth, visible = moving_person_clip(frames=12)
+    clip, truth, visible = moving_person_clip(frames=24)
     result = measure(tfpose_dp.load("preset:public_micro"), clip, truth, visible, False)
     tracking, whole = result["tracking"][0], result["whole_frame"][0]
-    assert tracking < 0.7 * whole and tracking < 15.0, result
+    assert tracking < 0.5 * whole, result
