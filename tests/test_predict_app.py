@@ -72,7 +72,10 @@ def test_the_documented_app_crop_runs_the_tflite_file(exported):
     by_hand = namespace["pose_in_image"](str(exported / "pose_float32.tflite"), image, box)
     est = tfpose_dp.load(str(exported / "pose_float32.tflite"))
     by_api = est.predict(image, [box], flip_test=False)[0]
-    assert np.abs(by_hand - by_api[:, :2]).max() <= 1.0
+    # PIL's and TensorFlow's bilinear sampling round apart: a joint may move by one SimCC bin
+    k = max(1.25 * box[2], 1.25 * box[3] * 72 / 96) / 72  # image pixels per crop pixel
+    error = np.abs(by_hand - by_api[:, :2])
+    assert error.max() <= k / 2 + 1e-3 and error.mean() < 0.1, error
 
 
 def test_photos_with_detections_give_coco_results(tmp_path, coco_sample):

@@ -192,7 +192,7 @@ def test_nonprivate_baseline_then_evaluate_and_predict(tmp_path, synthetic_root)
         assert json.load(f)["Mean"] == pytest.approx(final["pckh@0.5"], abs=1e-6)
 
     image = glob.glob(os.path.join(synthetic_root, "*", "images", "000130.jpg"))[0]
-    png = str(tmp_path / "pose.png")
+    out_dir = tmp_path / "poses"
     pr = subprocess.run(
         [
             sys.executable,
@@ -200,7 +200,7 @@ def test_nonprivate_baseline_then_evaluate_and_predict(tmp_path, synthetic_root)
             "tfpose_dp.predict",
             f"--checkpoint={model_dir}",
             f"--image={image}",
-            f"--output={png}",
+            f"--output_dir={out_dir}",
         ],
         cwd=REPO,
         capture_output=True,
@@ -209,10 +209,10 @@ def test_nonprivate_baseline_then_evaluate_and_predict(tmp_path, synthetic_root)
     )
     assert pr.returncode == 0, pr.stderr[-3000:]
     assert "whole image" in pr.stderr
-    with open(str(tmp_path / "pose.json")) as f:
-        keypoints = json.load(f)
-    assert len(keypoints["joints"]) == 16 and len(keypoints["scores"]) == 16
-    assert os.path.getsize(png) > 1000
+    with open(out_dir / "keypoints.json") as f:
+        (result,) = json.load(f)
+    assert result["image_id"] == 130 and len(result["keypoints"]) == 16 * 3
+    assert os.path.getsize(out_dir / "000130_pose.png") > 1000
 
 
 @pytest.mark.parametrize(
