@@ -10,8 +10,10 @@ seen whole is run again from the box its pose gives (`refine` times), so the cro
 without waiting for the next frames.
 
 The default min_score, 0.05, fits SimCC scores (a joint's peak probability over its bins,
-~0.1-0.2 at most for a confident joint at 2 bins per pixel), not MoveNet's; the defaults were
-chosen on tools/benchmark_tracking.py's clip (docs/evaluation.md).
+~0.1-0.2 at most for a confident joint at 2 bins per pixel), not MoveNet's; with the flip test
+`track` uses 0.03, since averaging the two views' logits flattens the peaks (a foot at 0.04
+would drop out of the box and the crop would lose the legs). The defaults were chosen on
+tools/benchmark_tracking.py's clip (docs/evaluation.md).
 
 >>> crop = TrackingCrop(frame_height=100, frame_width=200)
 >>> crop.box.tolist()
@@ -53,6 +55,7 @@ class TrackingCrop:
 
 def track(estimator, frames, flip_test=True, refine=2, **crop_args):
     """Yields (frame, box, pose (J, 3)) per frame: one person followed by a TrackingCrop."""
+    crop_args.setdefault("min_score", 0.03 if flip_test else 0.05)
     crop = None
     for frame in frames:
         if crop is None:
