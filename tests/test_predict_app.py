@@ -138,3 +138,27 @@ def test_a_video_is_tracked_and_written_annotated(tmp_path):
         results = json.load(f)
     assert [r["image_id"] for r in results] == list(range(8))
     assert (tmp_path / "out" / "walk_pose.mp4").stat().st_size > 1000
+
+
+def test_int8_export_of_a_synthetic_run_calibrates_without_writing_data(tmp_path):
+    cache = tmp_path / "cache"
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tfpose_dp.export",
+            "--checkpoint=preset:public_micro",
+            f"--output_dir={tmp_path / 'export'}",
+            "--formats=tflite",
+            "--quantize=int8",
+            "--representative_count=8",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env={**os.environ, "TFPOSE_DP_CACHE": str(cache)},
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert (tmp_path / "export" / "pose_int8.tflite").stat().st_size > 100_000
+    assert not cache.exists() or not any(cache.iterdir())  # no synthetic set was written
