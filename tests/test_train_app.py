@@ -272,3 +272,52 @@ def test_dry_run_prints_the_plan_and_eta_and_writes_nothing(tmp_path, synthetic_
     assert memory["total"] == pytest.approx(sum(v for k, v in memory.items() if k != "total"))
     assert plan["timed_steps"] == 3
     assert not model_dir.exists()  # no key, no checkpoint, no event file: no budget spent
+
+
+def _bare_run(args, synthetic_root):
+    """python -m tfpose_dp.train with only `args` and a tiny built-in set (no model flags)."""
+    cmd = [
+        sys.executable,
+        "-m",
+        "tfpose_dp.train",
+        "--synthetic_train=120",
+        "--synthetic_val=24",
+        f"--synthetic_root={synthetic_root}",
+        "--batch_size=16",
+        "--epochs=1",
+        "--epsilon=4",
+        "--synthetic_domain=private",  # the presets learnt from the public domain
+        *args,
+    ]
+    return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=600)
+
+
+def test_a_run_adopts_its_start_models_shape(tmp_path, synthetic_root):
+    out = _bare_run(
+        ["--init_from=preset:public_micro", f"--model_dir={tmp_path / 'm'}", "--dry_run"],
+        synthetic_root,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    plan = json.loads(out.stdout[out.stdout.index("{") :])
+    assert plan["model"] == {
+        "model": "tiny_vit_micro",
+        "input_size": [96, 72],
+        "norm": "group",
+        "keypoints": "mpii16",
+    }
+    assert "from --init_from=preset:public_micro: --model=tiny_vit_micro" in out.stderr
+
+
+def test_a_given_setting_that_differs_from_the_start_is_refused_naming_it(tmp_path):
+    empty = tmp_path / "no_data_yet"  # refused before any data is read or written
+    out = _bare_run(
+        [
+            "--init_from=preset:public_micro",
+            "--input_size=128,96",
+            f"--model_dir={tmp_path / 'm'}",
+        ],
+        str(empty),
+    )
+    assert out.returncode == 2
+    assert "--input_size=96,72" in out.stderr and "leave --input_size out" in out.stderr
+    assert not empty.exists() and not (tmp_path / "m").exists()

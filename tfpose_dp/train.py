@@ -90,6 +90,18 @@ def _report(final):
         )
 
 
+def _adopt_start(config):
+    """The start model's shape settings where the command line gave none (runs/restore.py)."""
+    from tfpose_dp.runs.restore import adopt_start, flag_text
+
+    given = {name for name in FLAGS if FLAGS[name].present}
+    config, adopted = adopt_start(config, given, config.model.init_from)
+    if adopted:
+        settings = ", ".join(f"--{k}={flag_text(v)}" for k, v in adopted.items())
+        logging.info("from --init_from=%s: %s", config.model.init_from, settings)
+    return config
+
+
 def main(argv):
     del argv
     from tfpose_dp.training.stop_request import Interrupted, StopRequest
@@ -98,6 +110,8 @@ def main(argv):
     errors = clear_errors()
     try:
         config = config_flags.config_from_flags()
+        if config.model.init_from:
+            config = _adopt_start(config)
         from tfpose_dp.training import distribution, trainer
 
         distribution.split_cpu(config.runtime.cpu_replicas)  # before anything starts TF's runtime

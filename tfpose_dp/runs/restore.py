@@ -150,6 +150,31 @@ def load_trained_model(path, use_average=True):
 _SHAPE_FIELDS = ("model", "input_size", "keypoints", "norm", "split_ratio", "maps_per_joint")
 
 
+def adopt_start(config, given, path):
+    """`config` with the --init_from model's shape settings (model, input size, keypoints,
+    norm, bins, maps per joint) wherever the command line gave none (`given`: the flag names
+    it set); a given one that differs is refused, naming it, before any data is read.
+    Returns (config, {name: adopted value})."""
+    source = read_manifest(path).config.model
+    adopted = {}
+    for name in _SHAPE_FIELDS:
+        theirs, mine = getattr(source, name), getattr(config.model, name)
+        if name not in given or (name == "norm" and mine == "auto"):
+            if mine != theirs:
+                adopted[name] = theirs
+        elif mine != theirs:
+            raise IncompatibleModel(
+                f"--init_from={path} holds a model with --{name}={flag_text(theirs)}, but this "
+                f"run gives --{name}={flag_text(mine)}: leave --{name} out to take the start "
+                "model's, or start from a model trained with that setting"
+            )
+    return config.replace(**adopted), adopted
+
+
+def flag_text(value):
+    return ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
+
+
 def check_compatible(source, wanted, path):
     """Each of the model's shape settings of config `wanted` must equal config `source`'s."""
     for name in _SHAPE_FIELDS:

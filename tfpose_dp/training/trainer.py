@@ -62,6 +62,9 @@ def dry_run(config, steps=3):
         "eta": duration(per_step * remaining),
         "timed_steps": steps,
         "public_finetune_steps": config.pdp.public_finetune_steps,  # not timed
+        "model": {
+            k: getattr(run.config.model, k) for k in ("model", "input_size", "norm", "keypoints")
+        },
     }
     if plan is not None:
         result.update(
