@@ -321,3 +321,31 @@ def test_a_given_setting_that_differs_from_the_start_is_refused_naming_it(tmp_pa
     assert out.returncode == 2
     assert "--input_size=96,72" in out.stderr and "leave --input_size out" in out.stderr
     assert not empty.exists() and not (tmp_path / "m").exists()
+
+
+def test_without_model_dir_a_run_gets_a_fresh_dated_folder(tmp_path, synthetic_root):
+    cmd = [
+        sys.executable,
+        "-m",
+        "tfpose_dp.train",
+        "--model=tiny_vit_micro",
+        "--norm=group",
+        "--input_size=64,48",
+        "--synthetic_train=120",
+        "--synthetic_val=24",
+        f"--synthetic_root={synthetic_root}",
+        "--batch_size=16",
+        "--epochs=0.25",
+        "--epsilon=4",
+    ]
+    env = {**os.environ, "PYTHONPATH": REPO}
+    runs = []
+    for _ in range(2):
+        out = subprocess.run(
+            cmd, cwd=tmp_path, capture_output=True, text=True, timeout=600, env=env
+        )
+        assert out.returncode == 0, out.stderr[-3000:]
+        runs.append(re.search(r"this run writes to (runs/[\w-]+)", out.stdout).group(1))
+    assert runs[0] != runs[1]  # the second command did not resume or collide with the first
+    for run in runs:
+        assert os.path.exists(tmp_path / run / "final_metrics.json")

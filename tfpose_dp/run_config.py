@@ -249,7 +249,11 @@ class PrivacyConfig:
 
 @dataclasses.dataclass
 class RuntimeConfig:
-    model_dir: str = setting("/tmp/tfpose_dp_run", "Checkpoints, TensorBoard logs, final metrics.")
+    model_dir: str = setting(
+        "",
+        "Checkpoints, TensorBoard logs, final metrics; unset: a new folder runs/<date>-<time> "
+        "(printed), so two commands never share one by accident. Give it to resume a run.",
+    )
     strategy: str = setting(
         "default",
         "tf.distribute strategy: one device, every local GPU (or "

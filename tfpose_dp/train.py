@@ -102,6 +102,24 @@ def _adopt_start(config):
     return config
 
 
+def _fresh_model_dir(config):
+    """runs/<date>-<time>[-N]: a folder of this run's own (a dry run only names it)."""
+    import os
+    import time
+
+    from tfpose_dp.run_config import ConfigError
+
+    if config.runtime.strategy == "multi_worker":
+        raise ConfigError("--strategy=multi_worker needs --model_dir: one folder all workers share")
+    base = os.path.join("runs", time.strftime("%Y%m%d-%H%M%S"))
+    path, n = base, 1
+    while os.path.exists(path):
+        path, n = f"{base}-{n}", n + 1
+    if not FLAGS.dry_run:
+        print(f"--model_dir not given: this run writes to {path} (--model_dir={path} resumes it)")
+    return config.replace(model_dir=path)
+
+
 def main(argv):
     del argv
     from tfpose_dp.training.stop_request import Interrupted, StopRequest
@@ -112,6 +130,8 @@ def main(argv):
         config = config_flags.config_from_flags()
         if config.model.init_from:
             config = _adopt_start(config)
+        if not config.runtime.model_dir:
+            config = _fresh_model_dir(config)
         from tfpose_dp.training import distribution, trainer
 
         distribution.split_cpu(config.runtime.cpu_replicas)  # before anything starts TF's runtime
