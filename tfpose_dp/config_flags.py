@@ -40,7 +40,8 @@ def define_flags(*section_names, only=None):
     `only`; each flag once per process."""
     for name in section_names or SECTIONS:
         for field in dataclasses.fields(SECTIONS[name]):
-            if field.name not in FLAGS and (only is None or field.name in only):
+            wanted = only is None or field.name in only
+            if field.metadata["flag"] and field.name not in FLAGS and wanted:
                 _define(field)
 
 
@@ -64,5 +65,6 @@ def config_from_flags(*section_names):
     values = {}
     for name in section_names or SECTIONS:
         for field in dataclasses.fields(SECTIONS[name]):
-            values[field.name] = _value(field)
+            if field.metadata["flag"]:
+                values[field.name] = _value(field)
     return RunConfig.from_flat(values)

@@ -14,7 +14,7 @@ import tensorflow as tf
 
 from tfpose_dp.export import provenance
 from tfpose_dp.models.simcc import SimCCCodec
-from tfpose_dp.skeleton import get_skeleton
+from tfpose_dp.skeleton import skeleton_of_record
 
 EXTENSIONS = (".tflite", ".onnx")
 
@@ -37,7 +37,7 @@ def load_exported(path):
 def _codec(height, width, bins_x, record):
     if not record or "keypoints" not in record:
         raise ValueError("the exported model carries no privacy record naming its keypoints")
-    return SimCCCodec((height, width), bins_x / width, skeleton=get_skeleton(record["keypoints"]))
+    return SimCCCodec((height, width), bins_x / width, skeleton=skeleton_of_record(record))
 
 
 def _uint8(crops):

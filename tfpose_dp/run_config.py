@@ -22,7 +22,7 @@ OPTIMIZERS = ("adam", "sgd")
 ACCOUNTANTS = ("pld", "rdp")
 STRATEGIES = ("default", "mirrored", "multi_worker")
 DOMAINS = ("public", "private")
-KEYPOINT_SETS = ("mpii16", "coco17")
+KEYPOINT_SETS = ("auto", "mpii16", "coco17", "from_data")
 DATA_FORMATS = ("mpii", "coco")
 
 
@@ -41,11 +41,30 @@ class ModelConfig:
         fixed=True,
     )
     keypoints: str = setting(
-        "mpii16",
-        "The joints the model predicts: mpii16 (MPII's 16) or coco17 (COCO's 17); mpii16 "
-        "trains on COCO-format data too (joints mapped, see docs/data.md).",
+        "auto",
+        "The joints the model predicts: mpii16 (MPII's 16; trains on COCO's 17 too, mapped), "
+        "coco17 (COCO's 17), or from_data (a COCO-format file's own joints, any names and "
+        "order: categories[0].keypoints); auto: the --init_from model's if it reads the data, "
+        "from_data for a COCO-format file that is not COCO's 17, else mpii16.",
         KEYPOINT_SETS,
         fixed=True,
+    )
+    flip_pairs: str = setting(
+        "",
+        "--keypoints=from_data: the left/right joint pairs a horizontal flip swaps, as "
+        "name:name,... (default: from the names' left_/right_, l_/r_, L/R sides).",
+    )
+    oks_sigmas: str = setting(
+        "",
+        "--keypoints=from_data: OKS sigmas as name=value,... (default: COCO's for COCO's joint "
+        "names, 0.079 for the others).",
+    )
+    skeleton: Optional[dict] = setting(
+        None,
+        "The data's skeleton with --keypoints=from_data (names, flip pairs, limbs, sigmas), "
+        "filled in as the run starts.",
+        fixed=True,
+        flag=False,
     )
     split_ratio: float = setting(2.0, "SimCC bins per pixel.", fixed=True, above=0)
     maps_per_joint: int = setting(
@@ -322,6 +341,8 @@ class RunConfig:
             values = dict(data.get(name, {}))
             if "input_size" in values:
                 values["input_size"] = tuple(values["input_size"])
+            if name == "model":  # runs before --keypoints predicted MPII's 16 joints
+                values.setdefault("keypoints", "mpii16")
             known = {f.name for f in dataclasses.fields(section)}
             sections[name] = section(**{k: v for k, v in values.items() if k in known})
         return cls(**sections)

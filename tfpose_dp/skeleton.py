@@ -1,7 +1,9 @@
 """Skeletons as data: joint names, order, symmetry, limbs and evaluation sigmas, per keypoint set.
 
-`--keypoints` names one (`mpii16`, `coco17`); the model's head, the flip pairs, the overlays,
-predict and the export metadata all follow it. The MPII evaluation tables (PCKh) live here too.
+`--keypoints` names one (`mpii16`, `coco17`) or takes the data's own (`from_data`, built by
+`category_skeleton.py` and kept whole in the run's manifest); the model's head, the flip pairs,
+the overlays, predict and the export metadata all follow it. The MPII evaluation tables (PCKh)
+live here too.
 """
 
 import dataclasses
@@ -32,6 +34,27 @@ class Skeleton:
         for a, b in self.flip_pairs:
             perm[a], perm[b] = b, a
         return perm
+
+    def to_json(self):
+        return {
+            "name": self.name,
+            "joint_names": list(self.joint_names),
+            "flip_pairs": [list(p) for p in self.flip_pairs],
+            "upper_body": list(self.upper_body),
+            "limbs": [list(limb) for limb in self.limbs],
+            "oks_sigmas": list(self.oks_sigmas),
+        }
+
+    @classmethod
+    def from_json(cls, data):
+        return cls(
+            name=data["name"],
+            joint_names=tuple(data["joint_names"]),
+            flip_pairs=tuple(tuple(p) for p in data["flip_pairs"]),
+            upper_body=tuple(data["upper_body"]),
+            limbs=tuple(tuple(limb) for limb in data["limbs"]),
+            oks_sigmas=tuple(float(s) for s in data["oks_sigmas"]),
+        )
 
 
 MPII16 = Skeleton(
@@ -168,6 +191,26 @@ def get_skeleton(name):
     if name not in SKELETONS:
         raise ValueError(f"--keypoints must be one of {tuple(SKELETONS)}, got {name!r}")
     return SKELETONS[name]
+
+
+def as_skeleton(keypoints):
+    """A Skeleton from a keypoint set's name or a Skeleton."""
+    return keypoints if isinstance(keypoints, Skeleton) else get_skeleton(keypoints)
+
+
+def skeleton_of(model_config):
+    """The skeleton of a run's model config: a named set, or the data's own (`from_data`), kept
+    whole in the config's `skeleton` field."""
+    if model_config.skeleton:
+        return Skeleton.from_json(model_config.skeleton)
+    return get_skeleton(model_config.keypoints)
+
+
+def skeleton_of_record(record):
+    """The skeleton an export's privacy record describes (older exports name a set only)."""
+    if record.get("skeleton"):
+        return Skeleton.from_json(record["skeleton"])
+    return get_skeleton(record["keypoints"])
 
 
 # MPII readers (the .mat, the TFDS build, the built-in synthetic people) write 16 joints.

@@ -33,6 +33,7 @@ FLAGS = flags.FLAGS
 def clear_errors():
     """Errors that mean "this setting or this input cannot work": one line, exit code 2."""
 
+    from tfpose_dp.category_skeleton import SkeletonError
     from tfpose_dp.data.annotations import AnnotationError
     from tfpose_dp.privacy.accounting import PrivacyConfigError
     from tfpose_dp.privacy.dp_key import DPKeyError
@@ -57,6 +58,7 @@ def clear_errors():
         DPKeyError,
         ManifestError,
         GhostClippingError,
+        SkeletonError,
     )
 
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from tfpose_dp.data.image_check import undecodable_images
 from tfpose_dp.data.label_ranges import describe_range, out_of_range
-from tfpose_dp.skeleton import NUM_JOINTS
+from tfpose_dp.skeleton import NUM_JOINTS, as_skeleton
 
 DATA_FORMATS = ("mpii", "coco")
 SPLIT_FILES = {
@@ -287,9 +287,10 @@ def load_any_file(json_path, image_dir, keypoints="mpii16"):
             f"{json_path}: neither MPII's format (a JSON list of person records) nor COCO "
             "keypoints (an object with images, annotations and categories)"
         )
-    if keypoints != "mpii16":
+    if as_skeleton(keypoints).name != "mpii16":
         raise AnnotationError(
-            f"{json_path}: MPII records hold 16 joints, not --keypoints={keypoints}"
+            f"{json_path}: MPII records hold MPII's 16 joints, not "
+            f"--keypoints={as_skeleton(keypoints).name}"
         )
     return records_from_list(raw, json_path, image_dir)
 
@@ -328,9 +329,10 @@ def load_split(data_dir, split, data_format="mpii", keypoints="mpii16"):
         if not os.path.isdir(data_dir):
             raise AnnotationError(f"--data_dir={data_dir} does not exist")
         return load_coco_records(*find_coco_split(data_dir, split), keypoints)
-    if keypoints != "mpii16":
+    if as_skeleton(keypoints).name != "mpii16":
         raise AnnotationError(
-            f"MPII annotations hold MPII's 16 joints, not --keypoints={keypoints}: use "
+            f"MPII annotations hold MPII's 16 joints, not --keypoints="
+            f"{as_skeleton(keypoints).name}: use "
             "--keypoints=mpii16, or COCO keypoints files with --data_format=coco"
         )
     if data_dir.startswith(TFDS_PREFIX):

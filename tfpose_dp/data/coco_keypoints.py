@@ -21,7 +21,7 @@ from tfpose_dp.data.annotations import (
     scalar_fields,
 )
 from tfpose_dp.data.coco_to_mpii import coco_to_mpii
-from tfpose_dp.skeleton import COCO17
+from tfpose_dp.skeleton import COCO17, MPII16, as_skeleton
 
 SPLIT_FILES = {
     "train": ("person_keypoints_train2017.json", "train.json"),
@@ -51,30 +51,37 @@ def find_coco_split(data_dir, split):
     )
 
 
-def _check_format(raw, json_path):
+def _joint_columns(raw, json_path, skeleton):
+    """(number of joints in the file, its column of each joint the loader returns: the
+    skeleton's joints, or COCO's 17 to map onto MPII's 16)."""
     if not isinstance(raw, dict) or not all(k in raw for k in ("images", "annotations")):
         raise AnnotationError(
             f"{json_path}: not a COCO keypoints file (expected a JSON object with images, "
             "annotations and categories; MPII's HRNet JSON is --data_format=mpii)"
         )
-    names = [c.get("keypoints") for c in raw.get("categories", []) if c.get("keypoints")]
-    if names and list(names[0]) != list(COCO17.joint_names):
+    wanted = COCO17 if skeleton.name == MPII16.name else skeleton
+    categories = [c for c in raw.get("categories") or [] if c.get("keypoints")]
+    names = [str(n) for n in categories[0]["keypoints"]] if categories else wanted.joint_names
+    if set(names) != set(wanted.joint_names) or len(names) != len(wanted.joint_names):
         raise AnnotationError(
-            f"{json_path}: the category's keypoints are {len(names[0])} joints "
-            f"({', '.join(names[0][:4])}, ...), not COCO's 17 in COCO's order: "
-            "relabel or reorder them to person_keypoints' 17"
+            f"{json_path}: the category's keypoints are {len(names)} joints "
+            f"({', '.join(names[:4])}, ...), not the model's {wanted.num_joints} "
+            f"({', '.join(wanted.joint_names[:4])}, ...): train a model of the data's own "
+            "joints with --keypoints=from_data, or relabel the file"
         )
+    return len(names), [names.index(n) for n in wanted.joint_names]
 
 
 def load_coco_records(json_path, image_dir, keypoints="coco17", check_files=True):
-    """Person records of a COCO keypoints file; `keypoints`: coco17, or mpii16 (mapped by
-    `coco_to_mpii`)."""
+    """Person records of a COCO keypoints file; `keypoints`: the model's skeleton (or its name),
+    the file's joints in any order (mpii16: COCO's 17, mapped by `coco_to_mpii`)."""
     return coco_records(read_json(json_path), json_path, image_dir, keypoints, check_files)
 
 
 def coco_records(raw, json_path, image_dir, keypoints="coco17", check_files=True):
     """Person records of a COCO keypoints file's JSON `raw` (read from `json_path`)."""
-    _check_format(raw, json_path)
+    skeleton = as_skeleton(keypoints)
+    num_joints, columns = _joint_columns(raw, json_path, skeleton)
     try:
         images = {int(im["id"]): str(im["file_name"]) for im in raw["images"]}
         image_fields = {int(im["id"]): scalar_fields(im, IMAGE_KEYS) for im in raw["images"]}
@@ -96,14 +103,14 @@ def coco_records(raw, json_path, image_dir, keypoints="coco17", check_files=True
             raise AnnotationError(f"{where}: missing {e} (or an image_id not in images)") from e
         except (TypeError, ValueError) as e:
             raise AnnotationError(f"{where}: malformed ({e!r})") from e
-        if kp.shape != (3 * COCO17.num_joints,) or box.shape != (4,):
+        if kp.shape != (3 * num_joints,) or box.shape != (4,):
             raise AnnotationError(
-                f"{where} ({image}): expected keypoints of 17 x [x, y, v] and a bbox "
+                f"{where} ({image}): expected keypoints of {num_joints} x [x, y, v] and a bbox "
                 f"[x, y, w, h], got {kp.size} keypoint values and a bbox of {box.size}"
             )
         if not (np.all(np.isfinite(kp)) and np.all(np.isfinite(box))):
             raise AnnotationError(f"{where} ({image}): non-finite keypoints or bbox")
-        kp = kp.reshape(-1, 3)
+        kp = kp.reshape(-1, 3)[columns]
         labelled = (kp[:, 2] > 0).astype(np.float32)
         if crowd:
             skipped["skipped_crowd"] += 1
@@ -119,7 +126,7 @@ def coco_records(raw, json_path, image_dir, keypoints="coco17", check_files=True
             skipped["skipped_missing_image"] += 1
             continue
         joints, vis = kp[:, :2].astype(np.float32), labelled
-        if keypoints == "mpii16":
+        if skeleton.name == MPII16.name:
             joints, vis = coco_to_mpii(joints, vis)
             if not vis.any():
                 skipped["skipped_no_labelled_joint"] += 1

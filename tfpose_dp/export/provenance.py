@@ -11,7 +11,7 @@ a `tfpose_dp_privacy` metadata property in ONNX.
 import json
 
 from tfpose_dp.runs.manifest import Manifest
-from tfpose_dp.skeleton import get_skeleton
+from tfpose_dp.skeleton import skeleton_of
 
 METADATA_NAME = "tfpose_dp_privacy"
 
@@ -41,7 +41,8 @@ def privacy_record(state):
         "initialised_from": manifest.start or config.model.init_from,
         # What the outputs mean: joint k of simcc_x / simcc_y is joint_names[k].
         "keypoints": config.model.keypoints,
-        "joint_names": list(get_skeleton(config.model.keypoints).joint_names),
+        "joint_names": list(skeleton_of(config.model).joint_names),
+        "skeleton": skeleton_of(config.model).to_json(),
     }
     if not private:
         record["note"] = "NON-PRIVATE model: trained without differential privacy"

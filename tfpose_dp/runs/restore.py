@@ -13,13 +13,14 @@ import tensorflow as tf
 from absl import logging
 
 from tfpose_dp import presets
+from tfpose_dp.category_skeleton import head_rows
 from tfpose_dp.data.annotations import TFDS_PREFIX, AnnotationError, find_annotation_file
 from tfpose_dp.data.coco_keypoints import find_coco_split
 from tfpose_dp.models.pose_model import build_pose_model, trainable_variables
 from tfpose_dp.models.simcc import SimCCCodec
 from tfpose_dp.runs import checkpoints
 from tfpose_dp.runs.manifest import Manifest
-from tfpose_dp.skeleton import get_skeleton
+from tfpose_dp.skeleton import skeleton_of
 
 
 class CheckpointNotFound(FileNotFoundError):
@@ -85,7 +86,7 @@ def run_split(
     `synthetic` set (see `run_data_root`), in the run's keypoints."""
     from tfpose_dp.data.annotations import load_annotation_file, load_split
 
-    d, keypoints = config.data, config.model.keypoints
+    d, keypoints = config.data, skeleton_of(config.model)
     files = None if (data_dir or synthetic) else d.annotation_files()
     if not annotation_file and files:
         annotation_file = files[0] if split == "train" else files[1]
@@ -108,7 +109,7 @@ def build_model(config):
         m.input_size,
         m.norm,
         m.split_ratio,
-        num_joints=get_skeleton(m.keypoints).num_joints,
+        num_joints=skeleton_of(m).num_joints,
         drop_path_rate=None if config.privacy.nonprivate else 0.0,
         maps_per_joint=m.maps_per_joint,
     )
@@ -117,7 +118,7 @@ def build_model(config):
 def model_codec(config):
     """The SimCC codec of a run's model: its crop size, bins, label width and skeleton."""
     m = config.model
-    return SimCCCodec(m.input_size, m.split_ratio, m.simcc_sigma or None, get_skeleton(m.keypoints))
+    return SimCCCodec(m.input_size, m.split_ratio, m.simcc_sigma or None, skeleton_of(m))
 
 
 def restore_weights(model, ckpt, config, use_average=True):
@@ -147,13 +148,15 @@ def load_trained_model(path, use_average=True):
     return model, model_codec(manifest.config), manifest
 
 
-_SHAPE_FIELDS = ("model", "input_size", "keypoints", "norm", "split_ratio", "maps_per_joint")
+# The skeleton is not among them: a start of another skeleton passes on the joints both have
+# (`init_from_run`), and `--keypoints=auto` adopts the start's (runs/run_skeleton.py).
+_SHAPE_FIELDS = ("model", "input_size", "norm", "split_ratio", "maps_per_joint")
 
 
 def adopt_start(config, given, path):
-    """`config` with the --init_from model's shape settings (model, input size, keypoints,
-    norm, bins, maps per joint) wherever the command line gave none (`given`: the flag names
-    it set); a given one that differs is refused, naming it, before any data is read.
+    """`config` with the --init_from model's shape settings (model, input size, norm, bins,
+    maps per joint) wherever the command line gave none (`given`: the flag names it set); a
+    given one that differs is refused, naming it, before any data is read.
     Returns (config, {name: adopted value})."""
     source = read_manifest(path).config.model
     adopted = {}
@@ -263,15 +266,50 @@ def start_record(source, path):
 
 def init_from_run(model, path, wanted):
     """Loads another run's whole pose model (backbone and head) into `model` (built from config
-    `wanted`); returns the source run's manifest."""
+    `wanted`); returns the source run's manifest. A start of another skeleton passes on the
+    joints both skeletons name (left_knee = l_knee ...); the head's other joints start fresh."""
     ckpt = checkpoint_dir(path)
     source = Manifest.from_state(checkpoints.read_state(ckpt), ckpt)
     check_compatible(source.config, wanted, path)
-    restore_weights(model, ckpt, source.config)
+    theirs, mine = skeleton_of(source.config.model), skeleton_of(wanted.model)
+    if theirs.joint_names == mine.joint_names:
+        restore_weights(model, ckpt, source.config)
+        kept = "the whole pose model"
+    else:
+        start = build_model(source.config)
+        restore_weights(start, ckpt, source.config)
+        rows = copy_across_skeletons(start, model, theirs, mine)
+        fresh = [n for j, n in enumerate(mine.joint_names) if j not in rows]
+        kept = (
+            f"the pose model but the head's joint maps of its {theirs.num_joints} joints "
+            f"({theirs.name}): {len(rows)} of this run's {mine.num_joints} joints matched by "
+            f"name, fresh: {', '.join(fresh) or 'none'}"
+        )
     logging.info(
-        "Initialised the whole pose model from %s (%s, %s)",
+        "Initialised %s from %s (%s, %s)",
+        kept,
         path,
         source.config.method,
         source.data_description,
     )
     return source
+
+
+def copy_across_skeletons(start, model, theirs, mine):
+    """Copies `start`'s weights into `model` (same backbone, another skeleton): all but the
+    head's per-joint maps, which are copied for the joints both name. Returns {joint: its
+    joint in the start}."""
+    rows = head_rows(theirs, mine)
+    per_joint = model.get_layer("simcc_head").maps_per_joint
+    joint_maps = {id(v) for v in model.get_layer("simcc_head").final_layer.weights}
+    for source, target in zip(start.weights, model.weights):
+        if id(target) not in joint_maps:
+            target.assign(source)
+            continue
+        value, before = target.numpy(), source.numpy()
+        for j, i in rows.items():
+            value[..., j * per_joint : (j + 1) * per_joint] = before[
+                ..., i * per_joint : (i + 1) * per_joint
+            ]
+        target.assign(value)
+    return rows

@@ -23,6 +23,7 @@ from tfpose_dp.run_config import ConfigError, RunConfig
 from tfpose_dp.runs import checkpoints, restore
 from tfpose_dp.runs.layout import private_dir
 from tfpose_dp.runs.manifest import Manifest
+from tfpose_dp.runs.run_skeleton import resolve_keypoints
 from tfpose_dp.training import distribution
 from tfpose_dp.training.pdp_basis import PublicBasis, public_batches
 from tfpose_dp.training.release_record import ReleaseRecord
@@ -206,6 +207,10 @@ def build_run(config, dry_run=False):
             ledger_steps=PrivacyLedger.from_json(state["ledger"]).steps if state else 0,
             in_checkpoint=state.get("releases") if state else None,
         )
+    source = restore.read_manifest(config.model.init_from) if config.model.init_from else None
+    config, skeleton_note = resolve_keypoints(config, source.config if source else None)
+    if skeleton_note:
+        logging.info("%s", skeleton_note)
     physical = _physical_batch_size(config, replicas)
     slice_size = distribution.replica_slice_size(physical, replicas)
     # the privacy unit: one image, all its persons; the image checks are cached in private/
@@ -220,7 +225,6 @@ def build_run(config, dry_run=False):
     _check_public_batch(config, data.public)
     total_steps = planned_steps(n, o.batch_size, o.epochs)
     plan = run_plan(config, n, total_steps, state)
-    source = restore.read_manifest(config.model.init_from) if config.model.init_from else None
     config = _resolve(config, state, source, plan)
     if state:
         check_resume(Manifest.from_state(state), config, n, r.model_dir)
