@@ -7,7 +7,7 @@ import os
 
 import numpy as np
 import pytest
-from conftest import CLINIC13, CROWDPOSE14
+from skeleton_sets import CLINIC13, CROWDPOSE14
 
 from tfpose_dp.category_skeleton import (
     SkeletonError,

@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import CLINIC13, CROWDPOSE14
+from skeleton_sets import CLINIC13, CROWDPOSE14
 
 pytestmark = pytest.mark.slow  # end-to-end: trains, evaluates and exports real models
 

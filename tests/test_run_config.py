@@ -29,7 +29,7 @@ def test_choices_agree_with_the_layers_that_own_them():
     assert set(run_config.OPTIMIZERS) == set(OPTIMIZERS)
     assert set(run_config.DOMAINS) == set(DOMAINS)
     assert set(run_config.STRATEGIES) == set(STRATEGIES)
-    assert set(run_config.KEYPOINT_SETS) == set(SKELETONS)
+    assert set(run_config.KEYPOINT_SETS) == set(SKELETONS) | {"auto", "from_data"}
     assert set(run_config.DATA_FORMATS) == set(DATA_FORMATS)
 
 
@@ -128,4 +128,4 @@ def test_every_flag_of_the_train_app_comes_from_a_field():
     for section in run_config.SECTIONS.values():
         for f in dataclasses.fields(section):
             shown = f"--[no]{f.name}" if f.type is bool else f"--{f.name}"
-            assert shown in out.stdout, f.name
+            assert (shown in out.stdout) == f.metadata["flag"], f.name

@@ -13,8 +13,10 @@ import tensorflow as tf
 from absl import app, flags
 from PIL import Image, ImageDraw
 
-from tfpose_dp.data.annotations import find_image_dir, load_any_file, load_split
+from tfpose_dp.category_skeleton import canonical_name, category_skeleton
+from tfpose_dp.data.annotations import find_image_dir, load_any_file, load_split, read_json
 from tfpose_dp.data.augmentation import AugmentConfig
+from tfpose_dp.data.coco_keypoints import find_coco_split
 from tfpose_dp.data.pipeline import make_example_fn
 from tfpose_dp.data.synthetic import ensure_synthetic_dataset
 from tfpose_dp.eval.overlay import crop_to_uint8
@@ -23,7 +25,12 @@ from tfpose_dp.skeleton import get_skeleton
 
 flags.DEFINE_string("data_dir", None, "MPII or COCO folder; default: the built-in synthetic set.")
 flags.DEFINE_enum("data_format", "mpii", ["mpii", "coco"], "Format of --data_dir's splits.")
-flags.DEFINE_enum("keypoints", "mpii16", ["mpii16", "coco17"], "The joints to draw.")
+flags.DEFINE_enum(
+    "keypoints",
+    "mpii16",
+    ["mpii16", "coco17", "from_data"],
+    "The joints to draw (from_data: a COCO-format file's own).",
+)
 flags.DEFINE_string(
     "split_file", None, "Annotation file inside --data_dir (default: the train split)."
 )
@@ -46,7 +53,7 @@ def draw_tile(example, codec, scale):
     kp = kp.numpy() * scale
     weight = example["target_weight"].numpy()
     limbs, names = codec.skeleton.limbs, codec.skeleton.joint_names
-    right = {k for k, n in enumerate(names) if n.startswith(("r_", "right_"))}
+    right = {k for k, n in enumerate(names) if canonical_name(n).startswith("right_")}
     for a, b in limbs:
         if weight[a] > 0 and weight[b] > 0:
             draw.line([tuple(kp[a]), tuple(kp[b])], fill=(255, 0, 0), width=2)
@@ -59,14 +66,19 @@ def draw_tile(example, codec, scale):
 def main(argv):
     del argv
     size = tuple(int(v) for v in FLAGS.input_size)
-    if FLAGS.data_dir and FLAGS.split_file:
-        records = load_any_file(
-            f"{FLAGS.data_dir}/{FLAGS.split_file}", find_image_dir(FLAGS.data_dir), FLAGS.keypoints
-        )
+    root = FLAGS.data_dir or ensure_synthetic_dataset(4000, 400, 0)
+    if FLAGS.split_file:
+        path = f"{root}/{FLAGS.split_file}"
+    elif FLAGS.data_format == "coco":
+        path = find_coco_split(root, "train")[0]
+    skeleton = get_skeleton("mpii16" if FLAGS.keypoints == "from_data" else FLAGS.keypoints)
+    if FLAGS.keypoints == "from_data" and FLAGS.data_format == "coco":
+        skeleton = category_skeleton(read_json(path)["categories"][0], path)
+    if FLAGS.split_file:
+        records = load_any_file(path, find_image_dir(root), skeleton)
     else:
-        root = FLAGS.data_dir or ensure_synthetic_dataset(4000, 400, 0)
-        records = load_split(root, "train", FLAGS.data_format, FLAGS.keypoints)
-    codec = SimCCCodec(size, skeleton=get_skeleton(FLAGS.keypoints))
+        records = load_split(root, "train", FLAGS.data_format, skeleton)
+    codec = SimCCCodec(size, skeleton=skeleton)
     fn = make_example_fn(
         records,
         size,

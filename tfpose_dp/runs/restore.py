@@ -20,6 +20,7 @@ from tfpose_dp.models.pose_model import build_pose_model, trainable_variables
 from tfpose_dp.models.simcc import SimCCCodec
 from tfpose_dp.runs import checkpoints
 from tfpose_dp.runs.manifest import Manifest
+from tfpose_dp.runs.run_skeleton import run_skeleton
 from tfpose_dp.skeleton import skeleton_of
 
 
@@ -86,7 +87,7 @@ def run_split(
     `synthetic` set (see `run_data_root`), in the run's keypoints."""
     from tfpose_dp.data.annotations import load_annotation_file, load_split
 
-    d, keypoints = config.data, skeleton_of(config.model)
+    d, keypoints = config.data, run_skeleton(config)
     files = None if (data_dir or synthetic) else d.annotation_files()
     if not annotation_file and files:
         annotation_file = files[0] if split == "train" else files[1]
@@ -109,7 +110,7 @@ def build_model(config):
         m.input_size,
         m.norm,
         m.split_ratio,
-        num_joints=skeleton_of(m).num_joints,
+        num_joints=run_skeleton(config).num_joints,
         drop_path_rate=None if config.privacy.nonprivate else 0.0,
         maps_per_joint=m.maps_per_joint,
     )
@@ -118,7 +119,7 @@ def build_model(config):
 def model_codec(config):
     """The SimCC codec of a run's model: its crop size, bins, label width and skeleton."""
     m = config.model
-    return SimCCCodec(m.input_size, m.split_ratio, m.simcc_sigma or None, skeleton_of(m))
+    return SimCCCodec(m.input_size, m.split_ratio, m.simcc_sigma or None, run_skeleton(config))
 
 
 def restore_weights(model, ckpt, config, use_average=True):

@@ -86,6 +86,16 @@ def resolve_keypoints(config, start=None):
     return config.replace(keypoints="from_data", skeleton=skeleton.to_json()), note
 
 
+def run_skeleton(config):
+    """The Skeleton of a run's config, resolved first if it is not yet (a config built by hand
+    rather than by a run)."""
+    if config.model.keypoints == "auto" or (
+        config.model.keypoints == "from_data" and not config.model.skeleton
+    ):
+        config = resolve_keypoints(config)[0]
+    return skeleton_of(config.model)
+
+
 def _no_skeleton_flags(config, name):
     for flag in ("flip_pairs", "oks_sigmas"):
         if getattr(config.model, flag):

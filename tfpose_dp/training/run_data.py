@@ -13,7 +13,7 @@ from tfpose_dp.data import image_check
 from tfpose_dp.data.canaries import make_canaries
 from tfpose_dp.privacy.image_units import group_by_image
 from tfpose_dp.runs.layout import ensure_private_dir, private_dir, write_private_file
-from tfpose_dp.skeleton import skeleton_of
+from tfpose_dp.runs.run_skeleton import run_skeleton
 from tfpose_dp.training import datasets
 from tfpose_dp.training.unit_keys import IMAGE, unit_keys, unit_salts
 
@@ -56,7 +56,7 @@ def _load_run_data(config, key, slice_size):
         d.synthetic_root,
         d.synthetic_domain,
         d.data_format,
-        skeleton_of(config.model),
+        run_skeleton(config),
         d.annotation_files(),
     )
     reports = [r.load_report for r in (train, val) if r.load_report]
@@ -102,7 +102,7 @@ def split_public_set(train, config):
         config.optim.seed,
         pdp.public_annotations,
         holdout_fraction=rate,
-        keypoints=skeleton_of(config.model),
+        keypoints=run_skeleton(config),
         unit_keys=unit_keys(train, d.privacy_unit) if named else None,
     )
 
