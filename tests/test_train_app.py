@@ -260,6 +260,8 @@ def test_dry_run_prints_the_plan_and_eta_and_writes_nothing(tmp_path, synthetic_
             "--projection=pdp",
             "--projection_dim=4",
             "--public_examples=8",
+            "--public_batch_size=8",
+            "--public_finetune_steps=5000",
         ],
         synthetic_root,
     )
@@ -267,6 +269,13 @@ def test_dry_run_prints_the_plan_and_eta_and_writes_nothing(tmp_path, synthetic_
     plan = json.loads(out.stdout[out.stdout.index("{") :])
     assert plan["noise_multiplier"] > 0 and plan["epsilon"] == 4 and plan["total_steps"] > 0
     assert plan["seconds_per_step"] > 0 and plan["eta"].count(":") == 2
+    # the ETA counts the public stage's steps too (5,000 of them: far longer than the private)
+    stage = plan["public_stage"]
+    assert stage["steps"] == 5000 and stage["seconds_per_step"] > 0
+    hours, minutes, seconds = map(int, plan["eta"].split(":"))
+    eta = 3600 * hours + 60 * minutes + seconds
+    private = plan["seconds_per_step"] * plan["steps"]
+    assert eta == pytest.approx(private + 5000 * stage["seconds_per_step"], abs=1)
     memory = plan["memory_plan_mb"]
     assert memory["pdp_basis"] > 0 and memory["per_example_gradients"] > 0
     assert memory["total"] == pytest.approx(sum(v for k, v in memory.items() if k != "total"))

@@ -24,7 +24,7 @@ import sys
 import numpy as np
 from absl import app, flags, logging
 
-from tfpose_dp import config_flags
+from tfpose_dp import cli_help, config_flags
 
 flags.DEFINE_string("checkpoint", None, "The audited run's --model_dir.")
 flags.DEFINE_string(
@@ -177,4 +177,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    app.run(main, flags_parser=cli_help.parse_flags)

@@ -6,31 +6,33 @@ import typing
 
 from absl import flags
 
+from tfpose_dp.cli_help import module_name
 from tfpose_dp.run_config import SECTIONS, RunConfig
 
 FLAGS = flags.FLAGS
 
 
-def _define(field):
+def _define(field, section):
     name, default, meta = field.name, field.default, field.metadata
     help_text, choices = meta["help"], meta.get("choices")
+    where = {"module_name": module_name(section)}  # --help lists the flags by section
     kind = (
         typing.get_args(field.type)[0]
         if typing.get_origin(field.type) is typing.Union
         else field.type
     )
     if choices:
-        flags.DEFINE_enum(name, default, list(choices), help_text)
+        flags.DEFINE_enum(name, default, list(choices), help_text, **where)
     elif kind is bool:
-        flags.DEFINE_bool(name, default, help_text)
+        flags.DEFINE_bool(name, default, help_text, **where)
     elif kind is int:
-        flags.DEFINE_integer(name, default, help_text)
+        flags.DEFINE_integer(name, default, help_text, **where)
     elif kind is float:
-        flags.DEFINE_float(name, default, help_text)
+        flags.DEFINE_float(name, default, help_text, **where)
     elif kind is str:
-        flags.DEFINE_string(name, default, help_text)
+        flags.DEFINE_string(name, default, help_text, **where)
     elif typing.get_origin(kind) is tuple:
-        flags.DEFINE_list(name, [str(v) for v in default], help_text)
+        flags.DEFINE_list(name, [str(v) for v in default], help_text, **where)
     else:
         raise TypeError(f"config field {name} has a type flags cannot express: {field.type}")
 
@@ -42,7 +44,7 @@ def define_flags(*section_names, only=None):
         for field in dataclasses.fields(SECTIONS[name]):
             wanted = only is None or field.name in only
             if field.metadata["flag"] and field.name not in FLAGS and wanted:
-                _define(field)
+                _define(field, name)
 
 
 def _value(field):

@@ -20,7 +20,7 @@ import sys
 import numpy as np
 from absl import app, flags, logging
 
-from tfpose_dp import config_flags
+from tfpose_dp import cli_help, config_flags
 from tfpose_dp.eval.pckh import format_table, pckh_table
 
 flags.DEFINE_string("checkpoint", None, "Training --model_dir (newest checkpoint) or a ckpt-* dir.")
@@ -138,4 +138,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    app.run(main, flags_parser=cli_help.parse_flags)

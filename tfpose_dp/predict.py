@@ -25,6 +25,8 @@ import time
 import numpy as np
 from absl import app, flags, logging
 
+from tfpose_dp import cli_help
+
 flags.DEFINE_string("checkpoint", None, "MODEL_DIR, ckpt-* dir, preset:NAME or exported model.")
 flags.DEFINE_alias("model", "checkpoint")
 flags.DEFINE_string("image", None, "A photo, a folder of photos or a glob.")
@@ -157,4 +159,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    app.run(main, flags_parser=cli_help.parse_flags)

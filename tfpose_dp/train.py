@@ -5,7 +5,7 @@
 
 Running again on a --model_dir holding a checkpoint resumes it (weights, optimizer,
 privacy ledger, sampler and noise step), with the same or a different number of replicas.
-Every flag is a field of tfpose_dp/run_config.py (`--helpfull` lists them by section).
+Every flag is a field of tfpose_dp/run_config.py; `--help` lists them by section.
 
   python -m tfpose_dp.train --strategy=mirrored ...                 # every local GPU
   TF_CONFIG='{...}' python -m tfpose_dp.train --strategy=multi_worker ...   # one per machine
@@ -17,7 +17,7 @@ import sys
 
 from absl import app, flags, logging
 
-from tfpose_dp import config_flags
+from tfpose_dp import cli_help, config_flags
 from tfpose_dp.eval.scores import label
 
 config_flags.define_flags()
@@ -153,4 +153,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    app.run(main, flags_parser=cli_help.parse_flags)

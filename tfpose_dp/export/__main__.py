@@ -15,7 +15,7 @@ import sys
 import numpy as np
 from absl import app, flags, logging
 
-from tfpose_dp import config_flags
+from tfpose_dp import cli_help, config_flags
 
 flags.DEFINE_string("checkpoint", None, "Training --model_dir (newest checkpoint) or a ckpt-* dir.")
 flags.DEFINE_string("output_dir", "export", "Where the artifacts go.")
@@ -119,4 +119,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    app.run(main, flags_parser=cli_help.parse_flags)

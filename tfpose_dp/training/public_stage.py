@@ -7,6 +7,8 @@ or read from its own file). The model the stage ends with is the public-data-alo
 private steps must beat; the run reports it beside the starting model and the private result.
 """
 
+import time
+
 import tensorflow as tf
 from absl import logging
 
@@ -39,19 +41,40 @@ def mix_inputs(run):
     return sampler, loop.chunk_iterator(run, run.public, sampler, run.step, augment=True)
 
 
+def _stage_steps(run):
+    """(sampler, steps, inputs) of the public stage."""
+    sampler = public_sampler(run, _STAGE)
+    with run.strategy.scope():
+        optimizer = tf.keras.optimizers.legacy.Adam(run.config.pdp.public_learning_rate)
+        steps = NonPrivateSteps(
+            run.model, optimizer, run.variables, run.config.optim.temperature, None, run.strategy
+        )
+    return sampler, steps, loop.chunk_iterator(run, run.public, sampler, 0, augment=True)
+
+
+def _stage_step(sampler, steps, inputs, step):
+    for chunk in loop.step_chunks(sampler, step, inputs):
+        steps.accumulate(chunk)
+    return bool(steps.apply())
+
+
+def stage_seconds_per_step(run, count=3):
+    """Mean wall time of `count` public stage steps after a warm-up one (for a dry run: the
+    model is changed)."""
+    sampler, steps, inputs = _stage_steps(run)
+    _stage_step(sampler, steps, inputs, 0)
+    start = time.time()
+    for step in range(1, count + 1):
+        _stage_step(sampler, steps, inputs, step)
+    return (time.time() - start) / count
+
+
 def run_public_stage(run):
     """Fine-tunes run.model on the public set for --public_finetune_steps steps (Adam at
     --public_learning_rate, augmented, NON-PRIVATE: public data only); returns the val metrics
     of the result (the chief's; {} on other workers)."""
-    config = run.config
-    count = config.pdp.public_finetune_steps
-    sampler = public_sampler(run, _STAGE)
-    with run.strategy.scope():
-        optimizer = tf.keras.optimizers.legacy.Adam(config.pdp.public_learning_rate)
-        steps = NonPrivateSteps(
-            run.model, optimizer, run.variables, config.optim.temperature, None, run.strategy
-        )
-    inputs = loop.chunk_iterator(run, run.public, sampler, 0, augment=True)
+    count = run.config.pdp.public_finetune_steps
+    sampler, steps, inputs = _stage_steps(run)
     logging.info(
         "Public stage (NON-PRIVATE, public data only): %d steps of ~%d of the %d public "
         "examples, augmented",
@@ -60,9 +83,7 @@ def run_public_stage(run):
         sampler.num_examples,
     )
     for step in range(count):
-        for chunk in loop.step_chunks(sampler, step, inputs):
-            steps.accumulate(chunk)
-        if not bool(steps.apply()):  # public data: its loss may stop the run
+        if not _stage_step(sampler, steps, inputs, step):  # public data: its loss may stop it
             raise loop.TrainingError(
                 f"the public stage diverged at step {step + 1}: lower --public_learning_rate"
             )

@@ -15,7 +15,11 @@ from tfpose_dp.runs.layout import FINAL_METRICS, private_dir
 from tfpose_dp.training import distribution, loop
 from tfpose_dp.training.memory_plan import describe, memory_plan
 from tfpose_dp.training.pace import duration
-from tfpose_dp.training.public_stage import mix_inputs, run_public_stage
+from tfpose_dp.training.public_stage import (
+    mix_inputs,
+    run_public_stage,
+    stage_seconds_per_step,
+)
 from tfpose_dp.training.reporting import log_json
 from tfpose_dp.training.setup import build_run
 from tfpose_dp.training.unit_keys import IMAGE
@@ -53,15 +57,17 @@ def dry_run(config, steps=3):
     plan = run.plan
     remaining = run.total_steps - run.step
     per_step = loop.seconds_per_step(run, steps, mix_inputs(run)) if remaining > 0 else 0.0
+    stage = config.pdp.public_finetune_steps if run.public_stage_metrics is None else 0
+    per_stage_step = stage_seconds_per_step(run, steps) if stage else 0.0
     result = {
         "method": config.method,
         "num_private_examples": run.manifest.num_private_examples,
         "steps": remaining,
         "total_steps": run.total_steps,
         "seconds_per_step": per_step,
-        "eta": duration(per_step * remaining),
+        "eta": duration(per_step * remaining + per_stage_step * stage),  # the stage's too
         "timed_steps": steps,
-        "public_finetune_steps": config.pdp.public_finetune_steps,  # not timed
+        "public_stage": {"steps": stage, "seconds_per_step": per_stage_step},
         "model": {
             k: getattr(run.config.model, k) for k in ("model", "input_size", "norm", "keypoints")
         },
