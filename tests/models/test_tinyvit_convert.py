@@ -1,5 +1,9 @@
-"""Converter parity against timm's TinyViT (random weights). Needs the `convert` extra."""
+"""Converter parity against timm's TinyViT (random weights), from a reference timm computed
+once (tools/record_timm_reference.py, with the `convert` extra): no torch needed here. The
+tests that read a real .pth or re-check the reference against timm need the extra."""
 
+import importlib.util
+import os
 import pathlib
 import subprocess
 import sys
@@ -10,51 +14,60 @@ import pytest
 from tfpose_dp.models.tinyvit import build_backbone
 from tfpose_dp.models.tinyvit_convert import canonical_name, load_state_dict, resample_bias_table
 
-torch = pytest.importorskip("torch")
-timm = pytest.importorskip("timm")
+REFERENCE = os.path.join(os.path.dirname(__file__), "..", "fixtures", "timm_tinyvit_micro.npz")
 
 
-def _random_timm(variant, **kwargs):
-    torch.manual_seed(0)
-    model = timm.create_model(f"{variant}_224", pretrained=False, num_classes=0, **kwargs)
-    with torch.no_grad():  # random everything, BN statistics included, so no mapping hides
-        for name, t in model.state_dict().items():
-            if t.dtype.is_floating_point:
-                if name.endswith("running_var"):
-                    t.copy_(torch.rand_like(t) + 0.5)
-                else:
-                    t.copy_(torch.randn_like(t) * 0.2)
-    return model.eval()
+@pytest.fixture(scope="module")
+def reference():
+    with np.load(REFERENCE) as data:
+        return {k: data[k] for k in data.files}
 
 
-def _state(model):
-    return {k: v.numpy() for k, v in model.state_dict().items()}
+def _state(reference):
+    return {
+        k[len("state/") :]: v.astype(np.float32)
+        for k, v in reference.items()
+        if k.startswith("state/")
+    }
 
 
-@pytest.mark.parametrize("size", [(224, 224), (256, 192)])
-def test_keras_backbone_matches_timm_forward_features(size):
-    ref = _random_timm("tiny_vit_5m")
-    backbone = build_backbone("tiny_vit_5m", (*size, 3), norm="frozen_bn")
-    load_state_dict(backbone, _state(ref))
-    x = np.random.default_rng(1).normal(size=(2, *size, 3)).astype(np.float32)
-    with torch.no_grad():
-        expected = (
-            ref.forward_features(torch.from_numpy(x).permute(0, 3, 1, 2))
-            .permute(0, 2, 3, 1)
-            .numpy()
-        )
-    got = backbone(x, training=False).numpy()
+@pytest.mark.parametrize("size", [(64, 48), (96, 96)])
+def test_keras_backbone_matches_timm_forward_features(reference, size):
+    backbone = build_backbone("tiny_vit_micro", (*size, 3), norm="frozen_bn")
+    load_state_dict(backbone, _state(reference))
+    key = f"{size[0]}x{size[1]}"
+    expected = reference[f"output/{key}"]
+    got = backbone(reference[f"input/{key}"], training=False).numpy()
     assert got.shape == expected.shape
     assert np.max(np.abs(got - expected)) < 1e-4
 
 
 @pytest.mark.parametrize("variant", ["tiny_vit_5m", "tiny_vit_11m", "tiny_vit_21m"])
-def test_parameter_count_equals_timm_without_head_norm(variant):
-    ref = timm.create_model(f"{variant}_224", pretrained=False, num_classes=0)
-    timm_count = sum(p.numel() for n, p in ref.named_parameters() if not n.startswith("head."))
+def test_parameter_count_equals_timm_without_head_norm(reference, variant):
     backbone = build_backbone(variant, (224, 224, 3))
     ours = sum(int(np.prod(v.shape)) for v in backbone.trainable_weights)
-    assert ours == timm_count
+    assert ours == int(reference[f"count/{variant}"])
+
+
+def test_the_reference_is_what_timm_computes(reference):
+    """With the convert extra: the checked-in reference equals timm's output today."""
+    pytest.importorskip("torch")
+    pytest.importorskip("timm")
+    tool = pathlib.Path(__file__).resolve().parents[2] / "tools" / "record_timm_reference.py"
+    spec = importlib.util.spec_from_file_location("record_timm_reference", tool)
+    record = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(record)
+    import timm
+    import torch
+
+    model = record._random_micro(timm, torch)
+    for name, value in model.state_dict().items():
+        if value.dtype.is_floating_point:
+            np.testing.assert_array_equal(value.numpy(), _state(reference)[name])
+    x = reference["input/64x48"]
+    with torch.no_grad():
+        y = model.forward_features(torch.from_numpy(x).permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
+    np.testing.assert_allclose(y.numpy(), reference["output/64x48"], atol=1e-5)
 
 
 def test_official_cream_names_map_to_timm_names():
@@ -73,9 +86,8 @@ def test_official_cream_names_map_to_timm_names():
     )
 
 
-def test_official_layout_converts_like_timm_layout():
-    ref = _random_timm("tiny_vit_5m")
-    state = _state(ref)
+def test_official_layout_converts_like_timm_layout(reference):
+    state = _state(reference)
     official = {}
     for key, value in state.items():  # rename timm -> official to exercise the other naming
         k = (
@@ -89,8 +101,8 @@ def test_official_layout_converts_like_timm_layout():
             stage = int(k.split(".")[1])
             k = k.replace(f"stages.{stage}.downsample.", f"layers.{stage - 1}.downsample.")
         official[k.replace("stages.", "layers.")] = value
-    a = build_backbone("tiny_vit_5m", (64, 64, 3))
-    b = build_backbone("tiny_vit_5m", (64, 64, 3))
+    a = build_backbone("tiny_vit_micro", (64, 64, 3))
+    b = build_backbone("tiny_vit_micro", (64, 64, 3))
     load_state_dict(a, state)
     load_state_dict(b, official)
     for va, vb in zip(a.weights, b.weights):
@@ -106,9 +118,13 @@ def test_bias_table_resampling_keeps_constant_tables_constant():
 
 @pytest.mark.slow
 def test_converter_tool_writes_weights_the_trainer_loads(tmp_path):
+    """With the convert extra (torch reads the .pth)."""
+    torch = pytest.importorskip("torch")
+    timm = pytest.importorskip("timm")
     from tfpose_dp.models.pose_model import build_pose_model, load_backbone_weights
 
-    ref = _random_timm("tiny_vit_5m")
+    torch.manual_seed(0)
+    ref = timm.create_model("tiny_vit_5m_224", pretrained=False, num_classes=0)
     pth = tmp_path / "tv.pth"
     torch.save(ref.state_dict(), pth)
     out = tmp_path / "tv.weights.h5"
