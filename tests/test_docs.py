@@ -142,3 +142,116 @@ def test_a_renamed_flag_is_caught(defined):
         "tfpose_dp.train --trainabel",
         "tools/benchmark_step.py --roundz",
     ]
+
+
+TEXT_FILES = ("*.md", "docs/*.md", "flags/*.cfg", "docs/*.csv", "tfpose_dp/**/*.py", "tools/*.py")
+# README "Section", docs/x.md "Section" (also README's and single quotes); README's own (see "X")
+SECTION_REFERENCE = re.compile(r"(README(?:\.md)?|docs/\w+\.md)(?:'s)? (\"|')([^\"'\n]+)\2")
+SELF_REFERENCE = re.compile(r"\(see \"([^\"\n]+)\"\)")
+
+
+def headings(path):
+    with open(os.path.join(REPO, path)) as f:
+        text = re.sub(r"```.*?```", "", f.read(), flags=re.S)  # a '# comment' is no heading
+    return [h.strip() for h in re.findall(r"^#+ (.+)$", text, flags=re.M)]
+
+
+def section_references():
+    """[(file, target file, section)] of every cross-reference to a section."""
+    found = []
+    for pattern in TEXT_FILES:
+        for path in glob.glob(os.path.join(REPO, pattern), recursive=True):
+            rel = os.path.relpath(path, REPO)
+            with open(path) as f:
+                text = f.read()
+            for target, _, section in SECTION_REFERENCE.findall(text):
+                found.append((rel, "README.md" if target.startswith("README") else target, section))
+            if rel == "README.md":
+                found += [(rel, rel, s) for s in SELF_REFERENCE.findall(text)]
+    return found
+
+
+def test_cross_references_to_sections_resolve():
+    refs = section_references()
+    assert len(refs) >= 5  # the pattern finds them
+    broken = [
+        f'{where}: {target} "{section}"'
+        for where, target, section in refs
+        if not any(h == section or h.startswith(section) for h in headings(target))
+    ]
+    assert not broken, broken
+
+
+def test_a_broken_section_reference_is_caught():
+    assert SECTION_REFERENCE.findall('see README "No such section"') == [
+        ("README", '"', "No such section")
+    ]
+    assert "No such section" not in headings("README.md")
+
+
+def _csv_cells(name):
+    """{(epsilon or None, "mean +- sd")} of a grid CSV."""
+    import csv
+
+    with open(os.path.join(REPO, "docs", name)) as f:
+        rows = list(csv.DictReader(line for line in f if not line.startswith("#")))
+    return {
+        (
+            float(r["epsilon"]) if r["epsilon"] else None,
+            f"{float(r['mean']):.2f} +- {float(r['sd']):.2f}",
+        )
+        for r in rows
+    }
+
+
+def _readme_section(title):
+    with open(os.path.join(REPO, "README.md")) as f:
+        text = f.read()
+    return text.split(f"## {title}\n")[1].split("\n## ")[0]
+
+
+def test_readmes_grid_table_is_the_csv():
+    """The 16,000-people table of README equals docs/finetune_grid16k.csv, both ways."""
+    section = _readme_section("Results on the built-in domains")
+    table = section.split("| method | eps=0.2 | eps=1 | eps=8 |")[1].split("\n\n")[0]
+    shown = set()
+    for row in table.strip().splitlines()[1:]:
+        cells = [c.strip().strip("*") for c in row.strip("|").split("|")[1:]]
+        for eps, cell in zip((0.2, 1.0, 8.0), cells):
+            if "+-" in cell:
+                shown.add((eps, cell))
+    csv_cells = _csv_cells("finetune_grid16k.csv")
+    with_eps = {c for c in csv_cells if c[0] is not None}
+    assert with_eps <= shown, with_eps - shown
+    numbers = {c[1] for c in csv_cells}
+    assert {c[1] for c in shown} <= numbers, {c[1] for c in shown} - numbers
+
+
+def test_readmes_which_method_when_numbers_are_the_csvs():
+    section = _readme_section("Results on the built-in domains")
+    table = section.split("| private images, eps |")[1].split("\n\n")[0]
+    grids = {"16,000, eps": "finetune_grid16k.csv", "2,000, eps": "finetune_grid2k.csv"}
+    checked = 0
+    for row in table.splitlines():
+        for start, name in grids.items():
+            if row.startswith(f"| {start}"):
+                numbers = {c[1] for c in _csv_cells(name)}
+                quoted = re.findall(r"\d+\.\d\d \+- \d+\.\d\d", row)
+                assert set(quoted) <= numbers, (row, set(quoted) - numbers)
+                checked += len(quoted)
+    assert checked >= 10
+
+
+def test_nothing_current_points_into_the_dated_log():
+    """docs/experiments.md is a dated log: current docs, flags and code cite docs/results.md."""
+    pointing = []
+    for pattern in TEXT_FILES:
+        for path in glob.glob(os.path.join(REPO, pattern), recursive=True):
+            rel = os.path.relpath(path, REPO)
+            if rel in ("docs/experiments.md", "docs/results.md"):
+                continue
+            with open(path) as f:
+                for line in f:
+                    if "experiments.md" in line and not line.startswith("Docs: "):
+                        pointing.append(f"{rel}: {line.strip()}")
+    assert not pointing, pointing

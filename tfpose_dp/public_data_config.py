@@ -17,7 +17,7 @@ class PdpConfig:
         "pdp: PDP-SGD projection of the noisy gradient onto the top-k eigenspace of public "
         "per-example gradients; gep: gradient embedding perturbation (the same subspace, the "
         "residual kept with its own clip --gep_residual_clip). When it pays (measured, "
-        "docs/experiments.md): in the high-noise regime (2,000 private images at eps 0.2 it "
+        "docs/results.md): in the high-noise regime (2,000 private images at eps 0.2 it "
         "beats DP-SGD, and wins after a public stage with --public_mix: "
         "flags/finetune_small.cfg); with 16,000 DP-SGD after a public stage wins (ties with "
         "TinyViT-5M's last stage, p = 2.65M).",
@@ -59,7 +59,7 @@ class PdpConfig:
     basis_refresh_steps: int = setting(
         20,
         "PDP: recompute the subspace every s steps (20: measured better than 100 on every "
-        "seed, README 'How often to refresh the PDP basis'; its cost is a refresh's m "
+        "seed, docs/results.md 'How often to refresh the PDP basis'; its cost is a refresh's m "
         "per-example gradients every s steps, m/(B s) = 31 % of the gradients at the "
         "defaults: accepted; 100 meets PDP's +10 % over DP at the paper's setting, "
         "docs/speed.md). Each refresh logs the public "

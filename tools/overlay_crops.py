@@ -1,9 +1,8 @@
 """Writes a PNG grid of training crops with their target skeletons, to check the pipeline by eye.
 
-  python tools/overlay_crops.py --data_dir=../shared/data/mpii_sample --split_file=test_mpii.json \
-      --output=/tmp/crops.png
-  python tools/overlay_crops.py --data_dir=../shared/data/coco_sample --split_file=test_coco.json \
-      --keypoints=coco17 --output=/tmp/coco_crops.png           # COCO keypoints (detected)
+  python tools/overlay_crops.py --data_dir=/data/mpii --output=/tmp/crops.png
+  python tools/overlay_crops.py --data_dir=/data/clinic --data_format=coco \
+      --keypoints=from_data --output=/tmp/coco_crops.png        # COCO keypoints, any skeleton
   python tools/overlay_crops.py --output=/tmp/crops.png          # built-in synthetic people
 
 Dots: visible right-side joints yellow, left and centre joints green, invisible joints blue.

@@ -4,7 +4,7 @@ The public gradients are clipped to the private clip norm C before the eigendeco
 the private update is a sum of clipped gradients, so the subspace should be that of clipped
 gradients too (measured at the public model on the private synthetic domain, 100 public
 persons, k=10: 92.7 % of the clipped mean private gradient's energy with clipping, 84.4 %
-without; README "Public pretraining, private fine-tuning")."""
+without; docs/results.md "Public pretraining, private fine-tuning")."""
 
 import time
 
