@@ -5,23 +5,11 @@ import os
 
 import numpy as np
 
+from tfpose_dp.data.synthetic_coco import LIMB_JOINTS
+
 # Other skeletons, drawn from the built-in people's MPII joints (their index in MPII16).
-CROWDPOSE14 = {  # CrowdPose's own names and order
-    "left_shoulder": 13,
-    "right_shoulder": 12,
-    "left_elbow": 14,
-    "right_elbow": 11,
-    "left_wrist": 15,
-    "right_wrist": 10,
-    "left_hip": 3,
-    "right_hip": 2,
-    "left_knee": 4,
-    "right_knee": 1,
-    "left_ankle": 5,
-    "right_ankle": 0,
-    "head": 9,
-    "neck": 8,
-}
+# CrowdPose's 14 in its own order: COCO's 12 limb joints (in CrowdPose's order already), head, neck
+CROWDPOSE14 = {**LIMB_JOINTS, "head": 9, "neck": 8}
 CLINIC13 = {  # a made-up clinic's: a head point and 12 limb joints, L/R prefixes
     "Head": 9,
     "R_Shoulder": 12,

@@ -47,6 +47,17 @@ def _final_ap(model_dir):
     assert float(values.split("|")[0]) == pytest.approx(final["AP"], abs=0.01)
 
 
+def _export(model_dir, tmp_path, formats, name):
+    out = str(tmp_path / "export")
+    _python(
+        "tfpose_dp.export",
+        f"--checkpoint={model_dir}",
+        f"--formats={formats}",
+        f"--output_dir={out}",
+    )
+    return os.path.join(out, name)
+
+
 def test_crowdpose_joints_train_score_ap_and_export(tmp_path, crowdpose_dir):
     import numpy as np
 

@@ -18,7 +18,7 @@ from tfpose_dp.data.synthetic import CANVAS, ensure_synthetic_dataset
 from tfpose_dp.skeleton import COCO17
 
 SPLITS = {"train": "person_keypoints_train2017.json", "valid": "person_keypoints_val2017.json"}
-_LIMBS = {  # COCO joint <- MPII joint
+LIMB_JOINTS = {  # COCO joint <- MPII joint
     "left_shoulder": 13,
     "right_shoulder": 12,
     "left_elbow": 14,
@@ -38,7 +38,7 @@ def coco_joints(mpii_joints, mpii_visible):
     """(16, 2) MPII joints (0-based) of a synthetic person -> (17, 2) COCO joints, (17,) v."""
     j, vis = np.asarray(mpii_joints, np.float64), np.asarray(mpii_visible)
     out, v = np.zeros((17, 2)), np.zeros(17, np.int64)
-    for name, k in _LIMBS.items():
+    for name, k in LIMB_JOINTS.items():
         out[COCO17.joint_names.index(name)], v[COCO17.joint_names.index(name)] = j[k], 2 * vis[k]
     centre, up = (j[8] + j[9]) / 2.0, j[9] - j[8]
     r = np.linalg.norm(up) / 2.0 + 1.0
