@@ -37,10 +37,12 @@ def _train(model_dir, data_dir, *model_flags):
     )
 
 
-def _final_ap(model_dir):
+def _final_ap(model_dir, evaluate=True):
     with open(os.path.join(model_dir, "final_metrics.json")) as f:
         final = json.load(f)
     assert final["metric"] == "AP" and 0 <= final["AP"] <= 100
+    if not evaluate:  # validated with OKS AP in training; evaluate is checked once, above
+        return
     scored = _python("tfpose_dp.evaluate", f"--checkpoint={model_dir}", "--noflip_test")
     header, values = scored.stdout.strip().splitlines()[-2:]
     assert header.split()[0] == "AP"
@@ -87,7 +89,7 @@ def test_a_clinic_skeleton_fine_tunes_from_an_mpii_preset(tmp_path, clinic_dir):
     run = _train(model_dir, clinic_dir, "--init_from=preset:public_micro")
     assert "--keypoints=from_data: 13 joints" in run.stderr
     assert "12 of this run's 13 joints matched by name, fresh: Head" in run.stderr
-    _final_ap(model_dir)
+    _final_ap(model_dir, evaluate=False)
     out = str(tmp_path / "export")
     _python(
         "tfpose_dp.export", f"--checkpoint={model_dir}", "--formats=onnx", f"--output_dir={out}"

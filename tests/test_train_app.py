@@ -348,13 +348,9 @@ def test_without_model_dir_a_run_gets_a_fresh_dated_folder(tmp_path, synthetic_r
         "--epsilon=4",
     ]
     env = {**os.environ, "PYTHONPATH": REPO}
-    runs = []
-    for _ in range(2):
-        out = subprocess.run(
-            cmd, cwd=tmp_path, capture_output=True, text=True, timeout=600, env=env
-        )
-        assert out.returncode == 0, out.stderr[-3000:]
-        runs.append(re.search(r"this run writes to (runs/[\w-]+)", out.stdout).group(1))
-    assert runs[0] != runs[1]  # the second command did not resume or collide with the first
-    for run in runs:
-        assert os.path.exists(tmp_path / run / "final_metrics.json")
+    out = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=600, env=env)
+    assert out.returncode == 0, out.stderr[-3000:]
+    run = re.search(r"this run writes to (runs/[\w-]+)", out.stdout).group(1)
+    assert re.fullmatch(r"runs/\d{8}-\d{6}", run)
+    assert os.path.exists(tmp_path / run / "final_metrics.json")
+    # a second command in the same second gets its own: tests/runs/test_fresh_run_dir.py

@@ -106,17 +106,14 @@ def _adopt_start(config):
 
 def _fresh_model_dir(config):
     """runs/<date>-<time>[-N]: a folder of this run's own (a dry run only names it)."""
-    import os
     import time
 
     from tfpose_dp.run_config import ConfigError
+    from tfpose_dp.runs.layout import fresh_run_dir
 
     if config.runtime.strategy == "multi_worker":
         raise ConfigError("--strategy=multi_worker needs --model_dir: one folder all workers share")
-    base = os.path.join("runs", time.strftime("%Y%m%d-%H%M%S"))
-    path, n = base, 1
-    while os.path.exists(path):
-        path, n = f"{base}-{n}", n + 1
+    path = fresh_run_dir(time.strftime("%Y%m%d-%H%M%S"))
     if not FLAGS.dry_run:
         print(f"--model_dir not given: this run writes to {path} (--model_dir={path} resumes it)")
     return config.replace(model_dir=path)

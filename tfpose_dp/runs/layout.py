@@ -56,3 +56,13 @@ def owner_only(folder):
     for root, _, files in os.walk(folder):
         for name in files:
             os.chmod(os.path.join(root, name), 0o600)
+
+
+def fresh_run_dir(stamp, root="runs"):
+    """root/<stamp>, or root/<stamp>-N when that exists: a run without --model_dir never
+    resumes or overwrites another's."""
+    base = os.path.join(root, stamp)
+    path, n = base, 1
+    while os.path.exists(path):
+        path, n = f"{base}-{n}", n + 1
+    return path

@@ -21,7 +21,6 @@ from tfpose_dp.models.simcc import SimCCCodec
 from tfpose_dp.runs import checkpoints
 from tfpose_dp.runs.manifest import Manifest
 from tfpose_dp.runs.run_skeleton import run_skeleton
-from tfpose_dp.skeleton import skeleton_of
 
 
 class CheckpointNotFound(FileNotFoundError):
@@ -272,7 +271,7 @@ def init_from_run(model, path, wanted):
     ckpt = checkpoint_dir(path)
     source = Manifest.from_state(checkpoints.read_state(ckpt), ckpt)
     check_compatible(source.config, wanted, path)
-    theirs, mine = skeleton_of(source.config.model), skeleton_of(wanted.model)
+    theirs, mine = run_skeleton(source.config), run_skeleton(wanted)
     if theirs.joint_names == mine.joint_names:
         restore_weights(model, ckpt, source.config)
         kept = "the whole pose model"
