@@ -60,6 +60,8 @@ RULES = [
     (
         (
             "skeleton.py",
+            "category_skeleton.py",
+            "cli_help.py",
             "run_config.py",
             "config_setting.py",
             "public_data_config.py",
@@ -81,6 +83,8 @@ def test_layering(files, forbidden, why):
         "tfpose_dp.config_setting",
         "tfpose_dp.public_data_config",
         "tfpose_dp.skeleton",
+        "tfpose_dp.category_skeleton",
+        "tfpose_dp.cli_help",
         "tfpose_dp.config_flags",
         "tfpose_dp.presets",
     )
