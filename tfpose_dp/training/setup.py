@@ -224,7 +224,7 @@ def build_run(config, dry_run=False):
         )
     _check_public_batch(config, data.public)
     total_steps = planned_steps(n, o.batch_size, o.epochs)
-    plan = run_plan(config, n, total_steps, state)
+    plan = run_plan(config, n, total_steps, state, dry_run)
     config = _resolve(config, state, source, plan)
     if state:
         check_resume(Manifest.from_state(state), config, n, r.model_dir)
