@@ -287,12 +287,18 @@ def load_any_file(json_path, image_dir, keypoints="mpii16"):
             f"{json_path}: neither MPII's format (a JSON list of person records) nor COCO "
             "keypoints (an object with images, annotations and categories)"
         )
-    if as_skeleton(keypoints).name != "mpii16":
-        raise AnnotationError(
-            f"{json_path}: MPII records hold MPII's 16 joints, not "
-            f"--keypoints={as_skeleton(keypoints).name}"
-        )
+    _require_mpii16(keypoints, json_path)
     return records_from_list(raw, json_path, image_dir)
+
+
+def _require_mpii16(keypoints, where):
+    """MPII-format records can only train a model of MPII's 16 joints."""
+    name = as_skeleton(keypoints).name
+    if name != "mpii16":
+        raise AnnotationError(
+            f"{where}: MPII annotations hold MPII's 16 joints, not --keypoints={name}: use "
+            "--keypoints=mpii16, or COCO keypoints files with --data_format=coco"
+        )
 
 
 def default_image_dir(annotation_file):
@@ -329,12 +335,7 @@ def load_split(data_dir, split, data_format="mpii", keypoints="mpii16"):
         if not os.path.isdir(data_dir):
             raise AnnotationError(f"--data_dir={data_dir} does not exist")
         return load_coco_records(*find_coco_split(data_dir, split), keypoints)
-    if as_skeleton(keypoints).name != "mpii16":
-        raise AnnotationError(
-            f"MPII annotations hold MPII's 16 joints, not --keypoints="
-            f"{as_skeleton(keypoints).name}: use "
-            "--keypoints=mpii16, or COCO keypoints files with --data_format=coco"
-        )
+    _require_mpii16(keypoints, f"--data_dir={data_dir}")
     if data_dir.startswith(TFDS_PREFIX):
         from tfpose_dp.data.tfds_source import load_tfds_split
 

@@ -23,6 +23,7 @@ def privacy_record(state):
     ledger = json.loads(state["ledger"]) if state.get("ledger") else {"segments": []}
     segments = ledger.get("segments", [])
     private = not config.privacy.nonprivate
+    skeleton = skeleton_of(config.model)
     record = {
         "method": config.method,
         "dp_guarantee": private and not config.privacy.reproducible_noise,
@@ -41,8 +42,8 @@ def privacy_record(state):
         "initialised_from": manifest.start or config.model.init_from,
         # What the outputs mean: joint k of simcc_x / simcc_y is joint_names[k].
         "keypoints": config.model.keypoints,
-        "joint_names": list(skeleton_of(config.model).joint_names),
-        "skeleton": skeleton_of(config.model).to_json(),
+        "joint_names": list(skeleton.joint_names),
+        "skeleton": skeleton.to_json(),
     }
     if not private:
         record["note"] = "NON-PRIVATE model: trained without differential privacy"

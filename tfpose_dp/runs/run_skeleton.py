@@ -39,11 +39,8 @@ def _reads(skeleton, names):
     """Whether data with joint `names` (None: MPII's 16) loads in `skeleton`."""
     if names is None:
         return skeleton.name == MPII16.name
-    if set(names) == set(COCO17.joint_names):
-        return skeleton.name in (MPII16.name, COCO17.name) or set(skeleton.joint_names) == set(
-            names
-        )
-    return set(skeleton.joint_names) == set(names)
+    mapped = skeleton.name == MPII16.name and set(names) == set(COCO17.joint_names)
+    return mapped or set(skeleton.joint_names) == set(names)
 
 
 def resolve_keypoints(config, start=None):

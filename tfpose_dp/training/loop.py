@@ -216,15 +216,21 @@ def _end_of_epoch(run):
     return metrics
 
 
-def seconds_per_step(run, count=3, mix=None):
-    """Mean wall time of `count` steps after one warm-up step (tracing, a PDP refresh): for a
-    dry run, whose model, key and ledger are never saved."""
-    inputs, window = _inputs(run), _Window()
-    _one_step(run, inputs, window, mix)
+def mean_seconds(step, count):
+    """Mean wall time of `step(i)` for i = 1..count after a warm-up `step(0)` (tracing, a PDP
+    refresh)."""
+    step(0)
     start = time.time()
-    for _ in range(count):
-        _one_step(run, inputs, window, mix)
+    for i in range(1, count + 1):
+        step(i)
     return (time.time() - start) / count
+
+
+def seconds_per_step(run, count=3, mix=None):
+    """Mean wall time of a private step: for a dry run, whose model, key and ledger are never
+    saved."""
+    inputs, window = _inputs(run), _Window()
+    return mean_seconds(lambda _: _one_step(run, inputs, window, mix), count)
 
 
 def _validation_due(run):

@@ -7,8 +7,6 @@ or read from its own file). The model the stage ends with is the public-data-alo
 private steps must beat; the run reports it beside the starting model and the private result.
 """
 
-import time
-
 import tensorflow as tf
 from absl import logging
 
@@ -62,11 +60,7 @@ def stage_seconds_per_step(run, count=3):
     """Mean wall time of `count` public stage steps after a warm-up one (for a dry run: the
     model is changed)."""
     sampler, steps, inputs = _stage_steps(run)
-    _stage_step(sampler, steps, inputs, 0)
-    start = time.time()
-    for step in range(1, count + 1):
-        _stage_step(sampler, steps, inputs, step)
-    return (time.time() - start) / count
+    return loop.mean_seconds(lambda step: _stage_step(sampler, steps, inputs, step), count)
 
 
 def run_public_stage(run):
