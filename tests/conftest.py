@@ -70,6 +70,7 @@ def run_config(synthetic_dir):
             max_steps=1,
             learning_rate=0.05,
             optimizer="sgd",
+            synthetic_domain="public",  # the set `synthetic_dir` wrote
         )
         settings.update(overrides)
         return RunConfig.from_flat(settings)

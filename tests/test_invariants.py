@@ -86,6 +86,7 @@ def test_layering(files, forbidden, why):
         "tfpose_dp.category_skeleton",
         "tfpose_dp.cli_help",
         "tfpose_dp.config_flags",
+        "tfpose_dp.default_start",
         "tfpose_dp.presets",
     )
     bad = sorted(

@@ -5,6 +5,7 @@ import dataclasses
 import os
 
 from tfpose_dp import presets
+from tfpose_dp.default_start import resolve_start
 from tfpose_dp.public_data_config import constant_weight
 from tfpose_dp.run_config import SECTIONS, ConfigError
 
@@ -22,6 +23,7 @@ def validate(config):
     """Raises ConfigError for settings that cannot run, before anything is written: every
     field's own bounds, then the rules between fields. Settings that depend on the data
     (batch size vs N, delta vs 1/N) are checked by the privacy plan."""
+    config, _ = resolve_start(config)  # --init_from=auto and the auto stage as the run takes them
     for name, section in SECTIONS.items():
         for f in dataclasses.fields(section):
             _check_field(f.name, getattr(getattr(config, name), f.name), f.metadata)

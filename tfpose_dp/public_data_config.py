@@ -31,7 +31,7 @@ class PdpConfig:
         fixed=True,
         above=0,
     )
-    projection_dim: int = setting(100, "PDP: subspace dimension k.", at_least=1)
+    projection_dim: int = setting(10, "PDP: subspace dimension k.", at_least=1)
     public_examples: int = setting(100, "PDP: number m of public examples.", fixed=True, at_least=1)
     public_fraction: Optional[float] = setting(
         None,
@@ -84,13 +84,15 @@ class PdpConfig:
         "private gradients without DP): written under MODEL_DIR/private/ only.",
     )
     public_finetune_steps: int = setting(
-        0,
+        -1,
         "Before the private steps: this many NON-PRIVATE steps of fine-tuning on the public set "
         "alone (augmented, --public_batch_size, Adam at --public_learning_rate): the public "
         "data used in full, and the bar the private steps must clear (final_metrics.json "
-        "public_stage_pckh@0.5). The public set is held out of the training split as for PDP.",
+        "public_stage_pckh@0.5). The public set is held out of the training split as for PDP. "
+        "-1 (auto): 250 when the run starts from a model (--init_from) and has a public set "
+        "without asking (the built-in people, or one you declared), else 0.",
         fixed=True,
-        at_least=0,
+        at_least=-1,
     )
     public_batch_size: int = setting(
         32, "Public stage and --public_mix: expected public examples per step.", at_least=1

@@ -30,7 +30,7 @@ DATA_FORMATS = ("mpii", "coco")
 class ModelConfig:
     model: str = setting("tiny_vit_5m", "TinyViT backbone variant.", MODEL_VARIANTS, fixed=True)
     input_size: Tuple[int, int] = setting(
-        (256, 192), "Crop size H,W (the paper: 256,192).", fixed=True
+        (128, 96), "Crop size H,W (the shipped presets': 128,96; the paper: 256,192).", fixed=True
     )
     norm: str = setting(
         "auto",
@@ -90,11 +90,11 @@ class ModelConfig:
         None, "Backbone weights (.weights.h5 from tools/convert_tinyvit.py); the head starts fresh."
     )
     init_from: Optional[str] = setting(
-        None,
+        "auto",
         "Start from another run's whole pose model (backbone and head): its --model_dir, a "
-        "ckpt-* folder or a preset folder (tfpose_dp/presets/*). Use a model trained on public "
-        "data "
-        "only (e.g. flags/public_pretrain.cfg): the guarantee does not cover it.",
+        "ckpt-* folder or preset:NAME (tfpose_dp/presets/*), trained on public data only (the "
+        "guarantee does not cover it). auto: preset:public_5m when the run keeps the default "
+        "model settings, else random weights; none: random weights.",
         fixed=True,
     )
 
@@ -132,7 +132,7 @@ class DataConfig:
         fixed=True,
     )
     synthetic_train: int = setting(
-        4000, "Synthetic training persons (when no --data_dir).", fixed=True, at_least=1
+        16000, "Synthetic training persons (when no --data_dir).", fixed=True, at_least=1
     )
     synthetic_val: int = setting(
         400, "Synthetic validation persons (when no --data_dir).", at_least=1
@@ -144,7 +144,7 @@ class DataConfig:
         fixed=True,
     )
     synthetic_domain: str = setting(
-        "public",
+        "private",
         "Built-in data: public = front-facing standing people over bright clutter; "
         "private = the same bodies as a clinic camera sees them (side/back views, seated, lying "
         "under "
@@ -172,7 +172,9 @@ class DataConfig:
         "people carry patient_id (4 consecutive images per patient).",
         fixed=True,
     )
-    augment: bool = setting(True, "Training augmentation (scale, rotation, flip, colour).")
+    augment: bool = setting(
+        False, "Training augmentation (scale, rotation, flip, colour); off wins under DP."
+    )
 
     def annotation_files(self):
         """(train file, val file, image folder) of --train_annotations, or None."""
@@ -194,9 +196,9 @@ class DataConfig:
 
 @dataclasses.dataclass
 class OptimConfig:
-    epochs: float = setting(25.0, "Training length in epochs (N/B steps each).", above=0)
+    epochs: float = setting(2.0, "Training length in epochs (N/B steps each).", above=0)
     batch_size: int = setting(
-        32,
+        128,
         "Expected (Poisson) logical batch size B, in images (with all their persons; persons "
         "for --nonprivate); q = B/N.",
         fixed=True,

@@ -27,7 +27,15 @@ flags.DEFINE_bool(
     "Print the plan (sigma, steps, eps, delta, q, the PDP refresh memory) and the time of 3 "
     "steps with the ETA of the whole run, then exit: nothing is written, no budget is spent.",
 )
+flags.DEFINE_bool(
+    "print_plan",
+    True,
+    "Before a new run's first step, time 3 steps as --dry_run does and print what the run "
+    "will do and its ETA (the public stage included), with faster paths when it exceeds 30 "
+    "minutes; --noprint_plan starts at once.",
+)
 FLAGS = flags.FLAGS
+LONG_RUN_SECONDS = 30 * 60
 
 
 def clear_errors():
@@ -92,6 +100,45 @@ def _report(final):
         )
 
 
+def _concrete(config):
+    """--init_from=auto and the auto public stage made concrete (default_start.py)."""
+    from tfpose_dp.default_start import resolve_start
+
+    config, notes = resolve_start(config)
+    for note in notes:
+        logging.info("%s", note)
+    return config
+
+
+def _print_plan(plan):
+    """What the run will do and how long, before its first step (the dry run's numbers)."""
+    from tfpose_dp.runs.restore import flag_text
+
+    stage = plan["public_stage"]["steps"]
+    privacy = (
+        f"eps {plan['epsilon']:g} (sigma {plan['noise_multiplier']:.3g})"
+        if "epsilon" in plan
+        else "NON-PRIVATE"
+    )
+    model = plan["model"]
+    print(
+        f"Plan: {model['model']} at {flag_text(model['input_size'])}, "
+        + (f"{stage} public-stage steps, then " if stage else "")
+        + f"{plan['steps']} {plan['method']} steps on {plan['num_private_examples']} private "
+        f"examples at {privacy}. ETA {plan['eta']} on this machine "
+        f"({plan['seconds_per_step']:.2f} s/step over {plan['timed_steps']} timed steps).",
+        flush=True,
+    )
+    hours, minutes, seconds = map(int, plan["eta"].split(":"))
+    if 3600 * hours + 60 * minutes + seconds > LONG_RUN_SECONDS:
+        print(
+            "Over 30 minutes: the quickstart (--flagfile=flags/quickstart.cfg, ~5 min on 2 "
+            "cores) or a smaller --input_size / --model=tiny_vit_micro "
+            "(--init_from=preset:public_micro) are faster paths.",
+            flush=True,
+        )
+
+
 def _adopt_start(config):
     """The start model's shape settings where the command line gave none (runs/restore.py)."""
     from tfpose_dp.runs.restore import adopt_start, flag_text
@@ -126,17 +173,20 @@ def main(argv):
     stop = StopRequest().install()  # SIGTERM / Ctrl-C: finish the step, checkpoint, exit
     errors = clear_errors()
     try:
-        config = config_flags.config_from_flags()
+        config = _concrete(config_flags.config_from_flags())
         if config.model.init_from:
             config = _adopt_start(config)
         if not config.runtime.model_dir:
             config = _fresh_model_dir(config)
+        from tfpose_dp.runs import checkpoints
         from tfpose_dp.training import distribution, trainer
 
         distribution.split_cpu(config.runtime.cpu_replicas)  # before anything starts TF's runtime
         if FLAGS.dry_run:
             print(json.dumps(trainer.dry_run(config), indent=1))
             return
+        if FLAGS.print_plan and not checkpoints.latest_checkpoint(config.runtime.model_dir):
+            _print_plan(trainer.dry_run(config))
         final = trainer.run(config, stop)
     except Interrupted as e:
         logging.warning("%s", e)

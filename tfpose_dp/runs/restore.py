@@ -175,7 +175,7 @@ def adopt_start(config, given, path):
 
 
 def flag_text(value):
-    return ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
+    return ",".join(map(str, value)) if isinstance(value, (tuple, list)) else str(value)
 
 
 def check_compatible(source, wanted, path):

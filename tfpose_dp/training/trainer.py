@@ -7,6 +7,7 @@ import numpy as np
 from absl import logging
 
 from tfpose_dp.config_validation import validate
+from tfpose_dp.default_start import resolve_start
 from tfpose_dp.eval.predictions import mean_pose_predictions
 from tfpose_dp.eval.scores import format_scores, headline, label, mean_pose_scores
 from tfpose_dp.models.tinyvit import VARIANTS
@@ -32,6 +33,7 @@ def run(config, stop=None):
 
     `stop`: a StopRequest whose flag (set by SIGTERM/Ctrl-C) ends training between steps.
     """
+    config = _concrete(config)
     validate(config)
     distribution.split_cpu(config.runtime.cpu_replicas)
     state = build_run(config)
@@ -44,6 +46,14 @@ def run(config, stop=None):
     return finalise(state, metrics)
 
 
+def _concrete(config):
+    """--init_from=auto and the auto public stage as this run takes them, said in the log."""
+    config, notes = resolve_start(config)
+    for note in notes:
+        logging.info("%s", note)
+    return config
+
+
 def _stage(run):
     return run.public_stage_metrics or {}
 
@@ -51,6 +61,7 @@ def _stage(run):
 def dry_run(config, steps=3):
     """The plan and the measured time of `steps` steps with the whole run's ETA; writes
     nothing, spends no budget (a throwaway key; nothing of it leaves the process)."""
+    config = _concrete(config)
     validate(config)
     distribution.split_cpu(config.runtime.cpu_replicas)
     run = build_run(config, dry_run=True)

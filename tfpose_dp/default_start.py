@@ -1,0 +1,66 @@
+"""The defaults of the design's main command, `python -m tfpose_dp.train --epsilon=0.2
+--projection=pdp`: a run starts from the shipped public model of the default architecture and
+input size (`--init_from=auto`) and, when it has a public set without asking for one, first
+fine-tunes on that public set alone (`--public_finetune_steps=-1`, auto): the regime every
+private result of this project is measured in (docs/results.md). Private training from random
+weights ends near the mean pose at small epsilon; `--init_from=none` still asks for it.
+"""
+
+import dataclasses
+
+from tfpose_dp.run_config import ModelConfig
+
+AUTO = "auto"
+NONE = "none"
+DEFAULT_PRESET = "preset:public_5m"  # TinyViT-5M at 128x96, the default model and input size
+AUTO_STAGE_STEPS = 250  # the grid's public stage (flags/finetune.cfg)
+
+# The settings a preset fixes: a run that gives any of them other than the default is not the
+# default run, and starts from random weights unless it names its --init_from.
+_SHAPE_FIELDS = ("model", "input_size", "norm", "split_ratio", "maps_per_joint", "init_checkpoint")
+
+
+def _default(name):
+    return next(f.default for f in dataclasses.fields(ModelConfig) if f.name == name)
+
+
+def resolve_start(config):
+    """`config` with --init_from=auto|none and the auto public stage made concrete, and the
+    lines that say what was chosen (empty when nothing was auto). Idempotent."""
+    notes = []
+    m, pdp = config.model, config.pdp
+    init_from = m.init_from
+    if init_from in (NONE, ""):
+        init_from = None
+    elif init_from == AUTO:
+        differs = [f for f in _SHAPE_FIELDS if getattr(m, f) != _default(f)]
+        if differs:
+            init_from = None
+            notes.append(
+                f"--init_from=auto: random weights (the shipped public model is "
+                f"{DEFAULT_PRESET}, and this run sets --{differs[0]}); give --init_from=PATH "
+                "to start from a public model of yours"
+            )
+        else:
+            init_from = DEFAULT_PRESET
+            notes.append(
+                f"--init_from=auto: starting from {DEFAULT_PRESET} (TinyViT-5M trained on public "
+                "data only; --init_from=none for random weights)"
+            )
+    steps = pdp.public_finetune_steps
+    if steps < 0:
+        steps = AUTO_STAGE_STEPS if init_from and _has_public_set(config) else 0
+        if steps:
+            notes.append(
+                f"--public_finetune_steps=auto: {steps} non-private steps on the public set "
+                "before the private ones (--public_finetune_steps=0 skips them)"
+            )
+    return config.replace(init_from=init_from, public_finetune_steps=steps), notes
+
+
+def _has_public_set(config):
+    """A public set the run may use without asking: the built-in people, or one the user
+    declared (a file, or an explicit share of their own images)."""
+    pdp = config.pdp
+    declared = pdp.public_source == "file" or pdp.public_fraction is not None
+    return declared or not config.data.own_data()
