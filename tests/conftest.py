@@ -71,6 +71,7 @@ def run_config(synthetic_dir):
             learning_rate=0.05,
             optimizer="sgd",
             synthetic_domain="public",  # the set `synthetic_dir` wrote
+            public_finetune_steps=0,  # not the main command's auto stage
         )
         settings.update(overrides)
         return RunConfig.from_flat(settings)

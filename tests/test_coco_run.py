@@ -42,6 +42,7 @@ def _train(model_dir, root, keypoints, *extra):
             "--physical_batch_size=16",
             "--epsilon=4",
             "--max_steps=3",
+            "--noprint_plan",
             f"--model_dir={model_dir}",
             *extra,
         ],

@@ -33,6 +33,7 @@ def _train(model_dir, data_dir, *model_flags):
         "--physical_batch_size=16",
         "--epsilon=4",
         "--max_steps=2",
+        "--noprint_plan",
         f"--model_dir={model_dir}",
     )
 

@@ -60,6 +60,7 @@ def test_private_fine_tuning_starts_from_the_public_model_and_says_so(
     model_dir = tmp_path / "finetune"
     final = trainer.run(run_config(model_dir, init_from=public_run[0], norm="auto"))
     assert np.isfinite(final["start_pckh@0.5"])  # the public model on this run's val split
+    assert np.isfinite(final["start_pckh@0.5_flip"]) and np.isfinite(final["pckh@0.5_flip"])
     assert "initialised from the model of" in final["privacy_statement"]
     state = checkpoints.read_state(checkpoints.latest_checkpoint(str(model_dir)))
     assert state["manifest"]["config"]["model"]["init_from"] == os.path.abspath(public_run[0])

@@ -45,6 +45,7 @@ def _train(model_dir, synthetic_root, max_steps, env=None):
         f"--model_dir={model_dir}",
         f"--synthetic_root={synthetic_root}",
         f"--max_steps={max_steps}",
+        "--noprint_plan",
     ]
     if env is not None:
         cmd.append("--strategy=multi_worker")

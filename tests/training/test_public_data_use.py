@@ -121,6 +121,7 @@ def test_a_run_reports_the_stage_and_a_resume_does_not_repeat_it(
     config = _config(run_config, tmp_path, data_dirs[0], reproducible_noise=False, max_steps=1)
     final = trainer.run(config)
     assert final["public_stage_pckh@0.5"] is not None
+    assert 0 <= final["public_stage_pckh@0.5_flip"] <= 100  # and its flip-tested twin
     assert "public stage of 2 non-private steps" in final["privacy_statement"]
     assert "--public_mix=constant:0.5" in final["privacy_statement"]
     state = checkpoints.read_state(checkpoints.latest_checkpoint(str(tmp_path)))

@@ -11,6 +11,7 @@ from tfpose_dp.eval.oks_ap import ap_table
 from tfpose_dp.eval.pckh import pckh_table
 
 LABELS = {"pckh@0.5": "PCKh@0.5", "pckh@0.1": "PCKh@0.1"}
+FLIP_SUFFIX = "_flip"  # the same score of the flip test (the average with the mirrored image)
 
 
 def uses_oks(records):
@@ -39,6 +40,8 @@ def headline(scores):
 
 
 def label(name):
+    if name.endswith(FLIP_SUFFIX):
+        return f"{label(name[: -len(FLIP_SUFFIX)])} flip-tested"
     return LABELS.get(name, name)
 
 

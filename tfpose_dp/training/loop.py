@@ -7,6 +7,7 @@ is added once; the optional PDP projection post-processes the noisy mean; the op
 applies it.
 """
 
+import contextlib
 import time
 
 import numpy as np
@@ -16,7 +17,7 @@ from tfpose_dp.data.augmentation import AugmentConfig
 from tfpose_dp.data.pipeline import training_dataset
 from tfpose_dp.eval.overlay import crop_to_uint8, draw_skeleton
 from tfpose_dp.eval.predictions import predict_dataset
-from tfpose_dp.eval.scores import format_scores, score_predictions
+from tfpose_dp.eval.scores import FLIP_SUFFIX, format_scores, score_predictions
 from tfpose_dp.public_data_config import public_weight
 from tfpose_dp.runs import checkpoints
 from tfpose_dp.training.pace import Pace
@@ -53,14 +54,15 @@ def save(run):
 
 def evaluate(run):
     """val/ scores (PCKh, or OKS AP for COCO data) of the current (or, with --ema_decay,
-    averaged) weights; the first is the headline."""
-    if run.average is None:
-        result = predict_dataset(run.model, run.val_ds, run.codec)
-    else:
-        with run.average.swapped():
-            result = predict_dataset(run.model, run.val_ds, run.codec)
-    scores = score_predictions(run.val, result, run.codec.skeleton)
-    return {f"val/{k}": v for k, v in scores.items()}
+    averaged) weights, single pass (the first is the headline) and flip-tested (`_flip`, the
+    MPII protocol `python -m tfpose_dp.evaluate` follows)."""
+    scores = {}
+    with run.average.swapped() if run.average is not None else contextlib.nullcontext():
+        for flip, suffix in ((False, ""), (True, FLIP_SUFFIX)):
+            result = predict_dataset(run.model, run.val_ds, run.codec, flip_test=flip)
+            scored = score_predictions(run.val, result, run.codec.skeleton)
+            scores.update({f"val/{k}{suffix}": v for k, v in scored.items()})
+    return scores
 
 
 def val_scores(metrics):

@@ -9,7 +9,7 @@ from absl import logging
 from tfpose_dp.config_validation import validate
 from tfpose_dp.default_start import resolve_start
 from tfpose_dp.eval.predictions import mean_pose_predictions
-from tfpose_dp.eval.scores import format_scores, headline, label, mean_pose_scores
+from tfpose_dp.eval.scores import FLIP_SUFFIX, format_scores, headline, label, mean_pose_scores
 from tfpose_dp.models.tinyvit import VARIANTS
 from tfpose_dp.privacy.plan import NOT_COVERED
 from tfpose_dp.runs.layout import FINAL_METRICS, private_dir
@@ -200,8 +200,11 @@ def _summary(run, metrics, epsilon, baseline, statement):
         "metric": name,
         **scores,
         f"mean_pose_{name}": baseline[name],
-        f"start_{name}": run.start_metrics[f"val/{name}"] if run.start_metrics else None,
-        f"public_stage_{name}": _stage(run).get(f"val/{name}"),
+        **{
+            f"{where}_{name}{flip}": (values or {}).get(f"val/{name}{flip}")
+            for where, values in (("start", run.start_metrics), ("public_stage", _stage(run)))
+            for flip in ("", FLIP_SUFFIX)
+        },
         "public_finetune_steps": config.pdp.public_finetune_steps,
         "public_mix": config.pdp.public_mix,
         "private": plan is not None,
@@ -228,17 +231,22 @@ def _summary(run, metrics, epsilon, baseline, statement):
 
 
 def _three_numbers(run, metrics, epsilon):
-    """The private result beside what the public model and the public data give alone."""
-    name, value = headline(loop.val_scores(metrics))
-    parts = []
-    if run.start_metrics:
-        parts.append(f"public model {run.start_metrics[f'val/{name}']:.2f}")
-    if _stage(run):
-        parts.append(f"public data alone {_stage(run)[f'val/{name}']:.2f}")
-    who = f"private (eps {epsilon:.3g})" if run.plan else "NON-PRIVATE"
-    parts.append(f"{who} {value:.2f}")
-    if len(parts) > 1:
-        logging.info("val %s: %s", label(name), " | ".join(parts))
+    """The private result beside what the public model and the public data give alone, single
+    pass and flip-tested."""
+    headline_name, _ = headline(loop.val_scores(metrics))
+    for name in (headline_name, headline_name + FLIP_SUFFIX):
+        parts = [  # a checkpoint of an older version may lack the flip-tested scores
+            f"{who} {values[f'val/{name}']:.2f}"
+            for who, values in (
+                ("public model", run.start_metrics),
+                ("public data alone", _stage(run)),
+            )
+            if f"val/{name}" in (values or {})
+        ]
+        who = f"private (eps {epsilon:.3g})" if run.plan else "NON-PRIVATE"
+        parts.append(f"{who} {metrics[f'val/{name}']:.2f}")
+        if len(parts) > 1:
+            logging.info("val %s: %s", label(name), " | ".join(parts))
 
 
 def finalise(run, metrics):
