@@ -26,7 +26,13 @@ def simcc_logits(model, images, codec, flip_test):
 def flip_test_logits(model, images, codec):
     """Mean of the logits on `images` and on their mirror images (mapped back); both views
     run as one batch (one call: what an exported graph with the flip test inside does)."""
+    return single_and_flip_test_logits(model, images, codec)[1]
+
+
+def single_and_flip_test_logits(model, images, codec):
+    """((x, y) of the single pass, (x, y) flip-test averaged) from one call on both views."""
     n = tf.shape(images)[0]
     out = model(tf.concat([images, tf.reverse(images, [2])], 0), training=False)
+    x, y = out["simcc_x"][:n], out["simcc_y"][:n]
     fx, fy = unflip_logits(out["simcc_x"][n:], out["simcc_y"][n:], codec)
-    return (out["simcc_x"][:n] + fx) / 2.0, (out["simcc_y"][:n] + fy) / 2.0
+    return (x, y), ((x + fx) / 2.0, (y + fy) / 2.0)

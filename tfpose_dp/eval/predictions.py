@@ -4,7 +4,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfpose_dp.data import transforms
-from tfpose_dp.eval.flip_test import simcc_logits
+from tfpose_dp.eval.flip_test import simcc_logits, single_and_flip_test_logits
 from tfpose_dp.eval.pckh import pckh_table
 
 
@@ -19,23 +19,47 @@ def predict_dataset(model, dataset, codec, flip_test=False):
 
     @tf.function
     def forward(images):
-        return codec.decode(*simcc_logits(model, images, codec, flip_test))
+        return [codec.decode(*simcc_logits(model, images, codec, flip_test))]
 
-    rows = {k: [] for k in ("pred", "scores", "joints", "visible", "head_size", "index")}
+    return _predict(forward, dataset)[0]
+
+
+def predict_dataset_both_ways(model, dataset, codec):
+    """(single-pass, flip-tested) predictions as `predict_dataset`'s, from one model call per
+    batch on both views (validation reports both protocols for the cost of the flip test)."""
+
+    @tf.function
+    def forward(images):
+        return [
+            codec.decode(*logits) for logits in single_and_flip_test_logits(model, images, codec)
+        ]
+
+    return _predict(forward, dataset)
+
+
+def _predict(forward, dataset):
+    """One row dict per output of `forward` (a list of (keypoints, scores))."""
+    tables = None
     for batch in dataset:
-        kp, score = forward(batch["image"])
-        pred = crop_to_original(kp, batch["crop_to_image"])
+        outputs = forward(batch["image"])
+        tables = tables or [_empty_rows() for _ in outputs]
         keep = batch["mask"].numpy() > 0
-        for key, value in (
-            ("pred", pred),
-            ("scores", score),
-            ("joints", batch["joints"]),
-            ("visible", batch["visible"]),
-            ("head_size", batch["head_size"]),
-            ("index", batch["index"]),
-        ):
-            rows[key].append(np.asarray(value)[keep])
-    return {k: np.concatenate(v) for k, v in rows.items()}
+        for rows, (kp, score) in zip(tables, outputs):
+            pred = crop_to_original(kp, batch["crop_to_image"])
+            for key, value in (
+                ("pred", pred),
+                ("scores", score),
+                ("joints", batch["joints"]),
+                ("visible", batch["visible"]),
+                ("head_size", batch["head_size"]),
+                ("index", batch["index"]),
+            ):
+                rows[key].append(np.asarray(value)[keep])
+    return [{k: np.concatenate(v) for k, v in rows.items()} for rows in tables]
+
+
+def _empty_rows():
+    return {k: [] for k in ("pred", "scores", "joints", "visible", "head_size", "index")}
 
 
 def evaluate_pckh(model, dataset, codec, flip_test=False, per_joint=False):

@@ -16,7 +16,7 @@ from absl import logging
 from tfpose_dp.data.augmentation import AugmentConfig
 from tfpose_dp.data.pipeline import training_dataset
 from tfpose_dp.eval.overlay import crop_to_uint8, draw_skeleton
-from tfpose_dp.eval.predictions import predict_dataset
+from tfpose_dp.eval.predictions import predict_dataset_both_ways
 from tfpose_dp.eval.scores import FLIP_SUFFIX, format_scores, score_predictions
 from tfpose_dp.public_data_config import public_weight
 from tfpose_dp.runs import checkpoints
@@ -58,10 +58,10 @@ def evaluate(run):
     MPII protocol `python -m tfpose_dp.evaluate` follows)."""
     scores = {}
     with run.average.swapped() if run.average is not None else contextlib.nullcontext():
-        for flip, suffix in ((False, ""), (True, FLIP_SUFFIX)):
-            result = predict_dataset(run.model, run.val_ds, run.codec, flip_test=flip)
-            scored = score_predictions(run.val, result, run.codec.skeleton)
-            scores.update({f"val/{k}{suffix}": v for k, v in scored.items()})
+        both = predict_dataset_both_ways(run.model, run.val_ds, run.codec)
+    for result, suffix in zip(both, ("", FLIP_SUFFIX)):
+        scored = score_predictions(run.val, result, run.codec.skeleton)
+        scores.update({f"val/{k}{suffix}": v for k, v in scored.items()})
     return scores
 
 
