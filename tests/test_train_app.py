@@ -252,6 +252,14 @@ def test_unknown_flag_values_are_rejected(tmp_path, synthetic_root):
     assert out.returncode != 0 and "--model" in out.stderr
 
 
+def _assert_eta_counts_the_stage(plan):
+    stage = plan["public_stage"]
+    hours, minutes, seconds = map(int, plan["eta"].split(":"))
+    assert 3600 * hours + 60 * minutes + seconds == plan["eta_seconds"]
+    expected = plan["seconds_per_step"] * plan["steps"] + stage["steps"] * stage["seconds_per_step"]
+    assert plan["eta_seconds"] == pytest.approx(expected, abs=1)
+
+
 def _bare_run(args, synthetic_root):
     """python -m tfpose_dp.train with only `args` and a tiny built-in set (no model flags)."""
     cmd = [
@@ -302,10 +310,7 @@ def test_dry_run_adopts_the_start_model_prints_the_plan_and_eta_and_writes_nothi
     # the ETA counts the public stage's steps too (5,000 of them: far longer than the private)
     stage = plan["public_stage"]
     assert stage["steps"] == 5000 and stage["seconds_per_step"] > 0
-    hours, minutes, seconds = map(int, plan["eta"].split(":"))
-    eta = 3600 * hours + 60 * minutes + seconds
-    private = plan["seconds_per_step"] * plan["steps"]
-    assert eta == pytest.approx(private + 5000 * stage["seconds_per_step"], abs=1)
+    _assert_eta_counts_the_stage(plan)
     memory = plan["memory_plan_mb"]
     assert memory["pdp_basis"] > 0 and memory["per_example_gradients"] > 0
     assert memory["total"] == pytest.approx(sum(v for k, v in memory.items() if k != "total"))
@@ -355,8 +360,4 @@ def test_the_main_command_starts_from_the_public_model_with_the_public_stage(
     assert plan["method"] == "pdp" and plan["epsilon"] == 0.2
     stage = plan["public_stage"]
     assert stage["steps"] == 250 and stage["seconds_per_step"] > 0
-    hours, minutes, seconds = map(int, plan["eta"].split(":"))
-    private = plan["seconds_per_step"] * plan["steps"]
-    assert 3600 * hours + 60 * minutes + seconds == pytest.approx(
-        private + 250 * stage["seconds_per_step"], abs=1
-    )
+    _assert_eta_counts_the_stage(plan)

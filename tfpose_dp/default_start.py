@@ -8,6 +8,8 @@ weights ends near the mean pose at small epsilon; `--init_from=none` still asks 
 
 import dataclasses
 
+from absl import logging
+
 from tfpose_dp.run_config import ModelConfig
 
 AUTO = "auto"
@@ -64,3 +66,11 @@ def _has_public_set(config):
     pdp = config.pdp
     declared = pdp.public_source == "file" or pdp.public_fraction is not None
     return declared or not config.data.own_data()
+
+
+def concrete(config):
+    """`resolve_start`'s config, its choices said in the log."""
+    config, notes = resolve_start(config)
+    for note in notes:
+        logging.info("%s", note)
+    return config

@@ -18,6 +18,7 @@ import sys
 from absl import app, flags, logging
 
 from tfpose_dp import cli_help, config_flags
+from tfpose_dp.default_start import concrete
 from tfpose_dp.eval.scores import label
 
 config_flags.define_flags()
@@ -100,16 +101,6 @@ def _report(final):
         )
 
 
-def _concrete(config):
-    """--init_from=auto and the auto public stage made concrete (default_start.py)."""
-    from tfpose_dp.default_start import resolve_start
-
-    config, notes = resolve_start(config)
-    for note in notes:
-        logging.info("%s", note)
-    return config
-
-
 def _print_plan(plan):
     """What the run will do and how long, before its first step (the dry run's numbers)."""
     from tfpose_dp.runs.restore import flag_text
@@ -129,8 +120,7 @@ def _print_plan(plan):
         f"({plan['seconds_per_step']:.2f} s/step over {plan['timed_steps']} timed steps).",
         flush=True,
     )
-    hours, minutes, seconds = map(int, plan["eta"].split(":"))
-    if 3600 * hours + 60 * minutes + seconds > LONG_RUN_SECONDS:
+    if plan["eta_seconds"] > LONG_RUN_SECONDS:
         print(
             "Over 30 minutes: the quickstart (--flagfile=flags/quickstart.cfg, ~5 min on 2 "
             "cores) or a smaller --input_size / --model=tiny_vit_micro "
@@ -173,7 +163,7 @@ def main(argv):
     stop = StopRequest().install()  # SIGTERM / Ctrl-C: finish the step, checkpoint, exit
     errors = clear_errors()
     try:
-        config = _concrete(config_flags.config_from_flags())
+        config = concrete(config_flags.config_from_flags())  # before adopting the start's shape
         if config.model.init_from:
             config = _adopt_start(config)
         if not config.runtime.model_dir:

@@ -7,7 +7,7 @@ import numpy as np
 from absl import logging
 
 from tfpose_dp.config_validation import validate
-from tfpose_dp.default_start import resolve_start
+from tfpose_dp.default_start import concrete
 from tfpose_dp.eval.predictions import mean_pose_predictions
 from tfpose_dp.eval.scores import FLIP_SUFFIX, format_scores, headline, label, mean_pose_scores
 from tfpose_dp.models.tinyvit import VARIANTS
@@ -33,7 +33,7 @@ def run(config, stop=None):
 
     `stop`: a StopRequest whose flag (set by SIGTERM/Ctrl-C) ends training between steps.
     """
-    config = _concrete(config)
+    config = concrete(config)  # --init_from=auto, the auto stage
     validate(config)
     distribution.split_cpu(config.runtime.cpu_replicas)
     state = build_run(config)
@@ -46,14 +46,6 @@ def run(config, stop=None):
     return finalise(state, metrics)
 
 
-def _concrete(config):
-    """--init_from=auto and the auto public stage as this run takes them, said in the log."""
-    config, notes = resolve_start(config)
-    for note in notes:
-        logging.info("%s", note)
-    return config
-
-
 def _stage(run):
     return run.public_stage_metrics or {}
 
@@ -61,7 +53,7 @@ def _stage(run):
 def dry_run(config, steps=3):
     """The plan and the measured time of `steps` steps with the whole run's ETA; writes
     nothing, spends no budget (a throwaway key; nothing of it leaves the process)."""
-    config = _concrete(config)
+    config = concrete(config)  # --init_from=auto, the auto stage
     validate(config)
     distribution.split_cpu(config.runtime.cpu_replicas)
     run = build_run(config, dry_run=True)
@@ -70,13 +62,15 @@ def dry_run(config, steps=3):
     per_step = loop.seconds_per_step(run, steps, mix_inputs(run)) if remaining > 0 else 0.0
     stage = config.pdp.public_finetune_steps if run.public_stage_metrics is None else 0
     per_stage_step = stage_seconds_per_step(run, steps) if stage else 0.0
+    eta = round(per_step * remaining + per_stage_step * stage)  # the stage's steps too
     result = {
         "method": config.method,
         "num_private_examples": run.manifest.num_private_examples,
         "steps": remaining,
         "total_steps": run.total_steps,
         "seconds_per_step": per_step,
-        "eta": duration(per_step * remaining + per_stage_step * stage),  # the stage's too
+        "eta": duration(eta),
+        "eta_seconds": eta,
         "timed_steps": steps,
         "public_stage": {"steps": stage, "seconds_per_step": per_stage_step},
         "model": {
