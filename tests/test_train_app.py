@@ -278,46 +278,6 @@ def _bare_run(args, synthetic_root):
     return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=600)
 
 
-def test_dry_run_adopts_the_start_model_prints_the_plan_and_eta_and_writes_nothing(
-    tmp_path, synthetic_root
-):
-    model_dir = tmp_path / "dry"
-    out = _bare_run(
-        [
-            "--init_from=preset:public_micro",
-            f"--model_dir={model_dir}",
-            "--dry_run",
-            "--projection=pdp",
-            "--projection_dim=4",
-            "--public_examples=8",
-            "--public_batch_size=8",
-            "--public_finetune_steps=5000",
-        ],
-        synthetic_root,
-    )
-    assert out.returncode == 0, out.stderr[-3000:]
-    plan = json.loads(out.stdout[out.stdout.index("{") :])
-    # the run takes its model, input size, norm and skeleton from its start
-    assert plan["model"] == {
-        "model": "tiny_vit_micro",
-        "input_size": [96, 72],
-        "norm": "group",
-        "keypoints": "mpii16",
-    }
-    assert "from --init_from=preset:public_micro: --model=tiny_vit_micro" in out.stderr
-    assert plan["noise_multiplier"] > 0 and plan["epsilon"] == 4 and plan["total_steps"] > 0
-    assert plan["seconds_per_step"] > 0 and plan["eta"].count(":") == 2
-    # the ETA counts the public stage's steps too (5,000 of them: far longer than the private)
-    stage = plan["public_stage"]
-    assert stage["steps"] == 5000 and stage["seconds_per_step"] > 0
-    _assert_eta_counts_the_stage(plan)
-    memory = plan["memory_plan_mb"]
-    assert memory["pdp_basis"] > 0 and memory["per_example_gradients"] > 0
-    assert memory["total"] == pytest.approx(sum(v for k, v in memory.items() if k != "total"))
-    assert plan["timed_steps"] == 3
-    assert not model_dir.exists()  # no key, no checkpoint, no event file: no budget spent
-
-
 def test_a_given_setting_that_differs_from_the_start_is_refused_naming_it(tmp_path):
     empty = tmp_path / "no_data_yet"  # refused before any data is read or written
     out = _bare_run(
@@ -333,23 +293,26 @@ def test_a_given_setting_that_differs_from_the_start_is_refused_naming_it(tmp_pa
     assert not empty.exists() and not (tmp_path / "m").exists()
 
 
-def test_the_main_command_starts_from_the_public_model_with_the_public_stage(
+def test_the_main_commands_dry_run_starts_from_the_public_model_with_the_stage_in_its_eta(
     tmp_path, synthetic_root
 ):
-    """`python -m tfpose_dp.train --epsilon=0.2 --projection=pdp` as typed, on a tiny set."""
+    """`python -m tfpose_dp.train --epsilon=0.2 --projection=pdp --dry_run` as typed, on a tiny
+    set (the shape adoption's cases: tests/runs/test_adopt_start.py)."""
+    model_dir = tmp_path / "main"
     out = _bare_run(
         [
             "--epsilon=0.2",
             "--projection=pdp",
             "--public_examples=8",
             "--public_batch_size=8",
-            f"--model_dir={tmp_path / 'main'}",
+            f"--model_dir={model_dir}",
             "--dry_run",
         ],
         synthetic_root,
     )
     assert out.returncode == 0, out.stderr[-3000:]
     assert "--init_from=auto: starting from preset:public_5m" in out.stderr
+    assert "from --init_from=preset:public_5m: --norm=group" in out.stderr  # adopted
     plan = json.loads(out.stdout[out.stdout.index("{") :])
     assert plan["model"] == {
         "model": "tiny_vit_5m",
@@ -357,7 +320,12 @@ def test_the_main_command_starts_from_the_public_model_with_the_public_stage(
         "norm": "group",
         "keypoints": "mpii16",
     }
-    assert plan["method"] == "pdp" and plan["epsilon"] == 0.2
+    assert plan["method"] == "pdp" and plan["epsilon"] == 0.2 and plan["noise_multiplier"] > 0
+    assert plan["total_steps"] > 0 and plan["seconds_per_step"] > 0 and plan["timed_steps"] == 3
     stage = plan["public_stage"]
-    assert stage["steps"] == 250 and stage["seconds_per_step"] > 0
+    assert stage["steps"] == 250 and stage["seconds_per_step"] > 0  # the auto stage, timed
     _assert_eta_counts_the_stage(plan)
+    memory = plan["memory_plan_mb"]
+    assert memory["pdp_basis"] > 0 and memory["per_example_gradients"] > 0
+    assert memory["total"] == pytest.approx(sum(v for k, v in memory.items() if k != "total"))
+    assert not model_dir.exists()  # no key, no checkpoint, no event file: no budget spent
