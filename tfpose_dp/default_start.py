@@ -10,16 +10,16 @@ import dataclasses
 
 from absl import logging
 
-from tfpose_dp.run_config import ModelConfig
+from tfpose_dp.run_config import MODEL_SHAPE_FIELDS, ModelConfig
 
 AUTO = "auto"
 NONE = "none"
 DEFAULT_PRESET = "preset:public_5m"  # TinyViT-5M at 128x96, the default model and input size
 AUTO_STAGE_STEPS = 250  # the grid's public stage (flags/finetune.cfg)
 
-# The settings a preset fixes: a run that gives any of them other than the default is not the
-# default run, and starts from random weights unless it names its --init_from.
-_SHAPE_FIELDS = ("model", "input_size", "norm", "split_ratio", "maps_per_joint", "init_checkpoint")
+# A run that gives any of these other than the default is not the default run, and starts from
+# random weights unless it names its --init_from.
+_DEFAULT_RUN_FIELDS = MODEL_SHAPE_FIELDS + ("init_checkpoint",)
 
 
 def _default(name):
@@ -35,7 +35,7 @@ def resolve_start(config):
     if init_from in (NONE, ""):
         init_from = None
     elif init_from == AUTO:
-        differs = [f for f in _SHAPE_FIELDS if getattr(m, f) != _default(f)]
+        differs = [f for f in _DEFAULT_RUN_FIELDS if getattr(m, f) != _default(f)]
         if differs:
             init_from = None
             notes.append(

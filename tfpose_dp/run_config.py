@@ -24,6 +24,8 @@ STRATEGIES = ("default", "mirrored", "multi_worker")
 DOMAINS = ("public", "private")
 KEYPOINT_SETS = ("auto", "mpii16", "coco17", "from_data")
 DATA_FORMATS = ("mpii", "coco")
+# The settings that fix a model's weights' shapes: a start model (--init_from) must share them.
+MODEL_SHAPE_FIELDS = ("model", "input_size", "norm", "split_ratio", "maps_per_joint")
 
 
 @dataclasses.dataclass

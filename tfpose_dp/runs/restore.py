@@ -18,6 +18,7 @@ from tfpose_dp.data.annotations import TFDS_PREFIX, AnnotationError, find_annota
 from tfpose_dp.data.coco_keypoints import find_coco_split
 from tfpose_dp.models.pose_model import build_pose_model, trainable_variables
 from tfpose_dp.models.simcc import SimCCCodec
+from tfpose_dp.run_config import MODEL_SHAPE_FIELDS
 from tfpose_dp.runs import checkpoints
 from tfpose_dp.runs.manifest import Manifest
 from tfpose_dp.runs.run_skeleton import run_skeleton
@@ -148,9 +149,8 @@ def load_trained_model(path, use_average=True):
     return model, model_codec(manifest.config), manifest
 
 
-# The skeleton is not among them: a start of another skeleton passes on the joints both have
-# (`init_from_run`), and `--keypoints=auto` adopts the start's (runs/run_skeleton.py).
-_SHAPE_FIELDS = ("model", "input_size", "norm", "split_ratio", "maps_per_joint")
+# MODEL_SHAPE_FIELDS leave the skeleton out: a start of another skeleton passes on the joints
+# both have (`init_from_run`), and `--keypoints=auto` adopts the start's (runs/run_skeleton.py).
 
 
 def adopt_start(config, given, path):
@@ -160,7 +160,7 @@ def adopt_start(config, given, path):
     Returns (config, {name: adopted value})."""
     source = read_manifest(path).config.model
     adopted = {}
-    for name in _SHAPE_FIELDS:
+    for name in MODEL_SHAPE_FIELDS:
         theirs, mine = getattr(source, name), getattr(config.model, name)
         if name not in given or (name == "norm" and mine == "auto"):
             if mine != theirs:
@@ -180,7 +180,7 @@ def flag_text(value):
 
 def check_compatible(source, wanted, path):
     """Each of the model's shape settings of config `wanted` must equal config `source`'s."""
-    for name in _SHAPE_FIELDS:
+    for name in MODEL_SHAPE_FIELDS:
         before, now = getattr(source.model, name), getattr(wanted.model, name)
         if before != now:
             raise IncompatibleModel(

@@ -11,7 +11,7 @@ from absl import logging
 
 from tfpose_dp import presets
 from tfpose_dp.data.pipeline import eval_dataset
-from tfpose_dp.default_start import resolve_start
+from tfpose_dp.default_start import concrete
 from tfpose_dp.models.pose_model import load_backbone_weights, trainable_variables
 from tfpose_dp.models.simcc import SimCCCodec
 from tfpose_dp.privacy.accounting import PrivacyLedger
@@ -188,7 +188,7 @@ def _existing_state(model_dir):
 def build_run(config, dry_run=False):
     """A Run ready to train (resumed when MODEL_DIR holds a checkpoint). `dry_run`: writes
     nothing and draws a throwaway key in memory (steps taken on it are for timing only)."""
-    config, _ = resolve_start(config)  # --init_from=auto and the auto stage made concrete
+    config = concrete(config)  # --init_from=auto and the auto stage made concrete, said once
     r, o = config.runtime, config.optim
     strategy = distribution.make_strategy(r.strategy, r.cpu_replicas)
     chief, replicas = distribution.is_chief(strategy), strategy.num_replicas_in_sync

@@ -7,7 +7,6 @@ import numpy as np
 from absl import logging
 
 from tfpose_dp.config_validation import validate
-from tfpose_dp.default_start import concrete
 from tfpose_dp.eval.predictions import mean_pose_predictions
 from tfpose_dp.eval.scores import FLIP_SUFFIX, format_scores, headline, label, mean_pose_scores
 from tfpose_dp.models.tinyvit import VARIANTS
@@ -33,12 +32,11 @@ def run(config, stop=None):
 
     `stop`: a StopRequest whose flag (set by SIGTERM/Ctrl-C) ends training between steps.
     """
-    config = concrete(config)  # --init_from=auto, the auto stage
     validate(config)
     distribution.split_cpu(config.runtime.cpu_replicas)
-    state = build_run(config)
+    state = build_run(config)  # its config: --init_from=auto and the auto stage made concrete
     _announce(state)
-    if config.pdp.public_finetune_steps and state.public_stage_metrics is None:
+    if state.config.pdp.public_finetune_steps and state.public_stage_metrics is None:
         state.public_stage_metrics = run_public_stage(state)
         state.reporter.scalars(0, {f"public_stage/{k[4:]}": v for k, v in _stage(state).items()})
         loop.save(state)  # a resume starts after the stage
@@ -53,11 +51,10 @@ def _stage(run):
 def dry_run(config, steps=3):
     """The plan and the measured time of `steps` steps with the whole run's ETA; writes
     nothing, spends no budget (a throwaway key; nothing of it leaves the process)."""
-    config = concrete(config)  # --init_from=auto, the auto stage
     validate(config)
     distribution.split_cpu(config.runtime.cpu_replicas)
     run = build_run(config, dry_run=True)
-    plan = run.plan
+    config, plan = run.config, run.plan  # the config as the run takes it (the auto stage's steps)
     remaining = run.total_steps - run.step
     per_step = loop.seconds_per_step(run, steps, mix_inputs(run)) if remaining > 0 else 0.0
     stage = config.pdp.public_finetune_steps if run.public_stage_metrics is None else 0
