@@ -1,5 +1,7 @@
 """Runs a pose model over an evaluation dataset and scores it with PCKh."""
 
+import weakref
+
 import numpy as np
 import tensorflow as tf
 
@@ -14,27 +16,35 @@ def crop_to_original(keypoints, crop_to_image):
     return tf.einsum("nij,nkj->nki", m[:, :2, :2], keypoints) + m[:, None, :2, 2]
 
 
+# model -> {(codec, protocol): its compiled forward}: a run's validations share one trace.
+_FORWARDS = weakref.WeakKeyDictionary()
+
+
+def _forward(model, codec, protocol):
+    """The compiled images -> [(keypoints, scores)] of `protocol`: True/False (flip test or
+    not) or "both" (single pass, then flip-tested)."""
+    compiled = _FORWARDS.setdefault(model, {})
+    key = (id(codec), protocol)
+    if key not in compiled:
+
+        def forward(images):
+            if protocol == "both":
+                return [codec.decode(*x) for x in single_and_flip_test_logits(model, images, codec)]
+            return [codec.decode(*simcc_logits(model, images, codec, protocol))]
+
+        compiled[key] = (codec, tf.function(forward))  # the codec kept: its id stays its own
+    return compiled[key][1]
+
+
 def predict_dataset(model, dataset, codec, flip_test=False):
     """Returns dict of numpy arrays over the real (unmasked) examples, in dataset order."""
-
-    @tf.function
-    def forward(images):
-        return [codec.decode(*simcc_logits(model, images, codec, flip_test))]
-
-    return _predict(forward, dataset)[0]
+    return _predict(_forward(model, codec, bool(flip_test)), dataset)[0]
 
 
 def predict_dataset_both_ways(model, dataset, codec):
     """(single-pass, flip-tested) predictions as `predict_dataset`'s, from one model call per
     batch on both views (validation reports both protocols for the cost of the flip test)."""
-
-    @tf.function
-    def forward(images):
-        return [
-            codec.decode(*logits) for logits in single_and_flip_test_logits(model, images, codec)
-        ]
-
-    return _predict(forward, dataset)
+    return _predict(_forward(model, codec, "both"), dataset)
 
 
 def _predict(forward, dataset):

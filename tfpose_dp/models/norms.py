@@ -29,6 +29,28 @@ class FrozenBatchNorm(tf.keras.layers.BatchNormalization):
         return super().call(inputs, training=False)
 
 
+@tf.keras.utils.register_keras_serializable("tfpose_dp")
+class GroupNormalization(tf.keras.layers.GroupNormalization):
+    """Keras's GroupNormalization (same name, weights, config and checkpoints) computed with static
+    shapes and plain moments when the channels are last, there is no mask and every dimension
+    but the batch is known: ~10 ops instead of ~60. Every private step differentiates each
+    example through every norm layer, so the graph's size is the trace's time."""
+
+    def call(self, inputs, mask=None):
+        dims = inputs.shape.as_list()[1:]
+        if mask is not None or None in dims or self.axis not in (-1, len(dims)):
+            return super().call(inputs, mask)
+        grouped = tf.reshape(inputs, [-1, *dims[:-1], self.groups, dims[-1] // self.groups])
+        axes = [*range(1, len(dims)), len(dims) + 1]  # all but the batch and the group
+        mean, variance = tf.nn.moments(grouped, axes, keepdims=True)
+        normalised = tf.reshape(
+            (grouped - mean) * tf.math.rsqrt(variance + self.epsilon), [-1, *dims]
+        )
+        if self.scale:
+            normalised *= self.gamma
+        return normalised + self.beta if self.center else normalised
+
+
 def make_norm(norm, channels, zero_init=False, name=None):
     """Returns the normalisation layer named by `norm` for `channels` features."""
     gamma = "zeros" if zero_init else "ones"
@@ -36,9 +58,7 @@ def make_norm(norm, channels, zero_init=False, name=None):
         return FrozenBatchNorm(epsilon=_EPS, gamma_initializer=gamma, name=name)
     if norm == "group":
         groups = math.gcd(channels, 8)
-        return tf.keras.layers.GroupNormalization(
-            groups=groups, epsilon=_EPS, gamma_initializer=gamma, name=name
-        )
+        return GroupNormalization(groups=groups, epsilon=_EPS, gamma_initializer=gamma, name=name)
     raise ValueError(f"norm must be one of {NORM_CHOICES}, got {norm!r}")
 
 

@@ -53,6 +53,10 @@ class _Steps:
         self.optimizer, self.variables = optimizer, variables
         self.weight_average = weight_average
         self.strategy = strategy or tf.distribute.get_strategy()
+        with self.strategy.scope():
+            # The optimizer's slots and hyperparameters now: a tf.function whose first trace
+            # creates variables is traced twice, and `apply` is one of the largest graphs.
+            optimizer._create_all_weights(variables)
         self.accumulate = tf.function(self._distributed_accumulate)
         self.apply = tf.function(self._distributed_apply)
 
@@ -131,7 +135,7 @@ class PrivateSteps(_Steps):
         if clipping == "ghost":
             self._ghost = (lambda out, batch: batched_losses(out, batch, temperature), model)
         self.public_mix = public_mix
-        with self.strategy.scope():  # now, not in the first trace (which would then trace again)
+        with self.strategy.scope():  # now, not in the first trace (as the slots above)
             optimizer._ensure_accumulators(variables)
             self.public_weight = tf.Variable(0.0, trainable=False, name="public_weight")
         self.accumulate_public = tf.function(self._distributed_public)
