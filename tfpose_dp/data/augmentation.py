@@ -2,10 +2,10 @@
 
 Geometry follows the HRNet/mmpose MPII recipe: box scale +-25 %, rotation +-30 deg with
 probability 0.6, horizontal flip 0.5, and optional half-body crops (a box around the
-visible upper or lower body, x1.5). Photometric jitter uses keras-cv's brightness, contrast,
-saturation and hue ops; their random values are drawn here from a stateless seed rather than
-by the layers' own generators, so the crops of a run depend only on (seed, step, index) and a
-resumed or re-sharded run sees the same crops.
+visible upper or lower body, x1.5). Photometric jitter: brightness, contrast, saturation and
+hue (mmpose's colour jitter). Every random value is drawn from a stateless seed, so the crops of
+a run depend only on (seed, step, record key) and a resumed or re-sharded run sees the same
+crops.
 """
 
 import dataclasses
@@ -84,38 +84,51 @@ def geometry(config, u, center, box, joints, visible, input_size, upper_body):
 
 
 class Photometric:
-    """Colour jitter of a (H, W, 3) [0, 255] crop with keras-cv's ops and our own draws."""
+    """Colour jitter of a (H, W, 3) [0, 255] crop: brightness, contrast, saturation and hue,
+    each applied with probability `photometric_op_prob`, amounts from the draws `u`."""
 
     def __init__(self, config):
-        import keras_cv  # heavy; only training needs it
-
         self.config = config
-        rng = (0.0, 255.0)
-        self._ops = (
-            keras_cv.layers.RandomBrightness(factor=0.0, value_range=rng),
-            keras_cv.layers.RandomContrast(factor=0.0, value_range=rng),
-            keras_cv.layers.RandomSaturation(factor=(0.5, 0.5)),
-            keras_cv.layers.RandomHue(factor=0.0, value_range=rng),
-        )
 
     def __call__(self, crop, u):
         c = self.config
-        brightness, contrast, saturation, hue = self._ops
-        # keras-cv's saturation transformation x maps to the factor x / (1 - x).
-        sat = 1.0 + c.saturation * (2.0 * u[8] - 1.0)
         steps = (
-            lambda im: brightness.augment_images(im, c.brightness * (2.0 * u[6] - 1.0)),
-            lambda im: contrast.augment_images(im, 1.0 + c.contrast * (2.0 * u[7] - 1.0)),
-            lambda im: saturation.augment_images(im, tf.reshape(sat / (1.0 + sat), [1])),
-            lambda im: hue.augment_images(im, tf.reshape(c.hue * (2.0 * u[9] - 1.0), [1])),
+            lambda im: brightness(im, c.brightness * (2.0 * u[6] - 1.0)),
+            lambda im: contrast(im, 1.0 + c.contrast * (2.0 * u[7] - 1.0)),
+            lambda im: saturation(im, 1.0 + c.saturation * (2.0 * u[8] - 1.0)),
+            lambda im: hue(im, c.hue * (2.0 * u[9] - 1.0)),
         )
-        images = crop[None]
-        for k, step in enumerate(
-            steps
-        ):  # skipped ops cost nothing (the HSV ones are the dear ones)
-            images = tf.cond(
+        image = crop
+        for k, step in enumerate(steps):  # a skipped op costs nothing (the HSV ones are dear)
+            image = tf.cond(
                 u[10 + k] < c.photometric_op_prob,
-                lambda im=images, f=step: f(im),
-                lambda im=images: im,
+                lambda im=image, f=step: f(im),
+                lambda im=image: im,
             )
-        return tf.clip_by_value(images[0], 0.0, 255.0)
+        return tf.clip_by_value(image, 0.0, 255.0)
+
+
+def brightness(image, delta):
+    """`delta` added to every channel ([0, 255] pixels), clipped to [0, 255]."""
+    return tf.clip_by_value(image + delta, 0.0, 255.0)
+
+
+def contrast(image, factor):
+    """Each pixel's distance from the channel's mean over the image scaled by `factor`."""
+    mean = tf.reduce_mean(image, axis=(0, 1), keepdims=True)
+    return tf.clip_by_value((image - mean) * factor + mean, 0.0, 255.0)
+
+
+def saturation(image, factor):
+    """HSV saturation times `factor` (0: grey, 1: unchanged), clipped to [0, 1]. Hue and
+    saturation do not depend on the value's scale, so [0, 255] pixels need no rescaling."""
+    h, s, v = tf.unstack(tf.image.rgb_to_hsv(image), axis=-1)
+    return tf.image.hsv_to_rgb(tf.stack([h, tf.clip_by_value(s * factor, 0.0, 1.0), v], -1))
+
+
+def hue(image, delta):
+    """The hue turned by `delta` of the circle (-0.5..0.5), on [0, 1] values."""
+    h, s, v = tf.unstack(tf.image.rgb_to_hsv(image / 255.0), axis=-1)
+    h = h + delta
+    h = tf.where(h > 1.0, h - 1.0, tf.where(h < 0.0, h + 1.0, h))
+    return tf.clip_by_value(tf.image.hsv_to_rgb(tf.stack([h, s, v], -1)), 0.0, 1.0) * 255.0
