@@ -5,6 +5,7 @@ clean gradient, while their private gradients differ."""
 
 import json
 import os
+import signal
 
 import numpy as np
 import pytest
@@ -135,3 +136,18 @@ def test_a_run_reports_the_stage_and_a_resume_does_not_repeat_it(
     assert resumed["steps"] == 2
     assert resumed["public_stage_pckh@0.5"] == final["public_stage_pckh@0.5"]
     assert tf.io.gfile.exists(os.path.join(str(tmp_path), "final_metrics.json"))
+
+
+def test_a_signal_during_the_public_stage_stops_it_between_two_of_its_steps(
+    data_dirs, run_config, tmp_path
+):
+    """Ctrl-C / SIGTERM in the (non-private, minutes-long) stage ends it at once, before any
+    private step; the next start runs the stage again."""
+    from tfpose_dp.training.stop_request import Interrupted, StopRequest
+
+    stop = StopRequest()
+    stop.signum = signal.SIGTERM  # as the handler leaves it
+    config = _config(run_config, tmp_path, data_dirs[0], max_steps=1)
+    with pytest.raises(Interrupted, match="in the public stage at its step 0"):
+        trainer.run(config, stop)
+    assert checkpoints.latest_checkpoint(str(tmp_path)) is None  # no private step was taken

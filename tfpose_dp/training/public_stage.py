@@ -14,6 +14,7 @@ from tfpose_dp.eval.scores import format_scores
 from tfpose_dp.privacy.sampling import PoissonSampler
 from tfpose_dp.training import loop
 from tfpose_dp.training.steps import NonPrivateSteps
+from tfpose_dp.training.stop_request import Interrupted
 
 # Public entropy tags: the stage's and the mix's public batches are different draws.
 _STAGE, _MIX = 0x57A6E, 0x31C5
@@ -63,10 +64,12 @@ def stage_seconds_per_step(run, count=3):
     return loop.mean_seconds(lambda step: _stage_step(sampler, steps, inputs, step), count)
 
 
-def run_public_stage(run):
+def run_public_stage(run, stop=None):
     """Fine-tunes run.model on the public set for --public_finetune_steps steps (Adam at
     --public_learning_rate, augmented, NON-PRIVATE: public data only); returns the val metrics
-    of the result (the chief's; {} on other workers)."""
+    of the result (the chief's; {} on other workers). `stop`: a StopRequest; when set, the
+    stage ends between two of its steps with Interrupted, and the next start runs it again
+    (nothing private was used or released)."""
     count = run.config.pdp.public_finetune_steps
     sampler, steps, inputs = _stage_steps(run)
     logging.info(
@@ -77,6 +80,9 @@ def run_public_stage(run):
         sampler.num_examples,
     )
     for step in range(count):
+        if stop is not None and stop.requested:
+            where = f"in the public stage at its step {step} (it runs again on the next start)"
+            raise Interrupted(stop.signum, run.step, where)
         if not _stage_step(sampler, steps, inputs, step):  # public data: its loss may stop it
             raise loop.TrainingError(
                 f"the public stage diverged at step {step + 1}: lower --public_learning_rate"

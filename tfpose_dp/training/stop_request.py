@@ -14,11 +14,9 @@ from absl import logging
 class Interrupted(Exception):
     """Training stopped on a signal after checkpointing; exit code 128 + signal number."""
 
-    def __init__(self, signum, step):
-        super().__init__(
-            f"stopped by signal {signum} after step {step} (checkpoint saved); run the "
-            "same command to resume"
-        )
+    def __init__(self, signum, step, where=None):
+        where = where or f"after step {step} (checkpoint saved)"
+        super().__init__(f"stopped by signal {signum} {where}; run the same command to resume")
         self.signum, self.step = signum, step
 
 

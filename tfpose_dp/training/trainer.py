@@ -37,7 +37,7 @@ def run(config, stop=None):
     state = build_run(config)  # its config: --init_from=auto and the auto stage made concrete
     _announce(state)
     if state.config.pdp.public_finetune_steps and state.public_stage_metrics is None:
-        state.public_stage_metrics = run_public_stage(state)
+        state.public_stage_metrics = run_public_stage(state, stop)
         state.reporter.scalars(0, {f"public_stage/{k[4:]}": v for k, v in _stage(state).items()})
         loop.save(state)  # a resume starts after the stage
     metrics = loop.train(state, stop, mix_inputs(state))
