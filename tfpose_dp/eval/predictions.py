@@ -17,6 +17,7 @@ def crop_to_original(keypoints, crop_to_image):
 
 
 # model -> {(codec, protocol): its compiled forward}: a run's validations share one trace.
+# The forward refers to its model weakly, else the entry would keep its own key alive.
 _FORWARDS = weakref.WeakKeyDictionary()
 
 
@@ -26,11 +27,13 @@ def _forward(model, codec, protocol):
     compiled = _FORWARDS.setdefault(model, {})
     key = (id(codec), protocol)
     if key not in compiled:
+        model_ref = weakref.ref(model)
 
         def forward(images):
+            m = model_ref()
             if protocol == "both":
-                return [codec.decode(*x) for x in single_and_flip_test_logits(model, images, codec)]
-            return [codec.decode(*simcc_logits(model, images, codec, protocol))]
+                return [codec.decode(*x) for x in single_and_flip_test_logits(m, images, codec)]
+            return [codec.decode(*simcc_logits(m, images, codec, protocol))]
 
         compiled[key] = (codec, tf.function(forward))  # the codec kept: its id stays its own
     return compiled[key][1]
