@@ -27,11 +27,17 @@ from median_timer import median_ms
 from random_pose_batch import random_pose_batch
 
 from tfpose_dp.models.pose_model import build_pose_model, trainable_variables
+from tfpose_dp.privacy.clipping import compiled_per_example_gradients
 from tfpose_dp.privacy.optimizer import PoseDPSGD
 from tfpose_dp.privacy.projection import SubspaceProjection
 from tfpose_dp.training.memory_plan import MB, memory_plan
 from tfpose_dp.training.pdp_basis import PublicBasis
-from tfpose_dp.training.steps import NonPrivateSteps, PrivateSteps, batched_losses
+from tfpose_dp.training.steps import (
+    NonPrivateSteps,
+    PrivateSteps,
+    batched_losses,
+    make_per_example_loss_fn,
+)
 
 PRESETS = {
     "default": dict(input_size=(128, 96), batch_size=16, chunk=16),
@@ -186,7 +192,8 @@ def _attach_projection(optimizer, model, variables, size, chunk):
     m = FLAGS.public_examples
     public = [random_pose_batch(size, chunk, seed=1 + i) for i in range(-(-m // chunk))]
     public[-1]["mask"] = tf.cast(tf.range(chunk) < m - (len(public) - 1) * chunk, tf.float32)
-    basis = PublicBasis(model, public, variables, projection, 1.0, 1.0)
+    gradients = compiled_per_example_gradients(make_per_example_loss_fn(model), variables)
+    basis = PublicBasis(gradients, public, variables, projection, 1.0)
     milliseconds = median_ms(basis.refresh, 2, 1)
     return milliseconds, 1000.0 * basis.gradient_seconds
 

@@ -7,7 +7,7 @@ import tensorflow as tf
 
 from tfpose_dp.models.pose_model import build_pose_model
 from tfpose_dp.models.simcc import SimCCCodec
-from tfpose_dp.privacy.clipping import per_example_gradients
+from tfpose_dp.privacy.clipping import compiled_per_example_gradients, per_example_gradients
 from tfpose_dp.privacy.eigenbasis import top_eigenbasis_and_share
 from tfpose_dp.privacy.projection import SubspaceProjection
 from tfpose_dp.training.pdp_basis import PublicBasis
@@ -62,8 +62,9 @@ def test_refresh_is_the_top_basis_of_the_clipped_public_gradients():
 
     for batch_size in (4, 7):  # a padded last batch, then one full batch
         projection = SubspaceProjection([v.shape for v in variables], 4, 7)
+        gradients = compiled_per_example_gradients(loss_fn, variables)
         basis = PublicBasis(
-            model, _batches(examples, batch_size), variables, projection, 1.0, clip, True
+            gradients, _batches(examples, batch_size), variables, projection, clip, True
         )
         basis.refresh()
         v = projection.basis_matrix().numpy()[:, :4]
@@ -92,3 +93,20 @@ def test_a_refresh_larger_than_max_basis_gb_is_refused_with_the_ways_out(run_con
         _projection(small, variables, public, optimizer, 16)
     enough = run_config(tmp_path, projection="pdp", projection_dim=100, max_basis_gb=0.5)
     assert _projection(enough, variables, public, optimizer, 16).k == 100
+
+
+@pytest.mark.slow  # builds a run and traces its per-example gradient
+def test_the_basis_and_the_private_step_share_one_traced_per_example_gradient(
+    run_config, tmp_path
+):
+    from tfpose_dp.training import loop
+    from tfpose_dp.training.setup import build_run
+
+    config = run_config(tmp_path / "pdp", projection="pdp", projection_dim=4, public_examples=8)
+    run = build_run(config, dry_run=True)
+    run.basis.refresh()
+    loss_sum, _, count = run.steps.accumulate(next(loop._inputs(run)))
+    assert np.isfinite(float(loss_sum)) and float(count) > 0
+    assert run.basis.rank == 4
+    # the public batches have the private chunk's shape: one trace serves both
+    assert run.steps.per_example_gradients.experimental_get_tracing_count() == 1

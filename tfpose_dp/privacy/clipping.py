@@ -36,6 +36,14 @@ def per_example_gradients(per_example_loss_fn, batch, variables):
     return tf.vectorized_map(one_example, batch)
 
 
+def compiled_per_example_gradients(per_example_loss_fn, variables):
+    """`per_example_gradients` as one tf.function of the batch: (losses, gradients). A run's
+    private step and its PDP basis refresh call the same one on chunks of the same shape, so
+    its costly vectorized trace is made once, not once per caller (each caller's graph calls
+    it, inlined at run time)."""
+    return tf.function(lambda batch: per_example_gradients(per_example_loss_fn, batch, variables))
+
+
 def flatten_per_example(per_example_grads):
     """(B, p): each example's gradients over all variables as one row."""
     batch = tf.shape(per_example_grads[0])[0]

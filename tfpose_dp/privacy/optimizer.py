@@ -117,7 +117,9 @@ class PrivateGradientMixin:
         with tf.init_scope():
             self._coord_sum = replica_local_zeros([tf.zeros([embedding.rows])], "gep_coords")[0]
 
-    def accumulate(self, per_example_loss_fn, batch, mask, var_list, ghost=None, groups=None):
+    def accumulate(
+        self, per_example_loss_fn, batch, mask, var_list, ghost=None, groups=None, gradients=None
+    ):
         """Adds the clipped per-unit gradient sum of one chunk to the accumulator.
 
         `groups`: each example's group (the persons of one image, clipped together; see
@@ -125,15 +127,23 @@ class PrivateGradientMixin:
         clip the ghost_clipping.py way (same sum, norms layer by layer) for chunks of single
         persons; None or a chunk with a multi-person image: per-example gradients of the whole
         model (the exact reference: both compute the same function).
+        `gradients`: batch -> (losses, per-example gradients of var_list), e.g. one compiled
+        function shared with the PDP basis (clipping.compiled_per_example_gradients); None:
+        computed here from `per_example_loss_fn`.
         Returns per-example (losses, unit gradient norms): private diagnostics, never release.
         """
+        if gradients is None:
+
+            def gradients(chunk):
+                return clipping.per_example_gradients(per_example_loss_fn, chunk, var_list)
+
         if ghost is not None and self.embedding is None:
             losses, sums, norms = self._ghost_or_exact(
-                per_example_loss_fn, batch, mask, var_list, ghost, groups
+                gradients, batch, mask, var_list, ghost, groups
             )
             self._add_to_accumulators(var_list, sums)
             return losses, norms
-        losses, grads = clipping.per_example_gradients(per_example_loss_fn, batch, var_list)
+        losses, grads = gradients(batch)
         if self.embedding is None:
             sums, norms = clipping.clipped_sum(grads, self.l2_norm_clip, mask, groups)
         else:
@@ -147,11 +157,11 @@ class PrivateGradientMixin:
         self._add_to_accumulators(var_list, sums)
         return losses, norms
 
-    def _ghost_or_exact(self, per_example_loss_fn, batch, mask, var_list, ghost, groups):
+    def _ghost_or_exact(self, gradients, batch, mask, var_list, ghost, groups):
         batched_loss_fn, model = ghost
 
         def exact():  # multi-person images, or a chunk with a non-finite norm
-            losses, grads = clipping.per_example_gradients(per_example_loss_fn, batch, var_list)
+            losses, grads = gradients(batch)
             return (losses, *clipping.clipped_sum(grads, self.l2_norm_clip, mask, groups))
 
         def by_ghost():

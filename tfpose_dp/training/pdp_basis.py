@@ -12,8 +12,7 @@ import tensorflow as tf
 from absl import logging
 
 from tfpose_dp.data.pipeline import eval_dataset
-from tfpose_dp.privacy.clipping import clip_factors, global_norms, per_example_gradients
-from tfpose_dp.training.steps import make_per_example_loss_fn
+from tfpose_dp.privacy.clipping import clip_factors, global_norms
 
 _INPUTS = ("image", "target_x", "target_y", "target_weight")
 
@@ -27,20 +26,20 @@ def public_batches(public_records, codec, batch_size):
 
 
 class PublicBasis:
-    """Recomputes V from the public batches on `refresh()`."""
+    """Recomputes V from the public batches on `refresh()`. `gradients`: batch -> (losses,
+    per-example gradients of `variables`); the private step's own compiled one
+    (PrivateSteps.per_example_gradients) when the batches have its chunk's shape, so the run
+    traces it once."""
 
-    def __init__(
-        self, model, batches, variables, projection, temperature, clip=None, previous_share=False
-    ):
+    def __init__(self, gradients, batches, variables, projection, clip=None, previous_share=False):
         self.variables, self.projection = variables, projection
         self.batches = batches
-        loss_fn = make_per_example_loss_fn(model, temperature)
 
         def gradients_and_factors(batch):
             """The batch's per-example gradients, one per variable, and the factor of each of
             its n real examples (padding comes last): min(1, C / ||g_i||), the private clip."""
             inputs = {k: batch[k] for k in _INPUTS}
-            _, grads = per_example_gradients(loss_fn, inputs, variables)
+            _, grads = gradients(inputs)
             mask = batch["mask"]
             scale = mask if clip is None else clip_factors(global_norms(grads), clip, mask)
             return grads, scale[: tf.cast(tf.reduce_sum(mask), tf.int32)]

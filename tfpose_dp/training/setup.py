@@ -361,11 +361,10 @@ def _finish(run, source, dry_run=False):
     )
     if run.projection is not None:
         run.basis = PublicBasis(
-            run.model,
+            run.steps.per_example_gradients,  # the private step's: same chunk shape
             public_batches(run.public, run.codec, run.sampler.physical_batch_size),
             run.variables,
             run.projection,
-            config.optim.temperature,
             clip=config.privacy.l2_norm_clip if config.pdp.clip_public_gradients else None,
             previous_share=config.pdp.pdp_diagnostics,
         )

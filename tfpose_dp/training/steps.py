@@ -12,6 +12,7 @@ the default strategy this is the single-device program.
 import tensorflow as tf
 
 from tfpose_dp.models.simcc import simcc_per_example_loss
+from tfpose_dp.privacy.clipping import compiled_per_example_gradients
 from tfpose_dp.replica_sums import replica_local_zeros
 
 _SUM = tf.distribute.ReduceOp.SUM
@@ -131,6 +132,8 @@ class PrivateSteps(_Steps):
     ):
         super().__init__(optimizer, variables, weight_average, strategy)
         self._loss_fn = make_per_example_loss_fn(model, temperature)
+        # also the PDP basis's (training/pdp_basis.py): one trace of the vectorized gradient
+        self.per_example_gradients = compiled_per_example_gradients(self._loss_fn, variables)
         self._ghost = None
         if clipping == "ghost":
             self._ghost = (lambda out, batch: batched_losses(out, batch, temperature), model)
@@ -143,7 +146,13 @@ class PrivateSteps(_Steps):
     def _accumulate(self, batch):
         inputs = {k: batch[k] for k in _MODEL_INPUTS}
         losses, norms = self.optimizer.accumulate(
-            self._loss_fn, inputs, batch["mask"], self.variables, self._ghost, batch.get("group")
+            self._loss_fn,
+            inputs,
+            batch["mask"],
+            self.variables,
+            self._ghost,
+            batch.get("group"),
+            self.per_example_gradients,
         )
         mask = batch["mask"]
         clipped = tf.cast(norms > self.optimizer.l2_norm_clip, tf.float32) * mask
