@@ -58,7 +58,8 @@ def squared_norms(per_example_grads):
     """
     squares = []
     for g in per_example_grads:
-        rows = tf.reshape(g, [tf.shape(g)[0], 1, -1])
+        batch = g.shape[0] if g.shape[0] is not None else tf.shape(g)[0]  # static: fewer ops
+        rows = tf.reshape(g, [batch, 1, -1])
         squares.append(tf.reshape(tf.matmul(rows, rows, transpose_b=True), [-1]))
     return squares
 
