@@ -5,7 +5,14 @@ public stage; any other run starts where it says."""
 import pytest
 
 from tfpose_dp import presets
-from tfpose_dp.default_start import AUTO_STAGE_STEPS, DEFAULT_PRESET, resolve_start
+from tfpose_dp.default_start import (
+    AUTO_MIX,
+    AUTO_STAGE_STEPS,
+    DEFAULT_PRESET,
+    FINE_TUNING_RATE,
+    FROM_SCRATCH_RATE,
+    resolve_start,
+)
 from tfpose_dp.run_config import RunConfig
 from tfpose_dp.runs.restore import read_manifest
 
@@ -18,8 +25,28 @@ def test_the_main_command_starts_from_the_public_5m_model_with_the_public_stage(
     config, notes = resolve_start(_config())
     assert config.model.init_from == DEFAULT_PRESET
     assert config.pdp.public_finetune_steps == AUTO_STAGE_STEPS == 250
-    assert len(notes) == 2 and "public_5m" in notes[0] and "250" in notes[1]
+    assert "public_5m" in notes[0] and "250" in notes[1]
+    # the private phase tuned for it: the clean public gradient mixed in, Adam at 3e-4
+    assert config.pdp.public_mix == AUTO_MIX == "constant:0.3" and "public_mix" in notes[2]
+    assert config.optim.learning_rate == FINE_TUNING_RATE == 3e-4 and "0.0003" in notes[3]
+    assert len(notes) == 4
     assert resolve_start(config) == (config, [])  # idempotent: said once
+
+
+def test_given_private_phase_settings_are_kept_and_the_mix_needs_the_auto_stage():
+    given, notes = resolve_start(_config(public_mix="none", learning_rate=1e-3))
+    assert (given.pdp.public_mix, given.optim.learning_rate) == ("none", 1e-3)
+    assert len(notes) == 2  # the start and the stage only
+    explicit_stage, _ = resolve_start(
+        _config(init_from="preset:public_micro", public_finetune_steps=250)
+    )
+    assert explicit_stage.pdp.public_mix == "none"  # a flagfile's own pipeline is unchanged
+    assert explicit_stage.optim.learning_rate == FINE_TUNING_RATE
+    scratch, _ = resolve_start(_config(init_from="none"))
+    assert scratch.pdp.public_mix == "none" and scratch.optim.learning_rate == FROM_SCRATCH_RATE
+    public_only, _ = resolve_start(_config(nonprivate=True, projection="none"))
+    assert public_only.pdp.public_finetune_steps == AUTO_STAGE_STEPS
+    assert public_only.pdp.public_mix == "none"  # no public gradient in a non-private run
 
 
 def test_the_default_preset_is_the_default_architecture_and_input_size():

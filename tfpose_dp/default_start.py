@@ -4,6 +4,11 @@ input size (`--init_from=auto`) and, when it has a public set without asking for
 fine-tunes on that public set alone (`--public_finetune_steps=-1`, auto): the regime every
 private result of this project is measured in (docs/results.md). Private training from random
 weights ends near the mean pose at small epsilon; `--init_from=none` still asks for it.
+
+The private steps after the auto stage mix in the clean public gradient at weight 0.3
+(`--public_mix=auto`), and a run that starts from a model takes Adam at 3e-4 unless told
+(`--learning_rate` unset): tuned for the main command on TinyViT-5M (README, "The main
+command"), where 1e-3 undid the public stage.
 """
 
 import dataclasses
@@ -16,6 +21,8 @@ AUTO = "auto"
 NONE = "none"
 DEFAULT_PRESET = "preset:public_5m"  # TinyViT-5M at 128x96, the default model and input size
 AUTO_STAGE_STEPS = 250  # the grid's public stage (flags/finetune.cfg)
+AUTO_MIX = "constant:0.3"  # the clean public gradient's weight after the auto stage
+FINE_TUNING_RATE, FROM_SCRATCH_RATE = 3e-4, 1e-3  # --learning_rate unset
 
 # A run that gives any of these other than the default is not the default run, and starts from
 # random weights unless it names its --init_from.
@@ -57,7 +64,32 @@ def resolve_start(config):
                 f"--public_finetune_steps=auto: {steps} non-private steps on the public set "
                 "before the private ones (--public_finetune_steps=0 skips them)"
             )
-    return config.replace(init_from=init_from, public_finetune_steps=steps), notes
+    mix, rate = _private_phase(config, init_from, steps, notes)
+    return (
+        config.replace(
+            init_from=init_from, public_finetune_steps=steps, public_mix=mix, learning_rate=rate
+        ),
+        notes,
+    )
+
+
+def _private_phase(config, init_from, stage_steps, notes):
+    """(--public_mix, --learning_rate) made concrete; what was chosen appended to `notes`."""
+    mix = config.pdp.public_mix
+    if mix == AUTO:
+        auto_stage = config.pdp.public_finetune_steps < 0 and stage_steps > 0
+        mix = AUTO_MIX if auto_stage and not config.privacy.nonprivate else NONE
+        if mix != NONE:
+            notes.append(
+                f"--public_mix=auto: each private update mixes in a public batch's clean "
+                f"gradient ({mix}; --public_mix=none for the private gradient alone)"
+            )
+    rate = config.optim.learning_rate
+    if rate is None:
+        rate = FINE_TUNING_RATE if init_from else FROM_SCRATCH_RATE
+        start = "fine-tuning a start model" if init_from else "random weights"
+        notes.append(f"--learning_rate={rate:g} ({start}; give --learning_rate to choose)")
+    return mix, rate
 
 
 def _has_public_set(config):

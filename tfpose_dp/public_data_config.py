@@ -101,17 +101,19 @@ class PdpConfig:
         1e-3, "Public stage: Adam's learning rate.", fixed=True, above=0
     )
     public_mix: str = setting(
-        "none",
+        "auto",
         "Each private step's update: alpha_t x the noisy private gradient + (1 - alpha_t) x "
         "the clean mean gradient of a public batch (PDA-DPMD's practical form, Amid et al. "
         "2022). cosine: alpha_t = cos(pi t / 2T); constant:W: the public gradient weighted W "
-        "(alpha_t = 1 - W); none: the private gradient alone.",
+        "(alpha_t = 1 - W); none: the private gradient alone; auto: constant:0.3 in a private "
+        "run with the auto public stage (the main command's pipeline), else none.",
         fixed=True,
     )
 
     def uses_public_batches(self):
-        """Whether the run trains on public batches (the public stage or --public_mix)."""
-        return self.public_finetune_steps > 0 or self.public_mix != "none"
+        """Whether the run trains on public batches (the public stage or --public_mix). Of a
+        config whose autos are not yet resolved (default_start.py): only what it says."""
+        return self.public_finetune_steps > 0 or self.public_mix not in ("none", "auto")
 
     def uses_public_set(self):
         """Whether the run holds a public set out of (or beside) the private one."""

@@ -212,7 +212,9 @@ class OptimConfig:
         "replica's share of them (its first persons).",
         at_least=0,
     )
-    learning_rate: float = setting(1e-3, "Learning rate.", above=0)
+    learning_rate: Optional[float] = setting(
+        None, "Learning rate (default: 3e-4 from a start model, 1e-3 from random weights).", above=0
+    )
     lr_schedule: str = setting(
         "constant",
         "cosine: decay to 1% of --learning_rate over the planned steps.",
