@@ -9,8 +9,8 @@ from tfpose_dp.default_start import (
     AUTO_MIX,
     AUTO_STAGE_STEPS,
     DEFAULT_PRESET,
-    FINE_TUNING_RATE,
-    FROM_SCRATCH_RATE,
+    DEFAULT_RATE,
+    PROJECTED_RATE,
     resolve_start,
 )
 from tfpose_dp.run_config import RunConfig
@@ -28,7 +28,7 @@ def test_the_main_command_starts_from_the_public_5m_model_with_the_public_stage(
     assert "public_5m" in notes[0] and "250" in notes[1]
     # the private phase tuned for it: the clean public gradient mixed in, Adam at 3e-4
     assert config.pdp.public_mix == AUTO_MIX == "constant:0.3" and "public_mix" in notes[2]
-    assert config.optim.learning_rate == FINE_TUNING_RATE == 3e-4 and "0.0003" in notes[3]
+    assert config.optim.learning_rate == PROJECTED_RATE == 3e-4 and "0.0003" in notes[3]
     assert len(notes) == 4
     assert resolve_start(config) == (config, [])  # idempotent: said once
 
@@ -41,9 +41,14 @@ def test_given_private_phase_settings_are_kept_and_the_mix_needs_the_auto_stage(
         _config(init_from="preset:public_micro", public_finetune_steps=250)
     )
     assert explicit_stage.pdp.public_mix == "none"  # a flagfile's own pipeline is unchanged
-    assert explicit_stage.optim.learning_rate == FINE_TUNING_RATE
+    assert explicit_stage.optim.learning_rate == PROJECTED_RATE
     scratch, _ = resolve_start(_config(init_from="none"))
-    assert scratch.pdp.public_mix == "none" and scratch.optim.learning_rate == FROM_SCRATCH_RATE
+    assert scratch.pdp.public_mix == "none" and scratch.optim.learning_rate == DEFAULT_RATE
+    # DP-SGD of the same pipeline: its own tuning, Adam 1e-3 without the mix
+    dpsgd, _ = resolve_start(_config(projection="none"))
+    assert dpsgd.pdp.public_finetune_steps == AUTO_STAGE_STEPS
+    assert (dpsgd.pdp.public_mix, dpsgd.optim.learning_rate) == ("none", DEFAULT_RATE)
+    assert DEFAULT_RATE == 1e-3
     public_only, _ = resolve_start(_config(nonprivate=True, projection="none"))
     assert public_only.pdp.public_finetune_steps == AUTO_STAGE_STEPS
     assert public_only.pdp.public_mix == "none"  # no public gradient in a non-private run

@@ -315,7 +315,7 @@ def test_the_main_commands_dry_run_starts_from_the_public_model_with_the_stage_i
     assert "from --init_from=preset:public_5m: --norm=group" in out.stderr  # adopted
     # the private phase tuned for it (tfpose_dp/default_start.py), said before it starts
     assert "--public_mix=auto: each private update mixes in" in out.stderr
-    assert "--learning_rate=0.0003 (fine-tuning a start model" in out.stderr
+    assert "--learning_rate=0.0003 (pdp from a start model" in out.stderr
     plan = json.loads(out.stdout[out.stdout.index("{") :])
     assert plan["model"] == {
         "model": "tiny_vit_5m",

@@ -5,10 +5,11 @@ fine-tunes on that public set alone (`--public_finetune_steps=-1`, auto): the re
 private result of this project is measured in (docs/results.md). Private training from random
 weights ends near the mean pose at small epsilon; `--init_from=none` still asks for it.
 
-The private steps after the auto stage mix in the clean public gradient at weight 0.3
-(`--public_mix=auto`), and a run that starts from a model takes Adam at 3e-4 unless told
-(`--learning_rate` unset): tuned for the main command on TinyViT-5M (README, "The main
-command"), where 1e-3 undid the public stage.
+The private steps after the auto stage are tuned per method for the main command on
+TinyViT-5M (docs/results.md, "The main command on TinyViT-5M"): PDP/GEP mix in the clean public
+gradient at weight 0.3 (`--public_mix=auto`) at Adam 3e-4, where 1e-3 undid the public stage;
+DP-SGD (`--projection=none`) keeps Adam 1e-3 without the mix, as on TinyViT-micro. Any run
+from random weights takes 1e-3. Given values are kept.
 """
 
 import dataclasses
@@ -22,7 +23,7 @@ NONE = "none"
 DEFAULT_PRESET = "preset:public_5m"  # TinyViT-5M at 128x96, the default model and input size
 AUTO_STAGE_STEPS = 250  # the grid's public stage (flags/finetune.cfg)
 AUTO_MIX = "constant:0.3"  # the clean public gradient's weight after the auto stage
-FINE_TUNING_RATE, FROM_SCRATCH_RATE = 3e-4, 1e-3  # --learning_rate unset
+PROJECTED_RATE, DEFAULT_RATE = 3e-4, 1e-3  # --learning_rate unset: PDP/GEP after a start
 
 # A run that gives any of these other than the default is not the default run, and starts from
 # random weights unless it names its --init_from.
@@ -75,10 +76,11 @@ def resolve_start(config):
 
 def _private_phase(config, init_from, stage_steps, notes):
     """(--public_mix, --learning_rate) made concrete; what was chosen appended to `notes`."""
+    projected = config.pdp.projection != "none" and not config.privacy.nonprivate
     mix = config.pdp.public_mix
     if mix == AUTO:
         auto_stage = config.pdp.public_finetune_steps < 0 and stage_steps > 0
-        mix = AUTO_MIX if auto_stage and not config.privacy.nonprivate else NONE
+        mix = AUTO_MIX if auto_stage and projected else NONE
         if mix != NONE:
             notes.append(
                 f"--public_mix=auto: each private update mixes in a public batch's clean "
@@ -86,9 +88,11 @@ def _private_phase(config, init_from, stage_steps, notes):
             )
     rate = config.optim.learning_rate
     if rate is None:
-        rate = FINE_TUNING_RATE if init_from else FROM_SCRATCH_RATE
-        start = "fine-tuning a start model" if init_from else "random weights"
-        notes.append(f"--learning_rate={rate:g} ({start}; give --learning_rate to choose)")
+        rate = PROJECTED_RATE if init_from and projected else DEFAULT_RATE
+        start = "from a start model" if init_from else "from random weights"
+        notes.append(
+            f"--learning_rate={rate:g} ({config.method} {start}; give --learning_rate to choose)"
+        )
     return mix, rate
 
 

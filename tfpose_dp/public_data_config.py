@@ -105,7 +105,7 @@ class PdpConfig:
         "Each private step's update: alpha_t x the noisy private gradient + (1 - alpha_t) x "
         "the clean mean gradient of a public batch (PDA-DPMD's practical form, Amid et al. "
         "2022). cosine: alpha_t = cos(pi t / 2T); constant:W: the public gradient weighted W "
-        "(alpha_t = 1 - W); none: the private gradient alone; auto: constant:0.3 in a private "
+        "(alpha_t = 1 - W); none: the private gradient alone; auto: constant:0.3 in a PDP/GEP "
         "run with the auto public stage (the main command's pipeline), else none.",
         fixed=True,
     )

@@ -213,7 +213,7 @@ class OptimConfig:
         at_least=0,
     )
     learning_rate: Optional[float] = setting(
-        None, "Learning rate (default: 3e-4 from a start model, 1e-3 from random weights).", above=0
+        None, "Learning rate (default: 3e-4 for PDP/GEP from a start model, else 1e-3).", above=0
     )
     lr_schedule: str = setting(
         "constant",
