@@ -96,9 +96,7 @@ def test_a_refresh_larger_than_max_basis_gb_is_refused_with_the_ways_out(run_con
 
 
 @pytest.mark.slow  # builds a run and traces its per-example gradient
-def test_the_basis_and_the_private_step_share_one_traced_per_example_gradient(
-    run_config, tmp_path
-):
+def test_the_basis_and_the_private_step_share_one_traced_per_example_gradient(run_config, tmp_path):
     from tfpose_dp.training import loop
     from tfpose_dp.training.setup import build_run
 
