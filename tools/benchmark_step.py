@@ -27,17 +27,11 @@ from median_timer import median_ms
 from random_pose_batch import random_pose_batch
 
 from tfpose_dp.models.pose_model import build_pose_model, trainable_variables
-from tfpose_dp.privacy.clipping import compiled_per_example_gradients
 from tfpose_dp.privacy.optimizer import PoseDPSGD
 from tfpose_dp.privacy.projection import SubspaceProjection
 from tfpose_dp.training.memory_plan import MB, memory_plan
 from tfpose_dp.training.pdp_basis import PublicBasis
-from tfpose_dp.training.steps import (
-    NonPrivateSteps,
-    PrivateSteps,
-    batched_losses,
-    make_per_example_loss_fn,
-)
+from tfpose_dp.training.steps import NonPrivateSteps, PrivateSteps, batched_losses
 
 PRESETS = {
     "default": dict(input_size=(128, 96), batch_size=16, chunk=16),
@@ -112,7 +106,7 @@ def run_mode(mode):
         steps, optimizer = _steps(mode, model, variables, b)
         if mode == "pdp":
             out["pdp_refresh_ms"], out["pdp_refresh_gradients_ms"] = _attach_projection(
-                optimizer, model, variables, size, chunk
+                optimizer, steps, variables, size, chunk
             )
             # the peak up to here: the model, the basis blocks and the first refresh
             out["pdp_refresh_peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -181,7 +175,7 @@ def interleaved():
     return out
 
 
-def _attach_projection(optimizer, model, variables, size, chunk):
+def _attach_projection(optimizer, steps, variables, size, chunk):
     """PDP: the trainer's refresh (m distinct public examples in chunks, per-example gradients
     clipped to C, written into the basis blocks, the top-k basis built in place); returns its
     milliseconds, and those of its per-example gradients (the last refresh's)."""
@@ -192,8 +186,8 @@ def _attach_projection(optimizer, model, variables, size, chunk):
     m = FLAGS.public_examples
     public = [random_pose_batch(size, chunk, seed=1 + i) for i in range(-(-m // chunk))]
     public[-1]["mask"] = tf.cast(tf.range(chunk) < m - (len(public) - 1) * chunk, tf.float32)
-    gradients = compiled_per_example_gradients(make_per_example_loss_fn(model), variables)
-    basis = PublicBasis(gradients, public, variables, projection, 1.0)
+    # the private step's compiled per-example gradient, as the trainer passes it (one trace)
+    basis = PublicBasis(steps.per_example_gradients, public, variables, projection, 1.0)
     milliseconds = median_ms(basis.refresh, 2, 1)
     return milliseconds, 1000.0 * basis.gradient_seconds
 
