@@ -324,9 +324,11 @@ def test_the_main_commands_dry_run_starts_from_the_public_model_with_the_stage_i
         "keypoints": "mpii16",
     }
     assert plan["method"] == "pdp" and plan["epsilon"] == 0.2 and plan["noise_multiplier"] > 0
-    assert plan["total_steps"] > 0 and plan["seconds_per_step"] > 0 and plan["timed_steps"] == 3
+    assert plan["total_steps"] > 0 and plan["seconds_per_step"] > 0
+    assert 1 <= plan["timed_steps"] <= 3  # fewer once 5 s are measured (a 5M step on a CPU)
     stage = plan["public_stage"]
     assert stage["steps"] == 250 and stage["seconds_per_step"] > 0  # the auto stage, timed
+    assert 1 <= stage["timed_steps"] <= 3
     _assert_eta_counts_the_stage(plan)
     memory = plan["memory_plan_mb"]
     assert memory["pdp_basis"] > 0 and memory["per_example_gradients"] > 0

@@ -218,19 +218,21 @@ def _end_of_epoch(run):
     return metrics
 
 
-def mean_seconds(step, count):
-    """Mean wall time of `step(i)` for i = 1..count after a warm-up `step(0)` (tracing, a PDP
-    refresh)."""
+def mean_seconds(step, count, enough=5.0):
+    """(mean wall time, steps timed) of `step(i)` for i = 1..count after a warm-up `step(0)`
+    (tracing, a PDP refresh); timing ends early once `enough` seconds are measured: one step of
+    a large model on a CPU is precise enough, and each costs the user seconds before the run."""
     step(0)
-    start = time.time()
-    for i in range(1, count + 1):
-        step(i)
-    return (time.time() - start) / count
+    start, timed = time.time(), 0
+    while timed < count and (timed == 0 or time.time() - start < enough):
+        timed += 1
+        step(timed)
+    return (time.time() - start) / timed, timed
 
 
 def seconds_per_step(run, count=3, mix=None):
-    """Mean wall time of a private step: for a dry run, whose model, key and ledger are never
-    saved."""
+    """(mean wall time, steps timed) of a private step: for a dry run, whose model, key and
+    ledger are never saved."""
     inputs, window = _inputs(run), _Window()
     return mean_seconds(lambda _: _one_step(run, inputs, window, mix), count)
 

@@ -58,8 +58,8 @@ def _stage_step(sampler, steps, inputs, step):
 
 
 def stage_seconds_per_step(run, count=3):
-    """Mean wall time of `count` public stage steps after a warm-up one (for a dry run: the
-    model is changed)."""
+    """(mean wall time, steps timed) of up to `count` public stage steps after a warm-up one
+    (loop.mean_seconds; for a dry run: the model is changed)."""
     sampler, steps, inputs = _stage_steps(run)
     return loop.mean_seconds(lambda step: _stage_step(sampler, steps, inputs, step), count)
 

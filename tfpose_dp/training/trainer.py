@@ -49,16 +49,17 @@ def _stage(run):
 
 
 def dry_run(config, steps=3):
-    """The plan and the measured time of `steps` steps with the whole run's ETA; writes
-    nothing, spends no budget (a throwaway key; nothing of it leaves the process)."""
+    """The plan and the measured time of up to `steps` steps (loop.mean_seconds) with the whole
+    run's ETA; writes nothing, spends no budget (a throwaway key; nothing of it leaves the
+    process)."""
     validate(config)
     distribution.split_cpu(config.runtime.cpu_replicas)
     run = build_run(config, dry_run=True)
     config, plan = run.config, run.plan  # the config as the run takes it (the auto stage's steps)
     remaining = run.total_steps - run.step
-    per_step = loop.seconds_per_step(run, steps, mix_inputs(run)) if remaining > 0 else 0.0
+    per_step, timed = loop.seconds_per_step(run, steps, mix_inputs(run)) if remaining else (0.0, 0)
     stage = config.pdp.public_finetune_steps if run.public_stage_metrics is None else 0
-    per_stage_step = stage_seconds_per_step(run, steps) if stage else 0.0
+    per_stage_step, stage_timed = stage_seconds_per_step(run, steps) if stage else (0.0, 0)
     eta = round(per_step * remaining + per_stage_step * stage)  # the stage's steps too
     result = {
         "method": config.method,
@@ -68,8 +69,12 @@ def dry_run(config, steps=3):
         "seconds_per_step": per_step,
         "eta": duration(eta),
         "eta_seconds": eta,
-        "timed_steps": steps,
-        "public_stage": {"steps": stage, "seconds_per_step": per_stage_step},
+        "timed_steps": timed,
+        "public_stage": {
+            "steps": stage,
+            "seconds_per_step": per_stage_step,
+            "timed_steps": stage_timed,
+        },
         "model": {
             k: getattr(run.config.model, k) for k in ("model", "input_size", "norm", "keypoints")
         },
