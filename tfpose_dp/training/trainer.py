@@ -57,7 +57,9 @@ def dry_run(config, steps=3):
     run = build_run(config, dry_run=True)
     config, plan = run.config, run.plan  # the config as the run takes it (the auto stage's steps)
     remaining = run.total_steps - run.step
-    per_step, timed = loop.seconds_per_step(run, steps, mix_inputs(run)) if remaining else (0.0, 0)
+    per_step, timed = (0.0, 0)
+    if remaining > 0:  # a finished run (or one past its plan) has no step to time
+        per_step, timed = loop.seconds_per_step(run, steps, mix_inputs(run))
     stage = config.pdp.public_finetune_steps if run.public_stage_metrics is None else 0
     per_stage_step, stage_timed = stage_seconds_per_step(run, steps) if stage else (0.0, 0)
     eta = round(per_step * remaining + per_stage_step * stage)  # the stage's steps too
